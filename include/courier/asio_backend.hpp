@@ -1,0 +1,114 @@
+// The Asio backend: HTTP/1.1 (and WebSockets) over TCP and TLS, with a keep-alive pool.
+// Its implementation, and every Beast and OpenSSL header, lives in src/asio.
+#pragma once
+
+#include <courier/error.hpp>
+#include <courier/request.hpp>
+#include <courier/response.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace courier {
+
+struct tls_options {
+  /// Verify the server's certificate chain and hostname. Turning it off exposes every request
+  /// to whoever sits on the network path, hence the name.
+  bool insecure_skip_verify = false;
+  /// A PEM file of trusted CAs used instead of the system store.
+  std::optional<std::filesystem::path> ca_file;
+  /// A client certificate and its key (PEM) for servers that ask for one.
+  std::optional<std::filesystem::path> client_cert_file;
+  std::optional<std::filesystem::path> client_key_file;
+};
+
+struct asio_backend_options {
+  tls_options tls;
+  /// Open connections kept per origin (scheme, host, port); further requests wait for one.
+  std::size_t max_connections_per_origin = 8;
+  /// An idle pooled connection older than this is closed instead of reused.
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(30)};
+  /// Sent as User-Agent unless the request sets one.
+  std::string user_agent = "courier/0.1";
+  /// Threads running the backend's I/O.
+  unsigned threads = 1;
+};
+
+/// Sends requests over Asio. Thread-safe: one backend may be shared by many threads; its
+/// I/O runs on its own threads. Destroying it cancels what is still in flight.
+class asio_backend {
+ public:
+  static constexpr bool supports_websockets = true;
+  static constexpr bool supports_streaming = false;
+
+  using raw_handler =
+      boost::asio::any_completion_handler<void(boost::system::error_code, raw_response)>;
+
+  explicit asio_backend(asio_backend_options options = {});
+  ~asio_backend();
+  asio_backend(const asio_backend&) = delete;
+  asio_backend& operator=(const asio_backend&) = delete;
+
+  /// Blocks until the response is read; throws a courier::error. Must not be called from one
+  /// of the backend's own I/O threads (it would wait on itself): that throws invalid_request.
+  raw_response send_raw(const request_data& req, const body_destination& dest);
+  /// Starts sending; `handler` is called once, on a backend thread (or the handler's executor).
+  void async_send_raw(const request_data& req, const body_destination& dest, raw_handler handler);
+
+  template <class T>
+  response<T> send(const request<T>& req) {
+    return detail::make_response(req, send_raw(req.data(), req.response_as().destination()));
+  }
+
+  /// Completion signature: void(boost::system::error_code, response<T>).
+  template <class T, class CompletionToken>
+  auto async_send(const request<T>& req, CompletionToken&& token) {
+    using signature = void(boost::system::error_code, response<T>);
+    return boost::asio::async_initiate<CompletionToken, signature>(
+        [this, req](auto handler) {
+          // Keep the caller's executor busy until its handler runs, and run the handler there
+          // (a coroutine resumes on its own executor, not on a backend thread).
+          auto work = boost::asio::make_work_guard(boost::asio::get_associated_executor(handler));
+          async_send_raw(req.data(), req.response_as().destination(),
+                         [req, handler = std::move(handler), work = std::move(work)](
+                             boost::system::error_code ec, raw_response raw) mutable {
+                           response<T> res;
+                           if (!ec) {
+                             try {
+                               res = detail::make_response(req, std::move(raw));
+                             } catch (const courier::error& e) {
+                               ec = e.code();
+                             } catch (...) {
+                               ec = make_error_code(errc::decode_failed);
+                             }
+                           }
+                           auto ex = work.get_executor();
+                           boost::asio::dispatch(
+                               ex, [handler = std::move(handler), ec, res = std::move(res)]() mutable {
+                                 std::move(handler)(ec, std::move(res));
+                               });
+                           work.reset();
+                         });
+        },
+        token);
+  }
+
+  const asio_backend_options& options() const noexcept;
+
+  struct impl;
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace courier

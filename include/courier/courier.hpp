@@ -1,0 +1,15 @@
+// Everything a courier user needs: requests, responses, errors, and the Asio backend.
+#pragma once
+
+#include <courier/asio_backend.hpp>
+#include <courier/backend.hpp>
+#include <courier/body.hpp>
+#include <courier/error.hpp>
+#include <courier/expected.hpp>
+#include <courier/headers.hpp>
+#include <courier/method.hpp>
+#include <courier/options.hpp>
+#include <courier/request.hpp>
+#include <courier/response.hpp>
+#include <courier/response_as.hpp>
+#include <courier/uri.hpp>

@@ -1,0 +1,90 @@
+// The errors courier reports: typed exceptions in the sync API, error codes in the async API.
+#pragma once
+
+#include <boost/system/error_code.hpp>
+
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+namespace courier {
+
+/// What went wrong, as an error code (the async API's currency). Each value has an exception
+/// type below that the sync API throws.
+enum class errc {
+  invalid_request = 1,       ///< bad input caught before anything was sent (uri, header, body)
+  connect_failed,            ///< DNS, TCP connect, or a proxy refused
+  timeout,                   ///< a connect, read or whole-request deadline passed
+  read_failed,               ///< the peer closed or reset the connection mid-response
+  write_failed,              ///< sending the request failed
+  tls_failed,                ///< handshake or certificate verification failed
+  protocol_error,            ///< the peer broke HTTP/1.1 or WebSocket rules
+  too_many_redirects,        ///< the redirect limit was reached
+  body_too_large,            ///< a size limit (body, decoded body, message) was exceeded
+  file_error,                ///< a file body could not be read or as_file could not write
+  decode_failed,             ///< the body could not be turned into the asked type (as_json, ...)
+  websocket_upgrade_failed,  ///< the server did not accept the WebSocket upgrade
+  websocket_closed,          ///< the WebSocket is closed
+  websocket_buffer_full,     ///< the incoming-event buffer bound was hit with on_full::fail
+  operation_aborted,         ///< the backend was shut down or the operation was cancelled
+};
+
+const boost::system::error_category& error_category() noexcept;
+
+inline boost::system::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), error_category()};
+}
+
+/// The base of every exception courier throws. code() gives the matching errc.
+class error : public std::runtime_error {
+ public:
+  error(boost::system::error_code code, const std::string& what)
+      : std::runtime_error(what), code_(code) {}
+  const boost::system::error_code& code() const noexcept { return code_; }
+
+ private:
+  boost::system::error_code code_;
+};
+
+#define COURIER_DEFINE_ERROR(name, code_value)                                         \
+  class name : public error {                                                          \
+   public:                                                                             \
+    explicit name(const std::string& what) : error(make_error_code(code_value), what) {} \
+  }
+
+COURIER_DEFINE_ERROR(invalid_request, errc::invalid_request);
+COURIER_DEFINE_ERROR(connect_error, errc::connect_failed);
+COURIER_DEFINE_ERROR(timeout_error, errc::timeout);
+COURIER_DEFINE_ERROR(read_error, errc::read_failed);
+COURIER_DEFINE_ERROR(write_error, errc::write_failed);
+COURIER_DEFINE_ERROR(tls_error, errc::tls_failed);
+COURIER_DEFINE_ERROR(protocol_error, errc::protocol_error);
+COURIER_DEFINE_ERROR(too_many_redirects, errc::too_many_redirects);
+COURIER_DEFINE_ERROR(body_too_large, errc::body_too_large);
+COURIER_DEFINE_ERROR(file_error, errc::file_error);
+COURIER_DEFINE_ERROR(decode_error, errc::decode_failed);
+COURIER_DEFINE_ERROR(operation_aborted, errc::operation_aborted);
+
+#undef COURIER_DEFINE_ERROR
+
+/// An invalid uri is an invalid request: caught where the uri is made.
+class invalid_uri : public invalid_request {
+ public:
+  using invalid_request::invalid_request;
+};
+
+/// A header name or value that would corrupt the request (CR, LF, NUL, bad token characters).
+class invalid_header : public invalid_request {
+ public:
+  using invalid_request::invalid_request;
+};
+
+/// Throws the exception type that matches `code`, with `what` as its message.
+[[noreturn]] void throw_error(const boost::system::error_code& code, const std::string& what);
+
+}  // namespace courier
+
+namespace boost::system {
+template <>
+struct is_error_code_enum<courier::errc> : std::true_type {};
+}  // namespace boost::system

@@ -1,0 +1,29 @@
+// Per-request options: redirects, timeouts, size limits.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+
+namespace courier {
+
+struct request_options {
+  bool follow_redirects = true;
+  int max_redirects = 20;
+  /// DNS + TCP + TLS handshake.
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
+  /// The longest wait for any bytes from the server once the request is sent.
+  std::chrono::milliseconds read_timeout{std::chrono::seconds(60)};
+  /// The whole exchange, redirects included; nullopt for no limit.
+  std::optional<std::chrono::milliseconds> timeout;
+  /// Decode gzip/deflate bodies (and send Accept-Encoding when basic_request() made it).
+  bool decompress = true;
+  /// The largest body kept in memory, after decoding. Beyond it: body_too_large.
+  std::size_t max_body_size = std::size_t{256} << 20;
+  /// The largest response head (status line and headers).
+  std::size_t max_header_size = std::size_t{64} << 10;
+
+  friend bool operator==(const request_options&, const request_options&) = default;
+};
+
+}  // namespace courier

@@ -1,0 +1,279 @@
+// request<T>: an immutable description of an HTTP request and of how to read its response.
+#pragma once
+
+#include <courier/body.hpp>
+#include <courier/headers.hpp>
+#include <courier/method.hpp>
+#include <courier/options.hpp>
+#include <courier/response_as.hpp>
+#include <courier/uri.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace courier {
+
+template <class T>
+class response;
+
+/// Everything about a request except how its response is read. Backends take this; it is
+/// also kept in each response as the request that produced it.
+class request_data {
+ public:
+  const courier::method& method() const noexcept { return method_; }
+  /// The uri with the query parameters added by query() appended; nullopt before a method
+  /// call such as get(uri) has set it.
+  std::optional<courier::uri> uri() const;
+  const courier::headers& headers() const noexcept { return headers_; }
+  const courier::body& body() const noexcept { return body_ ? *body_ : no_body(); }
+  const request_options& options() const noexcept { return options_; }
+  bool has_body() const noexcept { return body_ && body_->index() != 0; }
+
+ protected:
+  static const courier::body& no_body();
+
+  courier::method method_{courier::method::get};
+  std::optional<courier::uri> uri_;
+  std::vector<std::pair<std::string, std::string>> query_;
+  courier::headers headers_;
+  std::shared_ptr<const courier::body> body_;  // shared: copying a request never copies a body
+  request_options options_;
+};
+
+/// A request whose response body is read as T. Every builder call returns a new request (on an
+/// rvalue it moves, so chains cost no copies); a request can be sent any number of times.
+template <class T>
+class request : public request_data {
+ public:
+  explicit request(courier::response_as<T> as) : as_(std::move(as)) {}
+
+  // --- method and uri -------------------------------------------------------------------
+  request method(courier::method m, courier::uri u) const& { return copy().method(m, u); }
+  request method(courier::method m, courier::uri u) && {
+    method_ = std::move(m);
+    uri_ = std::move(u);
+    return std::move(*this);
+  }
+#define COURIER_METHOD_SHORTCUT(fn, m)                                      \
+  request fn(courier::uri u) const& { return method(courier::method::m, std::move(u)); } \
+  request fn(courier::uri u) && { return std::move(*this).method(courier::method::m, std::move(u)); }
+  COURIER_METHOD_SHORTCUT(get, get)
+  COURIER_METHOD_SHORTCUT(head, head)
+  COURIER_METHOD_SHORTCUT(post, post)
+  COURIER_METHOD_SHORTCUT(put, put)
+  COURIER_METHOD_SHORTCUT(patch, patch)
+  COURIER_METHOD_SHORTCUT(delete_, delete_)
+  COURIER_METHOD_SHORTCUT(options, options)
+#undef COURIER_METHOD_SHORTCUT
+
+  using request_data::method;
+  using request_data::headers;
+  using request_data::body;
+  using request_data::options;
+
+  /// Appends name=value to the uri's query, percent-encoded. May come before or after get(uri).
+  request query(std::string_view name, std::string_view value) const& {
+    return copy().query(name, value);
+  }
+  request query(std::string_view name, std::string_view value) && {
+    query_.emplace_back(name, value);
+    return std::move(*this);
+  }
+
+  // --- headers ------------------------------------------------------------------------------
+  /// Adds a header (throws invalid_header for CR/LF or invalid names). With replace = true,
+  /// fields of the same name are removed first.
+  request header(std::string_view name, std::string_view value, bool replace = false) const& {
+    return copy().header(name, value, replace);
+  }
+  request header(std::string_view name, std::string_view value, bool replace = false) && {
+    if (replace) {
+      headers_.set(name, value);
+    } else {
+      headers_.add(name, value);
+    }
+    return std::move(*this);
+  }
+  request headers(const courier::headers& hs) const& { return copy().headers(hs); }
+  request headers(const courier::headers& hs) && {
+    for (const auto& f : hs) headers_.add(f.name, f.value);
+    return std::move(*this);
+  }
+  request content_type(std::string_view ct) const& { return header("Content-Type", ct, true); }
+  request content_type(std::string_view ct) && {
+    return std::move(*this).header("Content-Type", ct, true);
+  }
+  /// Authorization: Basic base64(user:password).
+  request basic_auth(std::string_view user, std::string_view password) const& {
+    return copy().basic_auth(user, password);
+  }
+  request basic_auth(std::string_view user, std::string_view password) && {
+    return std::move(*this).header("Authorization", basic_credentials(user, password), true);
+  }
+  /// Authorization: Bearer token.
+  request bearer_auth(std::string_view token) const& { return copy().bearer_auth(token); }
+  request bearer_auth(std::string_view token) && {
+    return std::move(*this).header("Authorization", "Bearer " + std::string(token), true);
+  }
+
+  // --- bodies -------------------------------------------------------------------------------
+  /// A text body; Content-Type defaults to text/plain; charset=utf-8.
+  request body(std::string text,
+               std::string content_type = "text/plain; charset=utf-8") const& {
+    return copy().body(std::move(text), std::move(content_type));
+  }
+  request body(std::string text, std::string content_type = "text/plain; charset=utf-8") && {
+    return std::move(*this).with_body(bytes_body{std::move(text), std::move(content_type)});
+  }
+  request body(const char* text) const& { return body(std::string(text)); }
+  request body(const char* text) && { return std::move(*this).body(std::string(text)); }
+  /// A binary body; Content-Type defaults to application/octet-stream.
+  request body(std::span<const std::byte> bytes,
+               std::string content_type = "application/octet-stream") const& {
+    return copy().body(bytes, std::move(content_type));
+  }
+  request body(std::span<const std::byte> bytes,
+               std::string content_type = "application/octet-stream") && {
+    std::string data(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    return std::move(*this).with_body(bytes_body{std::move(data), std::move(content_type)});
+  }
+  /// Any body value (file_body, form_body, multipart_body, ...).
+  request with_body(courier::body b) const& { return copy().with_body(std::move(b)); }
+  request with_body(courier::body b) && {
+    body_ = std::make_shared<const courier::body>(std::move(b));
+    return std::move(*this);
+  }
+  /// A file read from disk as it is sent.
+  request body_file(std::filesystem::path path,
+                    std::string content_type = "application/octet-stream") const& {
+    return with_body(file_body{std::move(path), std::move(content_type)});
+  }
+  request body_file(std::filesystem::path path,
+                    std::string content_type = "application/octet-stream") && {
+    return std::move(*this).with_body(file_body{std::move(path), std::move(content_type)});
+  }
+  /// application/x-www-form-urlencoded fields.
+  request form(std::vector<std::pair<std::string, std::string>> fields) const& {
+    return with_body(form_body{std::move(fields)});
+  }
+  request form(std::vector<std::pair<std::string, std::string>> fields) && {
+    return std::move(*this).with_body(form_body{std::move(fields)});
+  }
+  /// multipart/form-data parts (fields and files).
+  request multipart(std::vector<multipart_part> parts) const& {
+    return with_body(multipart_body{std::move(parts)});
+  }
+  request multipart(std::vector<multipart_part> parts) && {
+    return std::move(*this).with_body(multipart_body{std::move(parts)});
+  }
+
+  // --- options ------------------------------------------------------------------------------
+  request follow_redirects(bool on) const& { return copy().follow_redirects(on); }
+  request follow_redirects(bool on) && {
+    options_.follow_redirects = on;
+    return std::move(*this);
+  }
+  request max_redirects(int n) const& { return copy().max_redirects(n); }
+  request max_redirects(int n) && {
+    options_.max_redirects = n;
+    return std::move(*this);
+  }
+  request connect_timeout(std::chrono::milliseconds d) const& { return copy().connect_timeout(d); }
+  request connect_timeout(std::chrono::milliseconds d) && {
+    options_.connect_timeout = d;
+    return std::move(*this);
+  }
+  request read_timeout(std::chrono::milliseconds d) const& { return copy().read_timeout(d); }
+  request read_timeout(std::chrono::milliseconds d) && {
+    options_.read_timeout = d;
+    return std::move(*this);
+  }
+  /// A deadline for the whole exchange, redirects included.
+  request timeout(std::chrono::milliseconds d) const& { return copy().timeout(d); }
+  request timeout(std::chrono::milliseconds d) && {
+    options_.timeout = d;
+    return std::move(*this);
+  }
+  request max_body_size(std::size_t n) const& { return copy().max_body_size(n); }
+  request max_body_size(std::size_t n) && {
+    options_.max_body_size = n;
+    return std::move(*this);
+  }
+  request decompress(bool on) const& { return copy().decompress(on); }
+  request decompress(bool on) && {
+    options_.decompress = on;
+    return std::move(*this);
+  }
+  request with_options(request_options o) const& { return copy().with_options(std::move(o)); }
+  request with_options(request_options o) && {
+    options_ = std::move(o);
+    return std::move(*this);
+  }
+
+  // --- how the response is read ---------------------------------------------------------------
+  const courier::response_as<T>& response_as() const noexcept { return as_; }
+  template <class U>
+  request<U> response_as(courier::response_as<U> as) const {
+    return request<U>(static_cast<const request_data&>(*this), std::move(as));
+  }
+  /// A request that reads the body as before and then applies `f` to the result.
+  template <class F>
+  auto map_response(F f) const {
+    return response_as(as_.map(std::move(f)));
+  }
+
+  // --- sending ------------------------------------------------------------------------------
+  /// Sends the request and blocks until the response has been read. Throws a courier::error.
+  template <class Backend>
+  courier::response<T> send(Backend& backend) const {
+    return backend.send(*this);
+  }
+  /// Sends the request; `token` (any Asio completion token) decides how the result arrives.
+  /// The completion signature is void(boost::system::error_code, response<T>).
+  template <class Backend, class CompletionToken>
+  auto async_send(Backend& backend, CompletionToken&& token) const {
+    return backend.async_send(*this, std::forward<CompletionToken>(token));
+  }
+
+  const request_data& data() const noexcept { return *this; }
+
+ private:
+  template <class U>
+  friend class request;
+  request(const request_data& d, courier::response_as<T> as) : request_data(d), as_(std::move(as)) {}
+  request copy() const { return *this; }
+  static std::string basic_credentials(std::string_view user, std::string_view password);
+
+  courier::response_as<T> as_;
+};
+
+namespace detail {
+std::string basic_credentials(std::string_view user, std::string_view password);
+request<expected<std::string, std::string>> make_empty_request();
+request<expected<std::string, std::string>> make_basic_request();
+}  // namespace detail
+
+template <class T>
+std::string request<T>::basic_credentials(std::string_view user, std::string_view password) {
+  return detail::basic_credentials(user, password);
+}
+
+/// A request with no headers; the body is read with as_string_or_error().
+inline request<expected<std::string, std::string>> empty_request() {
+  return detail::make_empty_request();
+}
+
+/// Like empty_request(), plus Accept-Encoding for the decoders courier has (gzip, deflate):
+/// the starting point for most requests.
+inline request<expected<std::string, std::string>> basic_request() {
+  return detail::make_basic_request();
+}
+
+}  // namespace courier

@@ -1,0 +1,113 @@
+#include <courier/error.hpp>
+#include <courier/headers.hpp>
+
+#include <algorithm>
+
+namespace courier {
+namespace {
+
+char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+// RFC 9110 5.6.2: tchar.
+bool is_tchar(unsigned char c) noexcept {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
+    case '.': case '^': case '_': case '`': case '|': case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string printable(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s.substr(0, 64)) {
+    if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20 || c == 0x7f) {
+      static const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (s.size() > 64) out += "...";
+  return out;
+}
+
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+}
+
+void validate_header_name(std::string_view name) {
+  if (name.empty()) throw invalid_header("header name is empty");
+  for (unsigned char c : name) {
+    if (!is_tchar(c)) {
+      throw invalid_header("header name \"" + printable(name) +
+                           "\" holds a character not allowed in a field name");
+    }
+  }
+}
+
+void validate_header_value(std::string_view name, std::string_view value) {
+  for (unsigned char c : value) {
+    // field-value = *( VCHAR / obs-text / SP / HTAB ): any other control would let the value
+    // end the field early (CR, LF) or confuse parsers (NUL).
+    if ((c < 0x20 && c != '\t') || c == 0x7f) {
+      throw invalid_header("value of header \"" + printable(name) + "\" holds a control character (" +
+                           printable(value) + "): CR, LF and NUL are rejected to prevent injection");
+    }
+  }
+}
+
+headers::headers(std::initializer_list<header_field> fields) {
+  for (const auto& f : fields) add(f.name, f.value);
+}
+
+void headers::add(std::string_view name, std::string_view value) {
+  validate_header_name(name);
+  validate_header_value(name, value);
+  fields_.push_back({std::string(name), std::string(value)});
+}
+
+void headers::set(std::string_view name, std::string_view value) {
+  validate_header_name(name);
+  validate_header_value(name, value);
+  erase(name);
+  fields_.push_back({std::string(name), std::string(value)});
+}
+
+std::size_t headers::erase(std::string_view name) {
+  auto before = fields_.size();
+  std::erase_if(fields_, [&](const header_field& f) { return iequals(f.name, name); });
+  return before - fields_.size();
+}
+
+void headers::add_unchecked(std::string name, std::string value) {
+  fields_.push_back({std::move(name), std::move(value)});
+}
+
+std::optional<std::string_view> headers::get(std::string_view name) const {
+  for (const auto& f : fields_) {
+    if (iequals(f.name, name)) return std::string_view(f.value);
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string_view> headers::get_all(std::string_view name) const {
+  std::vector<std::string_view> out;
+  for (const auto& f : fields_) {
+    if (iequals(f.name, name)) out.emplace_back(f.value);
+  }
+  return out;
+}
+
+}  // namespace courier

@@ -1,0 +1,46 @@
+#include <courier/request.hpp>
+
+#include <openssl/evp.h>
+
+namespace courier {
+
+std::optional<courier::uri> request_data::uri() const {
+  if (!uri_) return std::nullopt;
+  courier::uri u = *uri_;
+  for (const auto& [name, value] : query_) u = u.with_query_param(name, value);
+  return u;
+}
+
+const courier::body& request_data::no_body() {
+  static const courier::body empty;
+  return empty;
+}
+
+namespace detail {
+
+std::string base64_encode(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3), '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::string basic_credentials(std::string_view user, std::string_view password) {
+  std::string plain(user);
+  plain += ':';
+  plain += password;
+  return "Basic " + base64_encode(plain);
+}
+
+request<expected<std::string, std::string>> make_empty_request() {
+  return request<expected<std::string, std::string>>(as_string_or_error());
+}
+
+request<expected<std::string, std::string>> make_basic_request() {
+  return make_empty_request().header("Accept-Encoding", "gzip, deflate");
+}
+
+}  // namespace detail
+}  // namespace courier

@@ -1,0 +1,2 @@
+// Replaced by real tests as the backend lands.
+#include <gtest/gtest.h>
