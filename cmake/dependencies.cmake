@@ -4,3 +4,15 @@ find_package(OpenSSL 3 REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(Threads REQUIRED)
 find_package(nlohmann_json 3 CONFIG QUIET)
+
+# Optional Content-Encoding decoders (src/core/content_decoder.cpp): br and zstd, used when
+# pkg-config finds them. Without them courier decodes gzip and deflate only.
+option(COURIER_WITH_BROTLI "Decode brotli (br) response bodies when libbrotlidec is found" ON)
+option(COURIER_WITH_ZSTD "Decode zstd response bodies when libzstd is found" ON)
+find_package(PkgConfig QUIET)
+if(PKG_CONFIG_FOUND AND COURIER_WITH_BROTLI)
+  pkg_check_modules(COURIER_BROTLIDEC QUIET libbrotlidec)
+endif()
+if(PKG_CONFIG_FOUND AND COURIER_WITH_ZSTD)
+  pkg_check_modules(COURIER_ZSTD QUIET libzstd)
+endif()

@@ -17,5 +17,8 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/courierConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/courierConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/courier)
 
+# The .pc file finds its prefix from where it is installed, so --prefix at install time works.
+file(RELATIVE_PATH COURIER_PC_TO_PREFIX "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
+string(REGEX REPLACE "/$" "" COURIER_PC_TO_PREFIX "${COURIER_PC_TO_PREFIX}")
 configure_file(cmake/courier.pc.in ${CMAKE_CURRENT_BINARY_DIR}/courier.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/courier.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
