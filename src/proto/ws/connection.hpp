@@ -1,0 +1,191 @@
+// The client side of an open WebSocket connection (RFC 6455 5-7, RFC 7692 6-7), sans I/O:
+// bytes from the server go in, events come out, and frames to send pile up as bytes for the
+// I/O layer to write. No sockets, threads or clocks.
+#pragma once
+
+#include "proto/ws/deflate.hpp"
+#include "proto/ws/frame_codec.hpp"
+#include "proto/ws/output_buffer.hpp"
+#include "proto/ws/random.hpp"
+#include "proto/ws/utf8.hpp"
+
+#include <courier/ws/frame.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace courier::proto::ws {
+
+struct connection_options {
+  /// The largest incoming message (after decompression), counted as its frames arrive; a
+  /// bigger one fails the connection with 1009 before it is buffered.
+  std::size_t max_message_size = std::size_t{16} << 20;
+  /// The negotiated permessage-deflate parameters, if the handshake agreed on compression.
+  std::optional<deflate_params> deflate;
+  /// Answer each ping with a pong carrying its payload while the connection is open (queued
+  /// when its ping_event is taken from next_event()). The ping_event is delivered either way;
+  /// turn this off to answer (or not) yourself.
+  bool auto_pong = true;
+};
+
+/// One data frame, or the part of a message it carried.
+struct data_event {
+  /// text or binary: the type of the whole message, also on its continuation frames.
+  courier::ws::opcode message_type = courier::ws::opcode::text;
+  /// False on a message's first frame.
+  bool is_continuation = false;
+  /// True on a message's last frame.
+  bool fin = true;
+  /// As on the wire (rsv1 marks a compressed message's first frame).
+  bool rsv1 = false, rsv2 = false, rsv3 = false;
+  /// The frame's payload, decompressed. Text is valid UTF-8 so far (a code point may continue
+  /// in the next frame).
+  std::string payload;
+
+  friend bool operator==(const data_event&, const data_event&) = default;
+};
+
+struct ping_event {
+  std::string payload;
+  friend bool operator==(const ping_event&, const ping_event&) = default;
+};
+
+struct pong_event {
+  std::string payload;
+  friend bool operator==(const pong_event&, const pong_event&) = default;
+};
+
+/// The peer's close frame arrived (or the stream ended without one: code 1006). By the time
+/// next_event() returns it, the core has queued the reply (the same code, or an empty close
+/// frame if the peer sent no code) unless it had sent a close frame already.
+struct close_received {
+  courier::ws::close_event close;
+  friend bool operator==(const close_received&, const close_received&) = default;
+};
+
+/// The server broke the protocol. Input is ignored from that point on; by the time
+/// next_event() returns this event the core has queued a close frame with this code (unless it
+/// had sent one before) and the state is closed.
+struct protocol_violation {
+  std::uint16_t close_code = courier::ws::close_code::protocol_error;
+  std::string reason;
+  friend bool operator==(const protocol_violation&, const protocol_violation&) = default;
+};
+
+using event = std::variant<data_event, ping_event, pong_event, close_received, protocol_violation>;
+
+/// Where the close handshake stands. Incoming close frames, violations and the end of the
+/// stream change it when their event is taken from next_event(), so that the caller can still
+/// answer the events before them (an echo, say) ahead of our close frame.
+enum class state {
+  open,
+  closing,         ///< we sent a close frame and wait for the peer's
+  close_received,  ///< the peer sent close first; our reply is queued
+  closed,          ///< both close frames exchanged, the connection failed, or the stream ended
+};
+
+class connection {
+ public:
+  explicit connection(connection_options options = {});
+
+  // ---- input ----
+
+  /// Parses every complete frame in `bytes` (with what was left over before); any split of
+  /// the stream is fine. Each payload byte is copied once, into its event.
+  void receive_data(std::string_view bytes);
+  /// The server closed the TCP stream. Before the close handshake is done this yields a
+  /// close_received with code 1006.
+  void receive_eof();
+  /// The next event, in arrival order, or nullopt when there is none. Taking a ping_event
+  /// queues the automatic pong; taking a close_received or protocol_violation queues our close
+  /// frame (see those events) and updates the state.
+  std::optional<event> next_event();
+  bool has_event() const noexcept { return event_head_ != events_.size(); }
+
+  // ---- output ----
+
+  /// Serialises `f` (masked with a fresh key) into the output. A message is fragmented by
+  /// sending its first frame with fin = false and the others with is_continuation = true
+  /// (their opcode is then ignored); pings and pongs may go between fragments. With deflate
+  /// negotiated, data messages are compressed and rsv1 is set on their first frame; the
+  /// caller's rsv bits are ignored. A close frame is sent as send_close() would.
+  /// Throws courier::protocol_error for a frame the state does not allow (anything after our
+  /// close frame, a continuation with no fragmented message open, a new message inside one)
+  /// and courier::invalid_request for a frame that is invalid in itself (a control payload
+  /// over 125 bytes, a fragmented control frame, text that is not UTF-8).
+  void send(const courier::ws::frame& f, bool is_continuation = false);
+  /// Sends a close frame and moves to state::closing. close_code::no_status sends one without
+  /// a payload. Throws courier::invalid_request for a code that may not be sent, a reason over
+  /// 123 bytes or not UTF-8, and courier::protocol_error if a close frame was already sent.
+  void send_close(std::uint16_t code = courier::ws::close_code::normal,
+                  std::string_view reason = {});
+
+  /// Bytes to write to the socket. Valid until the next call that is not const.
+  std::string_view pending_output() const noexcept { return out_.data(); }
+  /// Marks the first `n` bytes of pending_output() as written.
+  void consume_output(std::size_t n);
+
+  state current_state() const noexcept { return state_; }
+  /// True once nothing more will be read or written as frames: the close handshake is done
+  /// both ways (or the connection failed). Write the pending output, then close TCP (a client
+  /// should give the server a moment to close first, RFC 6455 7.1.1).
+  bool wants_tcp_close() const noexcept {
+    return state_ == state::close_received || state_ == state::closed;
+  }
+
+  const connection_options& options() const noexcept { return options_; }
+
+ private:
+  bool check_frame_start(unsigned char b0, unsigned char b1);
+  void begin_frame(const frame_header& h);
+  void consume_payload(std::string_view chunk);
+  void end_frame();
+  void handle_control();
+  bool check_inflate(message_inflater::status st, std::size_t before);
+  void fail(std::uint16_t code, std::string reason);
+  void on_close_delivered(const courier::ws::close_event& close);
+  void on_violation_delivered(const protocol_violation& v);
+  void push(event e);
+  void write_frame(courier::ws::opcode op, bool fin, bool rsv1, std::string_view payload);
+  void write_close(std::uint16_t code, std::string_view reason);
+
+  connection_options options_;
+  state state_ = state::open;
+
+  // Input.
+  bool input_done_ = false;  // after a close frame, a violation or EOF: input is ignored
+  bool eof_received_ = false;
+  bool in_payload_ = false;                 // reading the current frame's payload (else a header)
+  char header_buf_[max_frame_header_size];  // a header cut by the end of a read
+  std::size_t header_have_ = 0;
+  bool header_checked_ = false;
+  frame_header frame_;
+  std::uint64_t payload_left_ = 0;
+  std::string payload_;  // the current frame's payload, moved into its event
+  // The incoming message that frames belong to.
+  bool in_message_ = false;
+  courier::ws::opcode message_type_ = courier::ws::opcode::text;
+  bool message_compressed_ = false;
+  std::size_t message_size_ = 0;
+  utf8_validator utf8_;
+  std::optional<message_inflater> inflater_;
+
+  std::vector<event> events_;
+  std::size_t event_head_ = 0;
+
+  // Output.
+  output_buffer out_;
+  mask_key_source keys_;
+  std::optional<message_deflater> deflater_;
+  std::string compressed_;  // scratch for one compressed frame
+  bool sending_fragmented_ = false;
+  courier::ws::opcode send_type_ = courier::ws::opcode::text;
+  utf8_validator send_utf8_;
+};
+
+}  // namespace courier::proto::ws

@@ -1,0 +1,491 @@
+// The client connection core's API: sending rules, output handling, states, limits.
+// Protocol conformance (what a server may send) is in ws_conformance.cpp.
+#include "proto/ws/connection.hpp"
+
+#include <courier/error.hpp>
+
+#include <gtest/gtest.h>
+
+namespace ws = courier::proto::ws;
+using courier::ws::frame;
+using courier::ws::opcode;
+
+namespace {
+
+std::string server(const frame& f) {
+  std::string out;
+  ws::append_frame(out, f);
+  return out;
+}
+
+frame continuation(std::string payload, bool fin) {
+  frame f{opcode::continuation, fin, false, false, false, std::move(payload)};
+  return f;
+}
+
+std::vector<ws::event> drain(ws::connection& c) {
+  std::vector<ws::event> events;
+  while (auto e = c.next_event())
+    events.push_back(std::move(*e));
+  return events;
+}
+
+// Decodes (and consumes) everything the client has queued, checking each frame is masked.
+std::vector<ws::decoded_frame> sent(ws::connection& c) {
+  std::vector<ws::decoded_frame> frames;
+  std::string_view out = c.pending_output();
+  while (!out.empty()) {
+    auto f = ws::decode_frame(out);
+    if (!f) {
+      ADD_FAILURE() << "incomplete frame in the client's output";
+      break;
+    }
+    EXPECT_TRUE(f->header.masked);
+    out.remove_prefix(f->wire_size);
+    frames.push_back(std::move(*f));
+  }
+  c.consume_output(c.pending_output().size());
+  return frames;
+}
+
+ws::connection_options with_deflate(ws::deflate_params p = {}) {
+  ws::connection_options o;
+  o.deflate = p;
+  return o;
+}
+
+}  // namespace
+
+TEST(WsConnection, SendsEachKindOfFrame) {
+  ws::connection c;
+  c.send(frame::text("hi"));
+  c.send(frame::binary(std::string("\x00\x01", 2)));
+  c.send(frame::ping("p"));
+  c.send(frame::pong("q"));
+  const auto out = sent(c);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[0].header.opcode, 1);
+  EXPECT_EQ(out[0].payload, "hi");
+  EXPECT_EQ(out[1].header.opcode, 2);
+  EXPECT_EQ(out[1].payload, std::string("\x00\x01", 2));
+  EXPECT_EQ(out[2].header.opcode, 9);
+  EXPECT_EQ(out[3].header.opcode, 10);
+  for (const auto& f : out) {
+    EXPECT_TRUE(f.header.fin);
+    EXPECT_FALSE(f.header.rsv1 || f.header.rsv2 || f.header.rsv3);
+  }
+  EXPECT_EQ(c.current_state(), ws::state::open);
+  EXPECT_FALSE(c.wants_tcp_close());
+}
+
+TEST(WsConnection, FragmentedSendWithControlFramesBetween) {
+  ws::connection c;
+  c.send(frame::text("caf\xc3", false));
+  c.send(frame::ping("between"));
+  c.send(frame::text("\xa9 ", false), true);
+  c.send(continuation("end", true));  // the continuation opcode works as is_continuation
+  c.send(frame::binary(std::string("next")));
+  const auto out = sent(c);
+  ASSERT_EQ(out.size(), 5u);
+  EXPECT_EQ(out[0].header.opcode, 1);
+  EXPECT_FALSE(out[0].header.fin);
+  EXPECT_EQ(out[1].header.opcode, 9);
+  EXPECT_EQ(out[2].header.opcode, 0);
+  EXPECT_FALSE(out[2].header.fin);
+  EXPECT_EQ(out[3].header.opcode, 0);
+  EXPECT_TRUE(out[3].header.fin);
+  EXPECT_EQ(out[0].payload + out[2].payload + out[3].payload, "caf\xc3\xa9 end");
+  EXPECT_EQ(out[4].header.opcode, 2);
+}
+
+TEST(WsConnection, FragmentRulesAreEnforcedOnSend) {
+  ws::connection c;
+  EXPECT_THROW(c.send(frame::text("x"), true), courier::protocol_error);
+  EXPECT_THROW(c.send(continuation("x", true)), courier::protocol_error);
+  c.send(frame::binary(std::string("a"), false));
+  EXPECT_THROW(c.send(frame::text("new")), courier::protocol_error);
+  EXPECT_THROW(c.send(frame::binary(std::string("new"))), courier::protocol_error);
+  c.send(frame::binary(std::string("b")), true);
+  c.send(frame::text("fresh"));  // the fragmented message is finished
+  EXPECT_EQ(sent(c).size(), 3u);
+}
+
+TEST(WsConnection, InvalidFramesAreRejectedBeforeAnythingIsQueued) {
+  ws::connection c;
+  EXPECT_THROW(c.send(frame::ping(std::string(126, 'x'))), courier::invalid_request);
+  EXPECT_THROW(c.send(frame::pong(std::string(126, 'x'))), courier::invalid_request);
+  frame fragmented_ping = frame::ping("x");
+  fragmented_ping.fin = false;
+  EXPECT_THROW(c.send(fragmented_ping), courier::invalid_request);
+  EXPECT_THROW(c.send(frame::ping("x"), true), courier::invalid_request);
+  EXPECT_THROW(c.send(frame::text("\xff")), courier::invalid_request);
+  EXPECT_THROW(c.send(frame::text("\xc3")), courier::invalid_request);  // ends mid code point
+  frame reserved = frame::text("x");
+  reserved.op = static_cast<opcode>(3);
+  EXPECT_THROW(c.send(reserved), courier::invalid_request);
+  EXPECT_TRUE(c.pending_output().empty());
+  c.send(frame::ping(std::string(125, 'x')));
+  EXPECT_EQ(sent(c).size(), 1u);
+}
+
+TEST(WsConnection, RejectedTextFragmentLeavesTheMessageUsable) {
+  ws::connection c;
+  c.send(frame::text("a\xe2", false));
+  EXPECT_THROW(c.send(frame::text("(", false), true), courier::invalid_request);
+  c.send(frame::text("\x82\xac", true), true);  // completes the euro sign
+  const auto out = sent(c);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].payload + out[1].payload, "a\xe2\x82\xac");
+}
+
+TEST(WsConnection, CallerRsvBitsAreIgnoredWithoutDeflate) {
+  ws::connection c;
+  frame f = frame::text("x");
+  f.rsv1 = f.rsv2 = f.rsv3 = true;
+  c.send(f);
+  const auto out = sent(c);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_FALSE(out[0].header.rsv1 || out[0].header.rsv2 || out[0].header.rsv3);
+}
+
+TEST(WsConnection, SendCloseValidatesCodeAndReason) {
+  ws::connection c;
+  for (std::uint16_t bad : {0, 999, 1004, 1006, 1015, 1016, 2999, 5000}) {
+    EXPECT_THROW(c.send_close(bad), courier::invalid_request) << bad;
+  }
+  EXPECT_THROW(c.send_close(1000, std::string(124, 'r')), courier::invalid_request);
+  EXPECT_THROW(c.send_close(1000, "\xc3("), courier::invalid_request);
+  EXPECT_THROW(c.send_close(courier::ws::close_code::no_status, "reason"),
+               courier::invalid_request);
+  EXPECT_TRUE(c.pending_output().empty());
+  EXPECT_EQ(c.current_state(), ws::state::open);
+
+  c.send_close(4000, std::string(123, 'r'));
+  const auto out = sent(c);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].header.opcode, 8);
+  EXPECT_EQ(out[0].payload, std::string("\x0f\xa0", 2) + std::string(123, 'r'));
+  EXPECT_EQ(c.current_state(), ws::state::closing);
+}
+
+TEST(WsConnection, NoStatusSendsAnEmptyCloseFrame) {
+  ws::connection c;
+  c.send_close(courier::ws::close_code::no_status);
+  const auto out = sent(c);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].payload.empty());
+}
+
+TEST(WsConnection, SendingACloseFrameActsAsSendClose) {
+  ws::connection c;
+  frame bad = frame::close(1000);
+  bad.payload = "x";
+  EXPECT_THROW(c.send(bad), courier::invalid_request);
+  EXPECT_THROW(c.send(frame::close(1005 + 1)), courier::invalid_request);
+  c.send(frame::close(1001, "away"));
+  EXPECT_EQ(c.current_state(), ws::state::closing);
+  EXPECT_EQ(sent(c).at(0).payload, std::string("\x03\xe9"
+                                               "away",
+                                               6));
+}
+
+TEST(WsConnection, NothingCanBeSentAfterOurClose) {
+  ws::connection c;
+  c.send(frame::text("part", false));
+  c.send_close();  // a close may interrupt a fragmented message
+  EXPECT_THROW(c.send(frame::text("x")), courier::protocol_error);
+  EXPECT_THROW(c.send(frame::text("x"), true), courier::protocol_error);
+  EXPECT_THROW(c.send(frame::ping()), courier::protocol_error);
+  EXPECT_THROW(c.send_close(), courier::protocol_error);
+  EXPECT_EQ(sent(c).size(), 2u);
+}
+
+TEST(WsConnection, CloseHandshakeStartedByUs) {
+  ws::connection c;
+  c.send_close(1000, "bye");
+  EXPECT_EQ(c.current_state(), ws::state::closing);
+  EXPECT_FALSE(c.wants_tcp_close());
+  // The server may still send data before its close.
+  c.receive_data(server(frame::text("late")) + server(frame::ping("p")));
+  c.receive_data(server(frame::close(1000, "ok")));
+  EXPECT_EQ(c.current_state(), ws::state::closing);  // until the close event is taken
+  const auto events = drain(c);
+  EXPECT_EQ(c.current_state(), ws::state::closed);
+  EXPECT_TRUE(c.wants_tcp_close());
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(std::get<ws::data_event>(events[0]).payload, "late");
+  EXPECT_EQ(std::get<ws::ping_event>(events[1]).payload, "p");
+  EXPECT_EQ(std::get<ws::close_received>(events[2]).close, (courier::ws::close_event{1000, "ok"}));
+  // Only our close went out: no pong after it, no second close.
+  const auto out = sent(c);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].header.opcode, 8);
+  c.receive_eof();
+  EXPECT_FALSE(c.next_event());  // a normal end
+}
+
+TEST(WsConnection, CloseHandshakeStartedByTheServer) {
+  ws::connection c;
+  c.receive_data(server(frame::close(4001, "server says")));
+  const auto events = drain(c);
+  EXPECT_EQ(c.current_state(), ws::state::close_received);
+  EXPECT_TRUE(c.wants_tcp_close());
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(std::get<ws::close_received>(events[0]).close,
+            (courier::ws::close_event{4001, "server says"}));
+  const auto out = sent(c);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].payload, std::string("\x0f\xa1", 2));  // the code echoed
+  EXPECT_THROW(c.send(frame::text("x")), courier::protocol_error);
+  EXPECT_THROW(c.send_close(), courier::protocol_error);
+  c.receive_eof();
+  EXPECT_EQ(c.current_state(), ws::state::closed);
+  EXPECT_FALSE(c.next_event());
+}
+
+TEST(WsConnection, EofBeforeTheCloseHandshakeIsAbnormal) {
+  ws::connection c;
+  c.receive_data(server(frame::text("a")));
+  c.receive_eof();
+  const auto events = drain(c);
+  ASSERT_EQ(events.size(), 2u);
+  const auto& close = std::get<ws::close_received>(events[1]).close;
+  EXPECT_EQ(close.code, courier::ws::close_code::abnormal);
+  EXPECT_NE(close.reason.find("without a close frame"), std::string::npos);
+  EXPECT_EQ(c.current_state(), ws::state::closed);
+  EXPECT_TRUE(c.pending_output().empty());  // nothing to answer on a dead stream
+
+  ws::connection mid;
+  mid.receive_data(server(frame::text("abcdef")).substr(0, 4));
+  mid.receive_eof();
+  const auto e2 = drain(mid);
+  ASSERT_EQ(e2.size(), 1u);
+  EXPECT_NE(std::get<ws::close_received>(e2[0]).close.reason.find("middle of a frame"),
+            std::string::npos);
+}
+
+TEST(WsConnection, RepliesAreQueuedWhenTheirEventIsTaken) {
+  // A message, a ping and a close in one read: the caller's echo of the message still goes
+  // out before the pong and our close frame, as from a client reading a frame at a time.
+  ws::connection c;
+  c.receive_data(server(frame::text("echo me")) + server(frame::ping("p")) +
+                 server(frame::close(1001)));
+  EXPECT_TRUE(c.pending_output().empty());
+  EXPECT_EQ(c.current_state(), ws::state::open);
+  auto first = c.next_event();
+  ASSERT_TRUE(first);
+  c.send(frame::text(std::get<ws::data_event>(*first).payload));
+  drain(c);
+  const auto out = sent(c);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].header.opcode, 1);
+  EXPECT_EQ(out[0].payload, "echo me");
+  EXPECT_EQ(out[1].header.opcode, 10);
+  EXPECT_EQ(out[2].header.opcode, 8);
+  EXPECT_EQ(out[2].payload, std::string("\x03\xe9", 2));
+  EXPECT_EQ(c.current_state(), ws::state::close_received);
+
+  // The same for a violation: the echo first, then the close with the error code.
+  ws::connection v;
+  v.receive_data(server(frame::text("echo me")) + std::string("\x83\x00", 2));
+  auto msg = v.next_event();
+  ASSERT_TRUE(msg);
+  v.send(frame::text("echo me"));
+  auto violation = v.next_event();
+  ASSERT_TRUE(violation);
+  EXPECT_EQ(std::get<ws::protocol_violation>(*violation).close_code, 1002);
+  const auto vout = sent(v);
+  ASSERT_EQ(vout.size(), 2u);
+  EXPECT_EQ(vout[0].header.opcode, 1);
+  EXPECT_EQ(vout[1].header.opcode, 8);
+}
+
+TEST(WsConnection, AutoPongCanBeTurnedOff) {
+  ws::connection on;
+  on.receive_data(server(frame::ping("x")));
+  EXPECT_EQ(std::get<ws::ping_event>(on.next_event().value()).payload, "x");
+  EXPECT_EQ(sent(on).at(0).payload, "x");
+
+  ws::connection_options o;
+  o.auto_pong = false;
+  ws::connection off(o);
+  off.receive_data(server(frame::ping("x")));
+  EXPECT_TRUE(off.pending_output().empty());
+  EXPECT_EQ(std::get<ws::ping_event>(off.next_event().value()).payload, "x");
+}
+
+TEST(WsConnection, ConsumeOutputInPieces) {
+  ws::connection c;
+  c.send(frame::text("hello"));
+  const std::string all(c.pending_output());
+  ASSERT_EQ(all.size(), 11u);
+  c.consume_output(3);
+  EXPECT_EQ(c.pending_output(), all.substr(3));
+  EXPECT_THROW(c.consume_output(9), courier::invalid_request);
+  c.send(frame::text("more"));
+  EXPECT_EQ(c.pending_output().substr(0, 8), all.substr(3));
+  c.consume_output(c.pending_output().size());
+  EXPECT_TRUE(c.pending_output().empty());
+}
+
+TEST(WsConnection, OutputBufferSurvivesManyInterleavedWritesAndPartialConsumes) {
+  ws::connection c;
+  std::string expected_payloads, got_payloads, stream;
+  for (int i = 0; i < 3000; ++i) {
+    const std::string p(static_cast<std::size_t>(i % 300), static_cast<char>('a' + i % 26));
+    c.send(frame::binary(p));
+    expected_payloads += p;
+    // Take a bit less than everything, as a partial socket write would.
+    const std::size_t n = c.pending_output().size() * 2 / 3;
+    stream += c.pending_output().substr(0, n);
+    c.consume_output(n);
+  }
+  stream += c.pending_output();
+  c.consume_output(c.pending_output().size());
+  std::string_view rest = stream;
+  while (!rest.empty()) {
+    auto f = ws::decode_frame(rest);
+    ASSERT_TRUE(f);
+    got_payloads += f->payload;
+    rest.remove_prefix(f->wire_size);
+  }
+  EXPECT_EQ(got_payloads, expected_payloads);
+}
+
+TEST(WsConnection, MessageSizeLimitCountsFragmentsBeforeBuffering) {
+  ws::connection_options o;
+  o.max_message_size = 100;
+  ws::connection c(o);
+  c.receive_data(server(frame::binary(std::string(100, 'a'))));  // exactly the limit
+  c.receive_data(server(frame::binary(std::string(60, 'b'), false)));
+  // Only the header of the second fragment: 60 + 41 > 100 fails before its payload arrives.
+  c.receive_data(server(continuation(std::string(41, 'c'), true)).substr(0, 2));
+  const auto events = drain(c);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(std::get<ws::data_event>(events[0]).payload.size(), 100u);
+  EXPECT_EQ(std::get<ws::protocol_violation>(events[2]).close_code, 1009);
+  const auto out = sent(c);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].payload.substr(0, 2), std::string("\x03\xf1", 2));
+  EXPECT_EQ(c.current_state(), ws::state::closed);
+  EXPECT_TRUE(c.wants_tcp_close());
+}
+
+TEST(WsConnection, InputAfterAViolationIsIgnored) {
+  ws::connection c;
+  c.receive_data(std::string("\x83\x00", 2) + server(frame::text("after")));
+  c.receive_data(server(frame::ping("ignored")));
+  const auto events = drain(c);
+  c.receive_eof();
+  EXPECT_FALSE(c.next_event());
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(std::get<ws::protocol_violation>(events[0]).close_code, 1002);
+  EXPECT_EQ(sent(c).size(), 1u);  // the close frame only
+}
+
+TEST(WsConnection, ViolationAfterOurCloseQueuesNoSecondClose) {
+  ws::connection c;
+  c.send_close();
+  sent(c);
+  c.receive_data(std::string("\x83\x00", 2));
+  const auto events = drain(c);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(std::get<ws::protocol_violation>(events[0]).close_code, 1002);
+  EXPECT_TRUE(c.pending_output().empty());
+  EXPECT_EQ(c.current_state(), ws::state::closed);
+}
+
+TEST(WsConnection, EventsCanBeDrainedWhileMoreArrive) {
+  ws::connection c;
+  std::size_t seen = 0;
+  for (int i = 0; i < 5000; ++i) {
+    c.receive_data(server(frame::text(std::to_string(i))));
+    c.receive_data(server(frame::text(std::to_string(i) + "b")));
+    auto e = c.next_event();  // take one of the two: the queue grows
+    ASSERT_TRUE(e);
+    ++seen;
+  }
+  while (c.next_event())
+    ++seen;
+  EXPECT_EQ(seen, 10000u);
+}
+
+TEST(WsConnection, CompressesOutgoingMessagesWithRsv1OnTheFirstFrameOnly) {
+  ws::connection c(with_deflate());
+  const std::string text(1000, 'a');
+  c.send(frame::text(text));
+  c.send(frame::binary(std::string("part one "), false));
+  c.send(frame::ping("uncompressed"));
+  c.send(frame::binary(std::string("part two")), true);
+  const auto out = sent(c);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_TRUE(out[0].header.rsv1);
+  EXPECT_LT(out[0].payload.size(), 50u);
+  EXPECT_TRUE(out[1].header.rsv1);
+  EXPECT_FALSE(out[2].header.rsv1);
+  EXPECT_EQ(out[2].payload, "uncompressed");
+  EXPECT_FALSE(out[3].header.rsv1);
+  EXPECT_EQ(out[3].header.opcode, 0);
+
+  // The server's view: one inflater for the connection (context takeover).
+  ws::message_inflater server_inflater(false);
+  std::string first, second;
+  ASSERT_EQ(server_inflater.inflate(out[0].payload, first, 1 << 20),
+            ws::message_inflater::status::ok);
+  ASSERT_EQ(server_inflater.end_message(first, 1 << 20), ws::message_inflater::status::ok);
+  EXPECT_EQ(first, text);
+  ASSERT_EQ(server_inflater.inflate(out[1].payload, second, 1 << 20),
+            ws::message_inflater::status::ok);
+  ASSERT_EQ(server_inflater.inflate(out[3].payload, second, 1 << 20),
+            ws::message_inflater::status::ok);
+  ASSERT_EQ(server_inflater.end_message(second, 1 << 20), ws::message_inflater::status::ok);
+  EXPECT_EQ(second, "part one part two");
+}
+
+TEST(WsConnection, DecompressesIncomingMessages) {
+  ws::connection c(with_deflate());
+  ws::message_deflater server_deflater(15, false);
+  std::string stream;
+  for (std::string_view msg : {"hello hello hello", "hello again", ""}) {
+    frame f = frame::text("");
+    server_deflater.compress(msg, true, f.payload);
+    f.rsv1 = true;
+    stream += server(f);
+  }
+  // And one uncompressed message in between: rsv1 decides per message.
+  stream += server(frame::binary(std::string("raw")));
+  c.receive_data(stream);
+  const auto events = drain(c);
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(std::get<ws::data_event>(events[0]).payload, "hello hello hello");
+  EXPECT_TRUE(std::get<ws::data_event>(events[0]).rsv1);
+  EXPECT_EQ(std::get<ws::data_event>(events[1]).payload, "hello again");
+  EXPECT_EQ(std::get<ws::data_event>(events[2]).payload, "");
+  EXPECT_EQ(std::get<ws::data_event>(events[3]).payload, "raw");
+  EXPECT_FALSE(std::get<ws::data_event>(events[3]).rsv1);
+}
+
+TEST(WsConnection, CompressedDeflateBombFailsWith1009) {
+  ws::connection_options o = with_deflate();
+  o.max_message_size = 1 << 16;
+  ws::connection c(o);
+  ws::message_deflater server_deflater(15, false);
+  frame f = frame::binary(std::string());
+  server_deflater.compress(std::string(1 << 22, '\0'), true, f.payload);
+  f.rsv1 = true;
+  ASSERT_LT(f.payload.size(), 10000u);
+  c.receive_data(server(f));
+  const auto events = drain(c);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(std::get<ws::protocol_violation>(events[0]).close_code, 1009);
+}
+
+TEST(WsConnection, CorruptCompressedDataFailsWith1007) {
+  ws::connection c(with_deflate());
+  frame f = frame::binary(std::string("\xff\xff\xff\xff", 4));
+  f.rsv1 = true;
+  c.receive_data(server(f));
+  const auto events = drain(c);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(std::get<ws::protocol_violation>(events[0]).close_code, 1007);
+}
