@@ -1,0 +1,28 @@
+// Writing an HTTP/1.1 request: the head, and the framing of a chunked body.
+#pragma once
+
+#include <courier/headers.hpp>
+#include <courier/method.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace courier::proto::http1 {
+
+/// "METHOD target HTTP/1.1\r\n", one "Name: value\r\n" line per field in order, then "\r\n".
+/// The caller supplies every field (Host, Content-Length or Transfer-Encoding, ...). Throws
+/// courier::invalid_request for a target, and courier::invalid_header for a field, that holds
+/// CR, LF, NUL or (in the target) a space or other control character: it would split the request.
+std::string serialize_request_head(const courier::method& method, std::string_view target,
+                                   const courier::headers& fields);
+
+/// The line that starts a chunk of `size` bytes (size > 0): the size in hex, then CRLF.
+/// Throws std::invalid_argument for 0, which would end the body: send last_chunk instead.
+std::string chunk_prefix(std::size_t size);
+/// Ends the data of each chunk.
+inline constexpr std::string_view chunk_suffix = "\r\n";
+/// Ends a chunked body (no trailers).
+inline constexpr std::string_view last_chunk = "0\r\n\r\n";
+
+}  // namespace courier::proto::http1
