@@ -5,6 +5,7 @@
 #include <courier/error.hpp>
 #include <courier/request.hpp>
 #include <courier/response.hpp>
+#include <courier/ws/handler.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -93,14 +94,41 @@ class asio_backend {
                              }
                            }
                            auto ex = work.get_executor();
-                           boost::asio::dispatch(
-                               ex, [handler = std::move(handler), ec, res = std::move(res)]() mutable {
-                                 std::move(handler)(ec, std::move(res));
-                               });
+                           boost::asio::dispatch(ex, [handler = std::move(handler), ec,
+                                                      res = std::move(res)]() mutable {
+                             std::move(handler)(ec, std::move(res));
+                           });
                            work.reset();
                          });
         },
         token);
+  }
+
+  // --- WebSockets ------------------------------------------------------------------------------
+  websocket_response<ws::websocket> open_websocket(const request_data& req,
+                                                   const ws::high_level& handler);
+  websocket_response<ws::sender> open_websocket(const request_data& req,
+                                                const ws::low_level& handler);
+
+  template <class Handler>
+  using ws_open_handler = boost::asio::any_completion_handler<void(
+      boost::system::error_code, websocket_response<typename Handler::value_type>)>;
+  void async_open_websocket_raw(const request_data& req, const ws::high_level& handler,
+                                ws_open_handler<ws::high_level> done);
+  void async_open_websocket_raw(const request_data& req, const ws::low_level& handler,
+                                ws_open_handler<ws::low_level> done);
+
+  /// Completion signature: void(boost::system::error_code, websocket_response<T>).
+  template <class Handler, class CompletionToken>
+  auto async_open_websocket(const request_data& req, const Handler& handler,
+                            CompletionToken&& token) {
+    using signature =
+        void(boost::system::error_code, websocket_response<typename Handler::value_type>);
+    return boost::asio::async_initiate<CompletionToken, signature>(
+        [this](auto h, const request_data& r, const Handler& hd) {
+          async_open_websocket_raw(r, hd, std::move(h));
+        },
+        token, req, handler);
   }
 
   const asio_backend_options& options() const noexcept;

@@ -1,6 +1,7 @@
 // What a backend is. courier describes requests; a backend sends them.
 #pragma once
 
+#include <courier/capabilities.hpp>
 #include <courier/request.hpp>
 #include <courier/response.hpp>
 #include <courier/response_as.hpp>
@@ -14,17 +15,6 @@ namespace courier {
 template <class B>
 concept sync_backend = requires(B& b, const request_data& req, const body_destination& dest) {
   { b.send_raw(req, dest) } -> std::same_as<raw_response>;
-};
-
-/// Capabilities a backend declares with static constexpr members; checked at compile time.
-template <class B>
-concept websocket_capable = requires {
-  requires B::supports_websockets == true;
-};
-
-template <class B>
-concept streaming_capable = requires {
-  requires B::supports_streaming == true;
 };
 
 }  // namespace courier

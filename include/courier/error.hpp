@@ -46,9 +46,9 @@ class error : public std::runtime_error {
   boost::system::error_code code_;
 };
 
-#define COURIER_DEFINE_ERROR(name, code_value)                                         \
-  class name : public error {                                                          \
-   public:                                                                             \
+#define COURIER_DEFINE_ERROR(name, code_value)                                           \
+  class name : public error {                                                            \
+   public:                                                                               \
     explicit name(const std::string& what) : error(make_error_code(code_value), what) {} \
   }
 

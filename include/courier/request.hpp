@@ -2,6 +2,7 @@
 #pragma once
 
 #include <courier/body.hpp>
+#include <courier/capabilities.hpp>
 #include <courier/headers.hpp>
 #include <courier/method.hpp>
 #include <courier/options.hpp>
@@ -61,9 +62,13 @@ class request : public request_data {
     uri_ = std::move(u);
     return std::move(*this);
   }
-#define COURIER_METHOD_SHORTCUT(fn, m)                                      \
-  request fn(courier::uri u) const& { return method(courier::method::m, std::move(u)); } \
-  request fn(courier::uri u) && { return std::move(*this).method(courier::method::m, std::move(u)); }
+#define COURIER_METHOD_SHORTCUT(fn, m)                                \
+  request fn(courier::uri u) const& {                                 \
+    return method(courier::method::m, std::move(u));                  \
+  }                                                                   \
+  request fn(courier::uri u)&& {                                      \
+    return std::move(*this).method(courier::method::m, std::move(u)); \
+  }
   COURIER_METHOD_SHORTCUT(get, get)
   COURIER_METHOD_SHORTCUT(head, head)
   COURIER_METHOD_SHORTCUT(post, post)
@@ -73,9 +78,9 @@ class request : public request_data {
   COURIER_METHOD_SHORTCUT(options, options)
 #undef COURIER_METHOD_SHORTCUT
 
-  using request_data::method;
-  using request_data::headers;
   using request_data::body;
+  using request_data::headers;
+  using request_data::method;
   using request_data::options;
 
   /// Appends name=value to the uri's query, percent-encoded. May come before or after get(uri).
@@ -101,12 +106,17 @@ class request : public request_data {
     }
     return std::move(*this);
   }
-  request headers(const courier::headers& hs) const& { return copy().headers(hs); }
+  request headers(const courier::headers& hs) const& {
+    return copy().headers(hs);
+  }
   request headers(const courier::headers& hs) && {
-    for (const auto& f : hs) headers_.add(f.name, f.value);
+    for (const auto& f : hs)
+      headers_.add(f.name, f.value);
     return std::move(*this);
   }
-  request content_type(std::string_view ct) const& { return header("Content-Type", ct, true); }
+  request content_type(std::string_view ct) const& {
+    return header("Content-Type", ct, true);
+  }
   request content_type(std::string_view ct) && {
     return std::move(*this).header("Content-Type", ct, true);
   }
@@ -118,22 +128,27 @@ class request : public request_data {
     return std::move(*this).header("Authorization", basic_credentials(user, password), true);
   }
   /// Authorization: Bearer token.
-  request bearer_auth(std::string_view token) const& { return copy().bearer_auth(token); }
+  request bearer_auth(std::string_view token) const& {
+    return copy().bearer_auth(token);
+  }
   request bearer_auth(std::string_view token) && {
     return std::move(*this).header("Authorization", "Bearer " + std::string(token), true);
   }
 
   // --- bodies -------------------------------------------------------------------------------
   /// A text body; Content-Type defaults to text/plain; charset=utf-8.
-  request body(std::string text,
-               std::string content_type = "text/plain; charset=utf-8") const& {
+  request body(std::string text, std::string content_type = "text/plain; charset=utf-8") const& {
     return copy().body(std::move(text), std::move(content_type));
   }
   request body(std::string text, std::string content_type = "text/plain; charset=utf-8") && {
     return std::move(*this).with_body(bytes_body{std::move(text), std::move(content_type)});
   }
-  request body(const char* text) const& { return body(std::string(text)); }
-  request body(const char* text) && { return std::move(*this).body(std::string(text)); }
+  request body(const char* text) const& {
+    return body(std::string(text));
+  }
+  request body(const char* text) && {
+    return std::move(*this).body(std::string(text));
+  }
   /// A binary body; Content-Type defaults to application/octet-stream.
   request body(std::span<const std::byte> bytes,
                std::string content_type = "application/octet-stream") const& {
@@ -145,7 +160,9 @@ class request : public request_data {
     return std::move(*this).with_body(bytes_body{std::move(data), std::move(content_type)});
   }
   /// Any body value (file_body, form_body, multipart_body, ...).
-  request with_body(courier::body b) const& { return copy().with_body(std::move(b)); }
+  request with_body(courier::body b) const& {
+    return copy().with_body(std::move(b));
+  }
   request with_body(courier::body b) && {
     body_ = std::make_shared<const courier::body>(std::move(b));
     return std::move(*this);
@@ -175,50 +192,68 @@ class request : public request_data {
   }
 
   // --- options ------------------------------------------------------------------------------
-  request follow_redirects(bool on) const& { return copy().follow_redirects(on); }
+  request follow_redirects(bool on) const& {
+    return copy().follow_redirects(on);
+  }
   request follow_redirects(bool on) && {
     options_.follow_redirects = on;
     return std::move(*this);
   }
-  request max_redirects(int n) const& { return copy().max_redirects(n); }
+  request max_redirects(int n) const& {
+    return copy().max_redirects(n);
+  }
   request max_redirects(int n) && {
     options_.max_redirects = n;
     return std::move(*this);
   }
-  request connect_timeout(std::chrono::milliseconds d) const& { return copy().connect_timeout(d); }
+  request connect_timeout(std::chrono::milliseconds d) const& {
+    return copy().connect_timeout(d);
+  }
   request connect_timeout(std::chrono::milliseconds d) && {
     options_.connect_timeout = d;
     return std::move(*this);
   }
-  request read_timeout(std::chrono::milliseconds d) const& { return copy().read_timeout(d); }
+  request read_timeout(std::chrono::milliseconds d) const& {
+    return copy().read_timeout(d);
+  }
   request read_timeout(std::chrono::milliseconds d) && {
     options_.read_timeout = d;
     return std::move(*this);
   }
   /// A deadline for the whole exchange, redirects included.
-  request timeout(std::chrono::milliseconds d) const& { return copy().timeout(d); }
+  request timeout(std::chrono::milliseconds d) const& {
+    return copy().timeout(d);
+  }
   request timeout(std::chrono::milliseconds d) && {
     options_.timeout = d;
     return std::move(*this);
   }
-  request max_body_size(std::size_t n) const& { return copy().max_body_size(n); }
+  request max_body_size(std::size_t n) const& {
+    return copy().max_body_size(n);
+  }
   request max_body_size(std::size_t n) && {
     options_.max_body_size = n;
     return std::move(*this);
   }
-  request decompress(bool on) const& { return copy().decompress(on); }
+  request decompress(bool on) const& {
+    return copy().decompress(on);
+  }
   request decompress(bool on) && {
     options_.decompress = on;
     return std::move(*this);
   }
-  request with_options(request_options o) const& { return copy().with_options(std::move(o)); }
+  request with_options(request_options o) const& {
+    return copy().with_options(std::move(o));
+  }
   request with_options(request_options o) && {
     options_ = std::move(o);
     return std::move(*this);
   }
 
   // --- how the response is read ---------------------------------------------------------------
-  const courier::response_as<T>& response_as() const noexcept { return as_; }
+  const courier::response_as<T>& response_as() const noexcept {
+    return as_;
+  }
   template <class U>
   request<U> response_as(courier::response_as<U> as) const {
     return request<U>(static_cast<const request_data&>(*this), std::move(as));
@@ -242,13 +277,46 @@ class request : public request_data {
     return backend.async_send(*this, std::forward<CompletionToken>(token));
   }
 
-  const request_data& data() const noexcept { return *this; }
+  /// Opens a WebSocket instead of sending: the uri may be ws://, wss://, or http(s):// taken as
+  /// its WebSocket twin. `handler` is ws::high_level{...} (the result is a buffered
+  /// ws::websocket) or ws::low_level{listener} (the result is a ws::sender). Blocks until the
+  /// upgrade is answered; a refused upgrade throws websocket_upgrade_failed.
+  template <class Backend, class Handler>
+  auto open_websocket(Backend& backend, const Handler& handler) const {
+    if constexpr (!websocket_capable<Backend>) {
+      static_assert(detail::dependent_false<Backend>,
+                    "courier: this backend cannot open WebSockets (it does not declare "
+                    "supports_websockets = true); use one that does, such as asio_backend");
+    } else {
+      return backend.open_websocket(data(), handler);
+    }
+  }
+  /// open_websocket with any Asio completion token; the completion signature is
+  /// void(boost::system::error_code, websocket_response<Handler::value_type>).
+  template <class Backend, class Handler, class CompletionToken>
+  auto async_open_websocket(Backend& backend, const Handler& handler,
+                            CompletionToken&& token) const {
+    if constexpr (!websocket_capable<Backend>) {
+      static_assert(detail::dependent_false<Backend>,
+                    "courier: this backend cannot open WebSockets (it does not declare "
+                    "supports_websockets = true); use one that does, such as asio_backend");
+    } else {
+      return backend.async_open_websocket(data(), handler, std::forward<CompletionToken>(token));
+    }
+  }
+
+  const request_data& data() const noexcept {
+    return *this;
+  }
 
  private:
   template <class U>
   friend class request;
-  request(const request_data& d, courier::response_as<T> as) : request_data(d), as_(std::move(as)) {}
-  request copy() const { return *this; }
+  request(const request_data& d, courier::response_as<T> as)
+      : request_data(d), as_(std::move(as)) {}
+  request copy() const {
+    return *this;
+  }
   static std::string basic_credentials(std::string_view user, std::string_view password);
 
   courier::response_as<T> as_;
@@ -270,7 +338,8 @@ inline request<expected<std::string, std::string>> empty_request() {
   return detail::make_empty_request();
 }
 
-/// Like empty_request(), plus Accept-Encoding for the decoders courier has (gzip, deflate):
+/// Like empty_request(), plus Accept-Encoding for the decoders this build has (gzip, deflate,
+/// and br and zstd when built with them):
 /// the starting point for most requests.
 inline request<expected<std::string, std::string>> basic_request() {
   return detail::make_basic_request();

@@ -60,12 +60,14 @@ class response_as {
 
   /// Like map(), with the response head also passed to `f`.
   template <class F>
-  auto map_with_head(F f) const -> response_as<std::invoke_result_t<F&, T&&, const response_head&>> {
+  auto map_with_head(F f) const
+      -> response_as<std::invoke_result_t<F&, T&&, const response_head&>> {
     using U = std::invoke_result_t<F&, T&&, const response_head&>;
-    return response_as<U>(destination_, [inner = convert_, f = std::move(f)](
-                                            const response_head& head, raw_body&& body) mutable -> U {
-      return f(inner(head, std::move(body)), head);
-    });
+    return response_as<U>(destination_,
+                          [inner = convert_, f = std::move(f)](const response_head& head,
+                                                               raw_body&& body) mutable -> U {
+                            return f(inner(head, std::move(body)), head);
+                          });
   }
 
  private:

@@ -8,21 +8,36 @@ class courier_category final : public boost::system::error_category {
   const char* name() const noexcept override { return "courier"; }
   std::string message(int value) const override {
     switch (static_cast<errc>(value)) {
-      case errc::invalid_request: return "invalid request";
-      case errc::connect_failed: return "connection failed";
-      case errc::timeout: return "timed out";
-      case errc::read_failed: return "reading the response failed";
-      case errc::write_failed: return "sending the request failed";
-      case errc::tls_failed: return "TLS handshake or certificate verification failed";
-      case errc::protocol_error: return "protocol error";
-      case errc::too_many_redirects: return "too many redirects";
-      case errc::body_too_large: return "body too large";
-      case errc::file_error: return "file error";
-      case errc::decode_failed: return "the body could not be decoded";
-      case errc::websocket_upgrade_failed: return "WebSocket upgrade failed";
-      case errc::websocket_closed: return "WebSocket closed";
-      case errc::websocket_buffer_full: return "WebSocket buffer full";
-      case errc::operation_aborted: return "operation aborted";
+      case errc::invalid_request:
+        return "invalid request";
+      case errc::connect_failed:
+        return "connection failed";
+      case errc::timeout:
+        return "timed out";
+      case errc::read_failed:
+        return "reading the response failed";
+      case errc::write_failed:
+        return "sending the request failed";
+      case errc::tls_failed:
+        return "TLS handshake or certificate verification failed";
+      case errc::protocol_error:
+        return "protocol error";
+      case errc::too_many_redirects:
+        return "too many redirects";
+      case errc::body_too_large:
+        return "body too large";
+      case errc::file_error:
+        return "file error";
+      case errc::decode_failed:
+        return "the body could not be decoded";
+      case errc::websocket_upgrade_failed:
+        return "WebSocket upgrade failed";
+      case errc::websocket_closed:
+        return "WebSocket closed";
+      case errc::websocket_buffer_full:
+        return "WebSocket buffer full";
+      case errc::operation_aborted:
+        return "operation aborted";
     }
     return "unknown courier error";
   }
@@ -38,19 +53,32 @@ const boost::system::error_category& error_category() noexcept {
 void throw_error(const boost::system::error_code& code, const std::string& what) {
   if (code.category() != error_category()) throw error(code, what);
   switch (static_cast<errc>(code.value())) {
-    case errc::invalid_request: throw invalid_request(what);
-    case errc::connect_failed: throw connect_error(what);
-    case errc::timeout: throw timeout_error(what);
-    case errc::read_failed: throw read_error(what);
-    case errc::write_failed: throw write_error(what);
-    case errc::tls_failed: throw tls_error(what);
-    case errc::protocol_error: throw protocol_error(what);
-    case errc::too_many_redirects: throw too_many_redirects(what);
-    case errc::body_too_large: throw body_too_large(what);
-    case errc::file_error: throw file_error(what);
-    case errc::decode_failed: throw decode_error(what);
-    case errc::operation_aborted: throw operation_aborted(what);
-    default: throw error(code, what);
+    case errc::invalid_request:
+      throw invalid_request(what);
+    case errc::connect_failed:
+      throw connect_error(what);
+    case errc::timeout:
+      throw timeout_error(what);
+    case errc::read_failed:
+      throw read_error(what);
+    case errc::write_failed:
+      throw write_error(what);
+    case errc::tls_failed:
+      throw tls_error(what);
+    case errc::protocol_error:
+      throw protocol_error(what);
+    case errc::too_many_redirects:
+      throw too_many_redirects(what);
+    case errc::body_too_large:
+      throw body_too_large(what);
+    case errc::file_error:
+      throw file_error(what);
+    case errc::decode_failed:
+      throw decode_error(what);
+    case errc::operation_aborted:
+      throw operation_aborted(what);
+    default:
+      throw error(code, what);
   }
 }
 

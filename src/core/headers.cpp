@@ -6,14 +6,29 @@
 namespace courier {
 namespace {
 
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+char lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
 // RFC 9110 5.6.2: tchar.
 bool is_tchar(unsigned char c) noexcept {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '.': case '^': case '_': case '`': case '|': case '~':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
       return true;
     default:
       return false;
@@ -43,8 +58,8 @@ std::string printable(std::string_view s) {
 }  // namespace
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return lower(x) == lower(y); });
 }
 
 void validate_header_name(std::string_view name) {
@@ -62,14 +77,16 @@ void validate_header_value(std::string_view name, std::string_view value) {
     // field-value = *( VCHAR / obs-text / SP / HTAB ): any other control would let the value
     // end the field early (CR, LF) or confuse parsers (NUL).
     if ((c < 0x20 && c != '\t') || c == 0x7f) {
-      throw invalid_header("value of header \"" + printable(name) + "\" holds a control character (" +
-                           printable(value) + "): CR, LF and NUL are rejected to prevent injection");
+      throw invalid_header("value of header \"" + printable(name) +
+                           "\" holds a control character (" + printable(value) +
+                           "): CR, LF and NUL are rejected to prevent injection");
     }
   }
 }
 
 headers::headers(std::initializer_list<header_field> fields) {
-  for (const auto& f : fields) add(f.name, f.value);
+  for (const auto& f : fields)
+    add(f.name, f.value);
 }
 
 void headers::add(std::string_view name, std::string_view value) {

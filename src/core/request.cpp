@@ -1,5 +1,7 @@
 #include <courier/request.hpp>
 
+#include "core/content_decoder.hpp"
+
 #include <openssl/evp.h>
 
 namespace courier {
@@ -7,7 +9,8 @@ namespace courier {
 std::optional<courier::uri> request_data::uri() const {
   if (!uri_) return std::nullopt;
   courier::uri u = *uri_;
-  for (const auto& [name, value] : query_) u = u.with_query_param(name, value);
+  for (const auto& [name, value] : query_)
+    u = u.with_query_param(name, value);
   return u;
 }
 
@@ -39,7 +42,7 @@ request<expected<std::string, std::string>> make_empty_request() {
 }
 
 request<expected<std::string, std::string>> make_basic_request() {
-  return make_empty_request().header("Accept-Encoding", "gzip, deflate");
+  return make_empty_request().header("Accept-Encoding", accepted_encodings());
 }
 
 }  // namespace detail

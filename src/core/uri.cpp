@@ -91,7 +91,9 @@ uri::uri(std::string_view text) {
   *this = std::move(*parsed);
 }
 
-std::optional<uri> uri::try_parse(std::string_view text) { return uri_access::parse(text, nullptr); }
+std::optional<uri> uri::try_parse(std::string_view text) {
+  return uri_access::parse(text, nullptr);
+}
 
 std::uint16_t uri::port() const noexcept {
   if (port_ != 0) return port_;
@@ -110,7 +112,9 @@ std::optional<std::string_view> uri::fragment() const noexcept {
   return std::string_view(fragment_);
 }
 
-bool uri::is_secure() const noexcept { return scheme_ == "https" || scheme_ == "wss"; }
+bool uri::is_secure() const noexcept {
+  return scheme_ == "https" || scheme_ == "wss";
+}
 
 std::string uri::target() const {
   std::string t(path());
@@ -155,14 +159,17 @@ std::string uri::str() const {
   return s;
 }
 
-uri uri::with_path_segment(std::string_view segment) const { return with_path_segments({segment}); }
+uri uri::with_path_segment(std::string_view segment) const {
+  return with_path_segments({segment});
+}
 
 uri uri::with_path_segments(std::initializer_list<std::string_view> segments) const {
   boost::urls::url u(str());
   auto segs = u.segments();
   // "http://h/" has one empty segment; appending should give "/x", not "//x".
   if (!segs.empty() && segs.back().empty()) segs.pop_back();
-  for (auto s : segments) segs.push_back(s);
+  for (auto s : segments)
+    segs.push_back(s);
   return reparse(u);
 }
 

@@ -20,7 +20,8 @@ TEST(Request, BuilderReturnsNewValues) {
 }
 
 TEST(Request, BasicRequestAsksForCompression) {
-  EXPECT_EQ(cr::basic_request().headers().get("Accept-Encoding"), "gzip, deflate");
+  auto accepted = std::string(*cr::basic_request().headers().get("Accept-Encoding"));
+  EXPECT_EQ(accepted.rfind("gzip, deflate", 0), 0u) << accepted;
   EXPECT_TRUE(cr::empty_request().headers().empty());
 }
 
@@ -64,8 +65,12 @@ TEST(Request, BasicAuth) {
 
 TEST(Request, Options) {
   using namespace std::chrono_literals;
-  auto r = cr::basic_request().follow_redirects(false).max_redirects(3).connect_timeout(1s).read_timeout(
-      2s).timeout(3s);
+  auto r = cr::basic_request()
+               .follow_redirects(false)
+               .max_redirects(3)
+               .connect_timeout(1s)
+               .read_timeout(2s)
+               .timeout(3s);
   EXPECT_FALSE(r.options().follow_redirects);
   EXPECT_EQ(r.options().max_redirects, 3);
   EXPECT_EQ(r.options().connect_timeout, 1s);
@@ -94,11 +99,12 @@ TEST(ResponseAs, StringOrErrorSplitsOnStatus) {
 }
 
 TEST(ResponseAs, Latin1IsConvertedToUtf8) {
-  auto text = cr::as_string().convert(head(200, "text/plain; charset=ISO-8859-1"),
-                                      cr::raw_body{"caf\xe9"});
+  auto text =
+      cr::as_string().convert(head(200, "text/plain; charset=ISO-8859-1"), cr::raw_body{"caf\xe9"});
   EXPECT_EQ(text, "caf\xc3\xa9");
-  EXPECT_EQ(cr::as_string().convert(head(200, "text/plain; charset=utf-8"), cr::raw_body{"caf\xc3\xa9"}),
-            "caf\xc3\xa9");
+  EXPECT_EQ(
+      cr::as_string().convert(head(200, "text/plain; charset=utf-8"), cr::raw_body{"caf\xc3\xa9"}),
+      "caf\xc3\xa9");
 }
 
 TEST(ResponseAs, MapComposes) {
@@ -106,9 +112,8 @@ TEST(ResponseAs, MapComposes) {
     return n * 2;
   });
   EXPECT_EQ(as.convert(head(200), cr::raw_body{"abc"}), 6u);
-  auto req = cr::basic_request().map_response([](cr::expected<std::string, std::string> e) {
-    return e.has_value();
-  });
+  auto req = cr::basic_request().map_response(
+      [](cr::expected<std::string, std::string> e) { return e.has_value(); });
   EXPECT_TRUE(req.response_as().convert(head(204), cr::raw_body{}));
 }
 

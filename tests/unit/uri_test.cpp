@@ -33,7 +33,9 @@ TEST(Uri, DefaultPortsAndPath) {
   EXPECT_EQ(uri("https://h:443/").authority(), "h");
 }
 
-TEST(Uri, SchemeIsLowerCased) { EXPECT_EQ(uri("HTTP://h/").scheme(), "http"); }
+TEST(Uri, SchemeIsLowerCased) {
+  EXPECT_EQ(uri("HTTP://h/").scheme(), "http");
+}
 
 TEST(Uri, Ipv6Literal) {
   uri u("http://[::1]:8080/x");

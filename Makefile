@@ -1,0 +1,51 @@
+# The two commands of README.md, and the rest of the project's jobs.
+#   make demo           install what is missing, build, run the demo against local servers
+#   make test           install what is missing, build, run every test
+#   make test-sanitize  the same under ASan + UBSan
+SHELL := /bin/bash
+.DEFAULT_GOAL := demo
+
+# Debian 12 packages the project needs; `deps` installs the missing ones (quietly, idempotent).
+DEPS := build-essential cmake ninja-build ccache clang pkgconf \
+        libboost1.81-dev libboost-url1.81-dev libssl-dev openssl zlib1g-dev \
+        libbrotli-dev libzstd-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev \
+        libcli11-dev nginx-light python3 python3-httpbin python3-websockets curl
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+JOBS ?= $(shell nproc)
+
+.PHONY: deps build test test-sanitize demo clang install-test format clean
+
+deps:
+	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+build: deps
+	@cmake --preset default >/dev/null
+	@cmake --build --preset default -j $(JOBS)
+
+test: build
+	@ctest --preset default -j $(JOBS)
+
+test-sanitize: deps
+	@cmake --preset sanitize >/dev/null
+	@cmake --build --preset sanitize -j $(JOBS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --preset sanitize -j $(JOBS)
+
+demo: build
+	@bash tests/servers/run-with-servers.sh build/demo-servers -- bash examples/demo.sh build
+
+clang: deps
+	@cmake --preset clang >/dev/null
+	@cmake --build --preset clang -j $(JOBS)
+
+format:
+	@clang-format -i $$(git ls-files '*.hpp' '*.cpp')
+
+clean:
+	@rm -rf build build-sanitize build-clang build-release

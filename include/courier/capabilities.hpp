@@ -1,0 +1,23 @@
+// Backend capabilities, checked at compile time.
+#pragma once
+
+namespace courier {
+
+/// A backend that can open WebSockets declares `static constexpr bool supports_websockets = true`.
+template <class B>
+concept websocket_capable = requires {
+  requires B::supports_websockets == true;
+};
+
+/// A backend that streams bodies declares `static constexpr bool supports_streaming = true`.
+template <class B>
+concept streaming_capable = requires {
+  requires B::supports_streaming == true;
+};
+
+namespace detail {
+template <class>
+inline constexpr bool dependent_false = false;
+}  // namespace detail
+
+}  // namespace courier

@@ -1,0 +1,46 @@
+// How a WebSocket connection behaves: subprotocols, compression, limits, keep-alive, close.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace courier::ws {
+
+/// permessage-deflate (RFC 7692) parameters to offer.
+struct compression_options {
+  bool client_no_context_takeover = false;
+  bool server_no_context_takeover = false;
+  std::optional<int> client_max_window_bits;  ///< 8..15
+  std::optional<int> server_max_window_bits;  ///< 8..15
+};
+
+/// What to do when the outgoing queue holds max_outgoing_bytes not yet written.
+enum class outgoing_full {
+  wait,   ///< sync sends block and async sends complete later, until the queue drains
+  fail,   ///< the send fails with websocket_buffer_full; the connection stays open
+  close,  ///< the connection is closed with 1008 and the send fails
+};
+
+struct connection_options {
+  /// Offered in Sec-WebSocket-Protocol, in order of preference. A reply naming any other fails
+  /// the upgrade.
+  std::vector<std::string> subprotocols;
+  /// Offer permessage-deflate. Off by default.
+  std::optional<compression_options> compression;
+  /// An incoming message larger than this closes the connection with 1009.
+  std::size_t max_message_size = std::size_t{16} << 20;
+  /// How long close() waits for the peer's close frame before dropping the connection.
+  std::chrono::milliseconds close_timeout{std::chrono::seconds(5)};
+  /// Send a ping this often when set; a pong must come back within pong_timeout or the
+  /// connection is failed (a dead peer is noticed).
+  std::optional<std::chrono::milliseconds> ping_interval;
+  std::chrono::milliseconds pong_timeout{std::chrono::seconds(10)};
+  /// Bytes queued for sending but not yet written, and what happens past it.
+  std::size_t max_outgoing_bytes = std::size_t{16} << 20;
+  outgoing_full on_outgoing_full = outgoing_full::wait;
+};
+
+}  // namespace courier::ws

@@ -1,0 +1,100 @@
+// Messages of a high-level websocket as a range (sync), an async stream (coroutines), and pipe.
+#pragma once
+
+#include <courier/ws/websocket.hpp>
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/bind_executor.hpp>
+
+#include <cstddef>
+#include <iterator>
+#include <optional>
+
+namespace courier::ws {
+
+/// An input range over the incoming messages; it ends when the peer closes. Errors (a protocol
+/// violation, a lost connection) are thrown from the increment.
+class message_range {
+ public:
+  explicit message_range(websocket ws) : ws_(std::move(ws)) {}
+
+  class iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = message;
+    using difference_type = std::ptrdiff_t;
+    using pointer = message*;
+    using reference = message&;
+
+    iterator() = default;
+    explicit iterator(message_range* r) : range_(r) { advance(); }
+    reference operator*() const { return *range_->current_; }
+    pointer operator->() const { return &*range_->current_; }
+    iterator& operator++() {
+      advance();
+      return *this;
+    }
+    void operator++(int) { advance(); }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) {
+      return it.range_ == nullptr;
+    }
+
+   private:
+    void advance() {
+      if (!range_->next()) range_ = nullptr;
+    }
+    message_range* range_ = nullptr;
+  };
+
+  iterator begin() { return iterator(this); }
+  std::default_sentinel_t end() const noexcept { return {}; }
+
+  /// The close event that ended the range, once it has ended.
+  const std::optional<close_event>& close() const noexcept { return close_; }
+
+ private:
+  bool next();  // false at the close
+  websocket ws_;
+  std::optional<message> current_;
+  std::optional<close_event> close_;
+};
+
+inline message_range websocket::messages() {
+  return message_range(*this);
+}
+
+/// The next message for coroutines: nullopt when the peer closed. Completion signature
+/// void(error_code, std::optional<message>).
+template <class Token>
+auto async_next_message(websocket& ws, Token&& token) {
+  using signature = void(boost::system::error_code, std::optional<message>);
+  return boost::asio::async_initiate<Token, signature>(
+      [&ws](auto handler) {
+        auto ex = boost::asio::get_associated_executor(handler);
+        ws.async_receive_message(boost::asio::bind_executor(
+            ex, [h = std::move(handler)](boost::system::error_code ec, message m) mutable {
+              if (ec == errc::websocket_closed) {
+                std::move(h)(boost::system::error_code{}, std::nullopt);
+              } else if (ec) {
+                std::move(h)(ec, std::nullopt);
+              } else {
+                std::move(h)(ec, std::optional<message>(std::move(m)));
+              }
+            }));
+      },
+      token);
+}
+
+/// Runs until the peer closes: each incoming message is passed to `f`, and whatever message
+/// `f` returns is sent back. Returns the close event. The seed's stream pipe, in C++.
+template <class F>
+close_event pipe(websocket& ws, F f) {
+  message_range range(ws);
+  for (auto& m : range) {
+    std::optional<message> out = f(std::move(m));
+    if (out) ws.send(frame{out->type, true, false, false, false, std::move(out->data)});
+  }
+  return range.close().value_or(close_event{});
+}
+
+}  // namespace courier::ws

@@ -1,0 +1,47 @@
+// The state behind courier::asio_backend: the I/O threads, the TLS context and the pool.
+#pragma once
+
+#include <courier/asio_backend.hpp>
+
+#include "asio/connection_pool.hpp"
+#include "asio/transport.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include <exception>
+#include <functional>
+#include <thread>
+#include <vector>
+
+namespace courier {
+
+struct asio_backend::impl {
+  explicit impl(asio_backend_options opts);
+  ~impl();
+
+  /// Opens a transport to `u`'s origin (from the pool when one is idle).
+  asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>> connect(
+      const courier::uri& u, asio_detail::clock::time_point until);
+
+  /// True on one of this backend's I/O threads.
+  bool on_io_thread() const noexcept;
+
+  asio_backend_options options;
+  asio_detail::net::io_context ioc;
+  asio_detail::net::ssl::context tls{asio_detail::net::ssl::context::tls_client};
+  asio_detail::connection_pool pool;
+  std::vector<std::thread> threads;
+  std::vector<std::thread::id> thread_ids;
+};
+
+namespace asio_detail {
+using exchange_callback = std::function<void(std::exception_ptr, raw_response)>;
+/// Runs one HTTP request (redirects included) on the backend and calls `done` once.
+void start_http_exchange(asio_backend::impl& backend, request_data req, body_destination dest,
+                         exchange_callback done);
+/// The errc carried by a courier exception (or a generic one for anything else).
+boost::system::error_code code_of(std::exception_ptr e);
+}  // namespace asio_detail
+
+}  // namespace courier

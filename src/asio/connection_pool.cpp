@@ -1,0 +1,91 @@
+#include "asio/connection_pool.hpp"
+
+#include <courier/error.hpp>
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace courier::asio_detail {
+
+net::awaitable<std::unique_ptr<transport>> connection_pool::acquire(const std::string& origin,
+                                                                    clock::time_point until) {
+  for (;;) {
+    std::shared_ptr<net::steady_timer> timer;
+    {
+      std::lock_guard lock(mutex_);
+      auto& p = origins_[origin];
+      const auto now = clock::now();
+      while (!p.idle.empty()) {
+        auto t = std::move(p.idle.back());
+        p.idle.pop_back();
+        if (now - t->idle_since < idle_timeout_ && !t->looks_dead()) co_return t;
+        t->close();  // expired or closed by the server: drop it and free its slot
+        --p.open;
+      }
+      if (p.open < max_per_origin_) {
+        ++p.open;
+        co_return nullptr;
+      }
+      timer = std::make_shared<net::steady_timer>(co_await net::this_coro::executor);
+      timer->expires_at(until);
+      p.waiters.push_back(timer);
+    }
+    boost::system::error_code ec;
+    co_await timer->async_wait(net::redirect_error(net::use_awaitable, ec));
+    if (!ec) {  // the deadline passed before a connection was free
+      std::lock_guard lock(mutex_);
+      origins_[origin].waiters.remove(timer);
+      throw timeout_error("timed out waiting for a free connection to " + origin + " (all " +
+                          std::to_string(max_per_origin_) + " are busy)");
+    }
+    // Cancelled: woken by a release; look again.
+  }
+}
+
+void connection_pool::wake_one(per_origin& p) {
+  if (p.waiters.empty()) return;
+  auto timer = p.waiters.front();
+  p.waiters.pop_front();
+  timer->cancel();
+}
+
+void connection_pool::release(std::unique_ptr<transport> t, bool reusable) {
+  if (!t) return;
+  std::lock_guard lock(mutex_);
+  auto& p = origins_[t->origin()];
+  if (reusable && t->is_open()) {
+    t->idle_since = clock::now();
+    p.idle.push_back(std::move(t));
+  } else {
+    t->close();
+    if (p.open > 0) --p.open;
+  }
+  wake_one(p);
+}
+
+void connection_pool::give_back_slot(const std::string& origin) {
+  std::lock_guard lock(mutex_);
+  auto& p = origins_[origin];
+  if (p.open > 0) --p.open;
+  wake_one(p);
+}
+
+void connection_pool::clear() {
+  std::lock_guard lock(mutex_);
+  for (auto& [origin, p] : origins_) {
+    for (auto& t : p.idle)
+      t->close();
+    p.open -= std::min(p.open, p.idle.size());
+    p.idle.clear();
+    while (!p.waiters.empty())
+      wake_one(p);
+  }
+}
+
+std::size_t connection_pool::idle_count(const std::string& origin) {
+  std::lock_guard lock(mutex_);
+  return origins_[origin].idle.size();
+}
+
+}  // namespace courier::asio_detail

@@ -1,0 +1,50 @@
+// Keep-alive connections per origin, with a cap on how many may be open at once.
+#pragma once
+
+#include "asio/transport.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <deque>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace courier::asio_detail {
+
+class connection_pool {
+ public:
+  connection_pool(std::size_t max_per_origin, std::chrono::milliseconds idle_timeout)
+      : max_per_origin_(max_per_origin == 0 ? 1 : max_per_origin), idle_timeout_(idle_timeout) {}
+
+  /// An idle, live connection to `origin`, or nullptr with a slot reserved for a new one that
+  /// the caller must then open (and hand back through release() or give_back_slot()). Waits
+  /// while the origin has its maximum open; throws timeout_error at `until`.
+  net::awaitable<std::unique_ptr<transport>> acquire(const std::string& origin,
+                                                     clock::time_point until);
+  /// Returns a connection after use: kept idle when `reusable`, closed otherwise.
+  void release(std::unique_ptr<transport> t, bool reusable);
+  /// Frees a slot reserved by acquire() for a connection that was never opened.
+  void give_back_slot(const std::string& origin);
+  /// Closes every idle connection (at shutdown).
+  void clear();
+
+  std::size_t idle_count(const std::string& origin);
+
+ private:
+  struct per_origin {
+    std::deque<std::unique_ptr<transport>> idle;
+    std::size_t open = 0;  // idle + in use + reserved
+    std::list<std::shared_ptr<net::steady_timer>> waiters;
+  };
+  void wake_one(per_origin& p);
+
+  std::mutex mutex_;
+  std::map<std::string, per_origin> origins_;
+  std::size_t max_per_origin_;
+  std::chrono::milliseconds idle_timeout_;
+};
+
+}  // namespace courier::asio_detail

@@ -1,0 +1,480 @@
+// One HTTP request over the Asio backend, redirects included: the I/O loop that drives the
+// sans-I/O HTTP/1.1 core (proto/http1) and the content decoders.
+#include "asio/backend_impl.hpp"
+
+#include "core/body_encoder.hpp"
+#include "core/content_decoder.hpp"
+#include "proto/http1/request_writer.hpp"
+#include "proto/http1/response_parser.hpp"
+
+#include <courier/error.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <random>
+
+namespace courier::asio_detail {
+
+namespace http1 = courier::proto::http1;
+
+boost::system::error_code code_of(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const courier::error& err) {
+    return err.code();
+  } catch (const std::bad_alloc&) {
+    return make_error_code(errc::body_too_large);
+  } catch (...) {
+    return make_error_code(errc::protocol_error);
+  }
+}
+
+namespace {
+
+constexpr std::size_t read_buffer_size = 64 * 1024;
+constexpr std::size_t max_redirect_drain = 64 * 1024;
+
+std::string ms(std::chrono::milliseconds d) {
+  return std::to_string(d.count()) + " ms";
+}
+
+// --- where body bytes go -------------------------------------------------------------------
+
+class body_sink {
+ public:
+  virtual ~body_sink() = default;
+  virtual void write(std::string_view data) = 0;
+  virtual void finish() {}
+};
+
+class memory_sink final : public body_sink {
+ public:
+  memory_sink(std::string& out, std::size_t limit, std::string where)
+      : out_(out), limit_(limit), where_(std::move(where)) {}
+  void write(std::string_view data) override {
+    if (out_.size() + data.size() > limit_) {
+      throw body_too_large("the response body from " + where_ + " is larger than max_body_size (" +
+                           std::to_string(limit_) +
+                           " bytes); raise it with max_body_size() or read it as_file()");
+    }
+    out_.append(data);
+  }
+
+ private:
+  std::string& out_;
+  std::size_t limit_;
+  std::string where_;
+};
+
+class discard_sink final : public body_sink {
+ public:
+  void write(std::string_view) override {}
+};
+
+// Writes to a temporary file beside the target and renames it into place when complete, so a
+// failed download never leaves a partial file under the asked name.
+class file_sink final : public body_sink {
+ public:
+  explicit file_sink(std::filesystem::path target) : target_(std::move(target)) {
+    std::random_device rd;
+    temp_ = target_;
+    temp_ += ".courier-" + std::to_string(rd()) + ".part";
+    file_ = std::fopen(temp_.c_str(), "wb");
+    if (!file_) {
+      throw file_error("cannot open " + target_.string() + " for writing: " + std::strerror(errno));
+    }
+    std::setvbuf(file_, nullptr, _IOFBF, 1 << 16);
+  }
+  ~file_sink() override {
+    if (file_) {
+      std::fclose(file_);
+      std::error_code ignored;
+      std::filesystem::remove(temp_, ignored);
+    }
+  }
+  void write(std::string_view data) override {
+    if (std::fwrite(data.data(), 1, data.size(), file_) != data.size()) {
+      throw file_error("writing " + target_.string() + " failed: " + std::strerror(errno));
+    }
+  }
+  void finish() override {
+    int rc = std::fclose(file_);
+    file_ = nullptr;
+    std::error_code ec;
+    if (rc != 0) {
+      std::filesystem::remove(temp_, ec);
+      throw file_error("writing " + target_.string() + " failed: " + std::strerror(errno));
+    }
+    std::filesystem::rename(temp_, target_, ec);
+    if (ec) {
+      std::filesystem::remove(temp_, ec);
+      throw file_error("cannot move the download into " + target_.string() + ": " + ec.message());
+    }
+  }
+
+ private:
+  std::filesystem::path target_, temp_;
+  std::FILE* file_ = nullptr;
+};
+
+// --- one request/response on one connection ------------------------------------------------
+
+struct hop_result {
+  response_head head;
+  std::string body;       // the body when read to memory
+  bool redirect = false;  // a redirect that will be followed: its body was dropped
+  std::optional<std::string> location;
+};
+
+bool is_redirect_status(int s) {
+  return s == 301 || s == 302 || s == 303 || s == 307 || s == 308;
+}
+
+struct exchange_state {
+  asio_backend::impl& backend;
+  request_options options;
+  std::optional<clock::time_point> overall;  // whole-request deadline
+
+  clock::time_point io_deadline(std::chrono::milliseconds per_op) const {
+    auto t = clock::now() + per_op;
+    return overall ? std::min(t, *overall) : t;
+  }
+  clock::time_point connect_deadline() const { return io_deadline(options.connect_timeout); }
+  [[noreturn]] void throw_timeout(const std::string& what_timed_out,
+                                  std::chrono::milliseconds per_op,
+                                  const std::string& where) const {
+    if (overall && clock::now() >= *overall - std::chrono::milliseconds(1)) {
+      throw timeout_error("request timeout: the whole exchange with " + where +
+                          " took longer than " + ms(*options.timeout));
+    }
+    throw timeout_error(what_timed_out + " " + where + " for " + ms(per_op));
+  }
+};
+
+std::string build_head(const courier::method& m, const courier::uri& u, const headers& given,
+                       const detail::encoded_body& body, const asio_backend_options& opts) {
+  headers h = given;
+  if (!h.contains("Host")) h.add("Host", u.authority());
+  if (!h.contains("User-Agent") && !opts.user_agent.empty()) h.add("User-Agent", opts.user_agent);
+  if (!h.contains("Accept")) h.add("Accept", "*/*");
+  if (body.source) {
+    if (!h.contains("Content-Type") && !body.content_type.empty()) {
+      h.add("Content-Type", body.content_type);
+    }
+    h.erase("Content-Length");
+    h.erase("Transfer-Encoding");
+    if (auto size = body.source->size()) {
+      h.add("Content-Length", std::to_string(*size));
+    } else {
+      h.add("Transfer-Encoding", "chunked");
+    }
+  } else if (m == courier::method::post || m == courier::method::put ||
+             m == courier::method::patch) {
+    if (!h.contains("Content-Length")) h.add("Content-Length", "0");
+  }
+  return http1::serialize_request_head(m, u.target(), h);
+}
+
+// Sends the head and the body. Returns false when the write failed on a reused connection
+// before anything could have been processed (the caller may retry on a fresh one).
+net::awaitable<void> write_request(exchange_state& st, transport& t, const std::string& head,
+                                   detail::encoded_body& body, const std::string& where) {
+  auto ex = co_await net::this_coro::executor;
+  deadline timer(ex);
+  std::vector<char> chunk;
+  std::vector<net::const_buffer> buffers;
+  buffers.push_back(net::buffer(head));
+  const bool chunked = body.source && !body.source->size();
+  std::string prefix;
+  bool body_done = !body.source;
+  bool first = true;
+  while (first || !body_done) {
+    if (!first) buffers.clear();
+    first = false;
+    if (!body_done) {
+      chunk.resize(read_buffer_size);
+      std::size_t n = body.source->read(chunk.data(), chunk.size());
+      if (n == 0) {
+        body_done = true;
+        if (chunked) buffers.push_back(net::buffer(http1::last_chunk));
+      } else {
+        if (chunked) {
+          prefix = http1::chunk_prefix(n);
+          buffers.push_back(net::buffer(prefix));
+        }
+        buffers.push_back(net::buffer(chunk.data(), n));
+        if (chunked) buffers.push_back(net::buffer(http1::chunk_suffix));
+      }
+    }
+    if (buffers.empty()) continue;
+    timer.arm(st.io_deadline(st.options.read_timeout), [&t] { t.cancel(); });
+    boost::system::error_code ec;
+    co_await t.write(buffers, ec);
+    timer.disarm();
+    if (timer.expired())
+      st.throw_timeout("write timeout: could not send to", st.options.read_timeout, where);
+    if (ec) throw write_error("sending the request to " + where + " failed: " + ec.message());
+  }
+}
+
+std::unique_ptr<detail::content_decoder> decoder_for(const response_head& head,
+                                                     const request_options& opts,
+                                                     std::size_t limit) {
+  if (!opts.decompress) return nullptr;
+  auto enc = head.headers.get("Content-Encoding");
+  if (!enc || enc->empty()) return nullptr;
+  auto d = detail::content_decoder::make(*enc);
+  if (d) d->set_max_output(limit);
+  return d;
+}
+
+// The parser's errors say what was wrong; these say with whom.
+std::size_t feed_parser(http1::response_parser& parser, std::string_view data,
+                        const std::string& where) {
+  try {
+    return parser.feed(data);
+  } catch (const protocol_error& e) {
+    throw protocol_error("the response from " + where + " is not valid HTTP/1.1: " + e.what());
+  } catch (const body_too_large& e) {
+    throw body_too_large("the response from " + where + ": " + e.what());
+  }
+}
+
+struct connection_failure {
+  bool retryable = false;  // failed on a reused connection before any response byte arrived
+};
+
+// Runs one request on one connection. `allow_retry` reports a stale pooled connection.
+net::awaitable<hop_result> run_hop(exchange_state& st, const courier::method& m,
+                                   const courier::uri& u, const headers& hs,
+                                   detail::encoded_body& body, const body_destination& dest,
+                                   raw_body* final_body) {
+  const std::string where = host_port(u.host(), u.port());
+  const bool head_only = m == courier::method::head;
+  for (int attempt = 0;; ++attempt) {
+    auto conn = co_await st.backend.connect(u, st.connect_deadline());
+    const bool reused = conn->requests_served > 0;
+    bool any_response_byte = false;
+    try {
+      if (body.source && attempt > 0) body.source->rewind();
+      std::string head = build_head(m, u, hs, body, st.backend.options);
+      co_await write_request(st, *conn, head, body, where);
+
+      http1::response_parser parser(http1::parser_options{st.options.max_header_size, head_only});
+      hop_result result;
+      std::unique_ptr<body_sink> sink;
+      std::unique_ptr<detail::content_decoder> decoder;
+      std::string decoded;
+      std::size_t drained = 0;
+      bool keep_alive = false;
+      bool complete = false;
+
+      auto ex = co_await net::this_coro::executor;
+      deadline timer(ex);
+      std::vector<char> buffer(read_buffer_size);
+      std::size_t buffered = 0;  // bytes in buffer not yet consumed by the parser
+      bool eof = false;
+
+      auto deliver = [&](std::string_view data) {
+        if (result.redirect) {
+          drained += data.size();
+          return;
+        }
+        if (decoder) {
+          decoded.clear();
+          decoder->decode(data, decoded);
+          sink->write(decoded);
+        } else {
+          sink->write(data);
+        }
+      };
+
+      auto drain = [&] {
+        while (auto ev = parser.next_event()) {
+          if (auto* h = std::get_if<http1::head_event>(&*ev)) {
+            result.head.status = h->status;
+            result.head.reason = h->reason;
+            result.head.headers = h->headers;
+            keep_alive = h->keep_alive;
+            auto loc = h->headers.get("Location");
+            if (st.options.follow_redirects && is_redirect_status(h->status) && loc) {
+              result.redirect = true;
+              result.location = std::string(*loc);
+              // A large redirect body is not worth reading: close the connection instead.
+              if (!h->content_length || *h->content_length > max_redirect_drain) keep_alive = false;
+              if (!keep_alive) {
+                complete = true;
+                break;
+              }
+              continue;
+            }
+            std::size_t limit = st.options.max_body_size;
+            if (std::holds_alternative<to_file>(dest)) {
+              sink = std::make_unique<file_sink>(std::get<to_file>(dest).path);
+              limit = std::numeric_limits<std::size_t>::max();
+            } else if (std::holds_alternative<to_discard>(dest)) {
+              sink = std::make_unique<discard_sink>();
+              limit = std::numeric_limits<std::size_t>::max();
+            } else {
+              sink =
+                  std::make_unique<memory_sink>(final_body->bytes, st.options.max_body_size, where);
+              if (h->content_length && *h->content_length <= limit) {
+                final_body->bytes.reserve(*h->content_length);
+              }
+            }
+            decoder = decoder_for(result.head, st.options, limit);
+            if (decoder) {
+              // The body given to the user is decoded: its old framing headers no longer apply.
+              result.head.headers.erase("Content-Encoding");
+              result.head.headers.erase("Content-Length");
+            }
+          } else if (auto* b = std::get_if<http1::body_event>(&*ev)) {
+            any_response_byte = true;
+            deliver(b->data);
+          } else if (auto* e = std::get_if<http1::end_event>(&*ev)) {
+            keep_alive = keep_alive && e->keep_alive;
+            complete = true;
+            break;
+          }
+        }
+      };
+
+      while (!complete) {
+        if (buffered > 0) {
+          std::size_t used = feed_parser(parser, std::string_view(buffer.data(), buffered), where);
+          drain();  // body events are views into `buffer`: use them before shifting it
+          std::memmove(buffer.data(), buffer.data() + used, buffered - used);
+          buffered -= used;
+        } else {
+          drain();
+        }
+        if (complete) break;
+        if (eof) {
+          try {
+            parser.feed_eof();  // completes a close-delimited body, or throws read_error
+          } catch (const read_error& e) {
+            throw read_error("reading the response from " + where + " failed: " + e.what());
+          }
+          drain();
+          if (complete) break;
+          throw read_error("the connection to " + where + " closed before the response ended");
+        }
+        if (buffered == buffer.size()) buffer.resize(buffer.size() * 2);  // a huge header
+        timer.arm(st.io_deadline(st.options.read_timeout), [&conn] { conn->cancel(); });
+        boost::system::error_code ec;
+        std::size_t n = co_await conn->read_some(
+            net::buffer(buffer.data() + buffered, buffer.size() - buffered), ec);
+        timer.disarm();
+        if (timer.expired()) {
+          st.throw_timeout("read timeout: no data from", st.options.read_timeout, where);
+        }
+        if (n > 0) any_response_byte = true;
+        buffered += n;
+        if (ec) {
+          if (ec == net::error::eof || ec == net::ssl::error::stream_truncated) {
+            if (!any_response_byte && reused && attempt == 0) throw connection_failure{true};
+            eof = true;
+          } else if (!any_response_byte && reused && attempt == 0) {
+            throw connection_failure{true};
+          } else {
+            throw read_error("reading the response from " + where + " failed: " + ec.message());
+          }
+        }
+      }
+      if (!result.redirect) {
+        if (decoder) {
+          decoded.clear();
+          decoder->finish(decoded);
+          sink->write(decoded);
+        }
+        if (sink) sink->finish();
+      }
+      conn->requests_served++;
+      st.backend.pool.release(std::move(conn), keep_alive && complete);
+      co_return result;
+    } catch (const connection_failure&) {
+      st.backend.pool.release(std::move(conn), false);
+      continue;  // a pooled connection the server had already closed: try a fresh one
+    } catch (...) {
+      if (conn) st.backend.pool.release(std::move(conn), false);
+      throw;
+    }
+  }
+}
+
+net::awaitable<raw_response> run_exchange(asio_backend::impl& backend, request_data req,
+                                          body_destination dest) {
+  exchange_state st{backend, req.options(), std::nullopt};
+  if (req.options().timeout) st.overall = clock::now() + *req.options().timeout;
+
+  auto first_uri = req.uri();
+  if (!first_uri) {
+    throw invalid_request("the request has no uri: call get(uri), post(uri) or method(m, uri)");
+  }
+  courier::uri current = *first_uri;
+  courier::method m = req.method();
+  headers hs = req.headers();
+  detail::encoded_body body = detail::encode_body(req.body());
+
+  raw_response out;
+  for (int hop = 0;; ++hop) {
+    if (current.scheme() != "http" && current.scheme() != "https") {
+      throw invalid_request("unsupported scheme \"" + std::string(current.scheme()) + "\" in " +
+                            current.str() +
+                            (current.scheme() == "ws" || current.scheme() == "wss"
+                                 ? ": use open_websocket() for WebSocket uris"
+                                 : ": the asio backend speaks http and https"));
+    }
+    out.body.bytes.clear();
+    hop_result r = co_await run_hop(st, m, current, hs, body, dest, &out.body);
+    if (!r.redirect) {
+      out.head = std::move(r.head);
+      out.final_uri = current;
+      co_return out;
+    }
+    if (hop >= st.options.max_redirects) {
+      throw too_many_redirects("stopped after " + std::to_string(st.options.max_redirects) +
+                               " redirects; the last one, from " + current.str() + ", pointed to " +
+                               *r.location);
+    }
+    courier::uri next = current.resolve(*r.location);
+    out.history.push_back(redirect_record{m, current, r.head});
+    const int status = r.head.status;
+    // RFC 9110 15.4: 303 means "GET it over there"; browsers and curl do the same for a POST
+    // answered by 301 or 302. 307 and 308 repeat the request as it was.
+    bool to_get = (status == 303 && m != courier::method::head) ||
+                  ((status == 301 || status == 302) && m == courier::method::post);
+    if (to_get) {
+      m = courier::method::get;
+      body = detail::encoded_body{};
+      hs.erase("Content-Type");
+      hs.erase("Content-Length");
+      hs.erase("Transfer-Encoding");
+    } else if (body.source) {
+      body.source->rewind();
+    }
+    if (next.origin() != current.origin()) {
+      // Credentials were meant for the first origin only.
+      hs.erase("Authorization");
+      hs.erase("Cookie");
+      hs.erase("Proxy-Authorization");
+      hs.erase("Host");
+    }
+    current = std::move(next);
+  }
+}
+
+}  // namespace
+
+void start_http_exchange(asio_backend::impl& backend, request_data req, body_destination dest,
+                         exchange_callback done) {
+  net::co_spawn(
+      net::make_strand(backend.ioc), run_exchange(backend, std::move(req), std::move(dest)),
+      [done = std::move(done)](std::exception_ptr e, raw_response r) { done(e, std::move(r)); });
+}
+
+}  // namespace courier::asio_detail

@@ -1,0 +1,435 @@
+#include "asio/ws_handlers.hpp"
+
+#include "asio/backend_impl.hpp"
+
+#include <courier/error.hpp>
+#include <courier/ws/stream.hpp>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+
+#include <future>
+
+namespace courier::ws {
+
+namespace net = asio_detail::net;
+
+// --- the high-level buffer ---------------------------------------------------------------------
+
+websocket::state::~state() {
+  // The last handle is gone: nobody can read any more, so say goodbye to the peer.
+  auto s = session;
+  net::post(s->strand(), [s] { s->close(close_code::going_away, {}, nullptr); });
+}
+
+void websocket::state::push(item it) {
+  buffer.push_back(std::move(it));
+  pump();
+}
+
+void websocket::state::on_event(proto::ws::event&& e) {
+  frame f;
+  if (auto* d = std::get_if<proto::ws::data_event>(&e)) {
+    f = frame{d->is_continuation ? opcode::continuation : d->message_type,
+              d->fin,
+              d->rsv1,
+              d->rsv2,
+              d->rsv3,
+              std::move(d->payload)};
+  } else if (auto* p = std::get_if<proto::ws::ping_event>(&e)) {
+    if (!options.surface_pings && options.auto_pong) return;
+    f = frame::ping(std::move(p->payload));
+  } else if (auto* p = std::get_if<proto::ws::pong_event>(&e)) {
+    if (!options.surface_pings) return;
+    f = frame::pong(std::move(p->payload));
+  } else {
+    return;
+  }
+  if (options.capacity && buffer.size() >= *options.capacity) {
+    if (options.on_full == on_full::fail) {
+      session->fail(
+          close_code::policy_violation, "receive buffer full",
+          std::make_exception_ptr(websocket_buffer_full(
+              "the receive buffer of the WebSocket to " + session->where() + " (" +
+              std::to_string(*options.capacity) + " events) is full; the connection was closed")));
+      return;
+    }
+  }
+  buffer.push_back(std::move(f));
+  if (options.on_full == on_full::backpressure && options.capacity &&
+      buffer.size() >= *options.capacity) {
+    session->pause();
+  }
+  pump();
+}
+
+void websocket::state::on_failure(std::exception_ptr error) {
+  open = false;
+  push(error);
+}
+
+void websocket::state::on_closed(const close_event& close) {
+  open = false;
+  final_close = close;
+  push(close);
+}
+
+void websocket::state::add_receiver(receiver r) {
+  receivers.push_back(std::move(r));
+  pump();
+}
+
+void websocket::state::pump() {
+  while (!receivers.empty()) {
+    if (buffer.empty()) {
+      if (!terminal) break;
+      item closed = std::make_exception_ptr(
+          websocket_closed("the WebSocket to " + session->where() + " is closed", final_close));
+      if (receivers.front()(closed)) receivers.pop_front();
+      continue;
+    }
+    item it = std::move(buffer.front());
+    buffer.pop_front();
+    if (std::holds_alternative<close_event>(it)) terminal = true;
+    if (receivers.front()(it)) receivers.pop_front();
+  }
+  if (options.capacity && buffer.size() < *options.capacity) session->resume();
+}
+
+namespace {
+
+// Turns a typed completion into a callback for the strand. The handler runs on its associated
+// executor (a coroutine's, say), or on a backend thread when it has none.
+template <class T, class Handler>
+std::function<void(std::exception_ptr, T)> async_callback(Handler h,
+                                                          const net::any_io_executor& io) {
+  auto ex = net::get_associated_executor(h, io);
+  auto work = std::make_shared<net::executor_work_guard<decltype(ex)>>(ex);
+  auto shared = std::make_shared<Handler>(std::move(h));
+  return [shared, work](std::exception_ptr e, T value) {
+    auto ec = e ? asio_detail::code_of(e) : boost::system::error_code{};
+    auto target = work->get_executor();
+    net::dispatch(target, [shared, work, ec, value = std::move(value)]() mutable {
+      std::move (*shared)(ec, std::move(value));
+      work->reset();
+    });
+  };
+}
+
+// Runs `start` with a callback and blocks until it is called: the sync API.
+template <class T>
+T wait_for(websocket::state& st,
+           const std::function<void(std::function<void(std::exception_ptr, T)>)>& start) {
+  if (st.is_io_thread()) {
+    throw invalid_request(
+        "a blocking websocket call was made on one of the backend's I/O threads, where it "
+        "would wait on itself; use the async_ form there");
+  }
+  std::promise<T> promise;
+  auto result = promise.get_future();
+  start([&promise](std::exception_ptr e, T v) {
+    if (e) {
+      promise.set_exception(e);
+    } else {
+      promise.set_value(std::move(v));
+    }
+  });
+  return result.get();
+}
+
+using item = websocket::state::item;
+
+websocket::state::receiver frame_receiver(std::function<void(std::exception_ptr, incoming)> cb) {
+  return [cb = std::move(cb)](item& it) {
+    if (auto* f = std::get_if<frame>(&it)) {
+      cb(nullptr, incoming(std::move(*f)));
+    } else if (auto* c = std::get_if<close_event>(&it)) {
+      cb(nullptr, incoming(std::move(*c)));
+    } else {
+      cb(std::get<std::exception_ptr>(it), incoming{});
+    }
+    return true;
+  };
+}
+
+websocket::state::receiver message_receiver(std::function<void(std::exception_ptr, message)> cb,
+                                            std::string where) {
+  auto partial = std::make_shared<std::optional<message>>();
+  return [cb = std::move(cb), partial, where](item& it) {
+    if (auto* f = std::get_if<frame>(&it)) {
+      if (f->is_control()) return false;  // surfaced pings and pongs are not messages
+      if (!*partial) {
+        *partial =
+            message{f->op == opcode::binary ? opcode::binary : opcode::text, std::move(f->payload)};
+      } else {
+        (*partial)->data += f->payload;
+      }
+      if (!f->fin) return false;
+      message m = std::move(**partial);
+      partial->reset();
+      cb(nullptr, std::move(m));
+      return true;
+    }
+    if (auto* c = std::get_if<close_event>(&it)) {
+      cb(std::make_exception_ptr(
+             websocket_closed("the WebSocket to " + where + " was closed by the peer (" +
+                                  std::to_string(c->code) + " " + c->reason + ")",
+                              *c)),
+         message{});
+      return true;
+    }
+    cb(std::get<std::exception_ptr>(it), message{});
+    return true;
+  };
+}
+
+std::function<void(std::exception_ptr, message)> expect_type(
+    opcode want, std::function<void(std::exception_ptr, message)> cb) {
+  return [want, cb = std::move(cb)](std::exception_ptr e, message m) {
+    if (!e && m.type != want) {
+      e = std::make_exception_ptr(decode_error(
+          std::string("expected a ") + (want == opcode::text ? "text" : "binary") +
+          " message but received a " + (m.type == opcode::text ? "text" : "binary") + " one"));
+    }
+    cb(e, std::move(m));
+  };
+}
+
+std::vector<std::byte> to_bytes(const std::string& s) {
+  const auto* p = reinterpret_cast<const std::byte*>(s.data());
+  return {p, p + s.size()};
+}
+
+void post_receiver(const std::shared_ptr<websocket::state>& st, websocket::state::receiver r) {
+  net::dispatch(st->session->strand(),
+                [st, r = std::move(r)]() mutable { st->add_receiver(std::move(r)); });
+}
+
+void post_send(const std::shared_ptr<websocket::state>& st, frame f, bool cont,
+               std::function<void(std::exception_ptr)> done) {
+  auto s = st->session;
+  net::dispatch(s->strand(), [s, f = std::move(f), cont, done = std::move(done)]() mutable {
+    s->send(std::move(f), cont, std::move(done));
+  });
+}
+
+}  // namespace
+
+incoming websocket::receive() {
+  auto st = state_;
+  return wait_for<incoming>(*st,
+                            [st](auto cb) { post_receiver(st, frame_receiver(std::move(cb))); });
+}
+
+message websocket::receive_message() {
+  auto st = state_;
+  return wait_for<message>(*st, [st](auto cb) {
+    post_receiver(st, message_receiver(std::move(cb), st->session->where()));
+  });
+}
+
+std::string websocket::receive_text() {
+  auto st = state_;
+  return wait_for<message>(*st,
+                           [st](auto cb) {
+                             post_receiver(
+                                 st, message_receiver(expect_type(opcode::text, std::move(cb)),
+                                                      st->session->where()));
+                           })
+      .data;
+}
+
+std::vector<std::byte> websocket::receive_binary() {
+  auto st = state_;
+  return to_bytes(wait_for<message>(*st, [st](auto cb) {
+                    post_receiver(st, message_receiver(expect_type(opcode::binary, std::move(cb)),
+                                                       st->session->where()));
+                  }).data);
+}
+
+void websocket::send(frame f, bool is_continuation) {
+  auto st = state_;
+  wait_for<bool>(*st, [&](std::function<void(std::exception_ptr, bool)> cb) {
+    post_send(st, std::move(f), is_continuation, [cb](std::exception_ptr e) { cb(e, true); });
+  });
+}
+
+void websocket::send_text(std::string text) {
+  send(frame::text(std::move(text)));
+}
+void websocket::send_binary(std::span<const std::byte> bytes) {
+  send(frame::binary(bytes));
+}
+void websocket::send_binary(std::string bytes) {
+  send(frame::binary(std::move(bytes)));
+}
+void websocket::ping(std::string payload) {
+  send(frame::ping(std::move(payload)));
+}
+
+void websocket::close(std::uint16_t code, std::string_view reason) {
+  auto st = state_;
+  std::string r(reason);
+  wait_for<bool>(*st, [&](std::function<void(std::exception_ptr, bool)> cb) {
+    auto s = st->session;
+    net::dispatch(s->strand(), [s, code, r, cb]() mutable {
+      s->close(code, std::move(r), [cb](std::exception_ptr e) { cb(e, true); });
+    });
+  });
+}
+
+bool websocket::is_open() const noexcept {
+  return state_ && state_->open.load() && state_->session->is_open();
+}
+const courier::headers& websocket::upgrade_headers() const noexcept {
+  return state_->upgrade_headers;
+}
+const std::optional<std::string>& websocket::subprotocol() const noexcept {
+  return state_->subprotocol;
+}
+bool websocket::compressed() const noexcept {
+  return state_->compressed;
+}
+
+void websocket::do_async_receive(receive_handler h) {
+  auto st = state_;
+  post_receiver(st, frame_receiver(async_callback<incoming>(
+                        std::move(h), st->session->strand().get_inner_executor())));
+}
+
+void websocket::do_async_receive_message(message_handler h) {
+  auto st = state_;
+  post_receiver(st, message_receiver(async_callback<message>(
+                                         std::move(h), st->session->strand().get_inner_executor()),
+                                     st->session->where()));
+}
+
+void websocket::do_async_receive_text(text_handler h) {
+  auto st = state_;
+  auto cb = async_callback<std::string>(std::move(h), st->session->strand().get_inner_executor());
+  post_receiver(
+      st, message_receiver(expect_type(opcode::text, [cb](std::exception_ptr e,
+                                                          message m) { cb(e, std::move(m.data)); }),
+                           st->session->where()));
+}
+
+void websocket::do_async_receive_binary(binary_handler h) {
+  auto st = state_;
+  auto cb = async_callback<std::vector<std::byte>>(std::move(h),
+                                                   st->session->strand().get_inner_executor());
+  post_receiver(st, message_receiver(
+                        expect_type(opcode::binary, [cb](std::exception_ptr e,
+                                                         message m) { cb(e, to_bytes(m.data)); }),
+                        st->session->where()));
+}
+
+namespace {
+// void(error_code) handlers through the same path as the typed ones.
+std::function<void(std::exception_ptr)> done_callback(websocket::done_handler h,
+                                                      const net::any_io_executor& io) {
+  auto ex = net::get_associated_executor(h, io);  // before h is moved from
+  auto adapted = [h = std::move(h)](boost::system::error_code ec, bool) mutable {
+    std::move(h)(ec);
+  };
+  auto cb = async_callback<bool>(net::bind_executor(ex, std::move(adapted)), io);
+  return [cb](std::exception_ptr e) { cb(e, true); };
+}
+}  // namespace
+
+void websocket::do_async_send(frame f, bool is_continuation, done_handler h) {
+  auto st = state_;
+  post_send(st, std::move(f), is_continuation,
+            done_callback(std::move(h), st->session->strand().get_inner_executor()));
+}
+
+void websocket::do_async_close(std::uint16_t code, std::string reason, done_handler h) {
+  auto s = state_->session;
+  auto done = done_callback(std::move(h), s->strand().get_inner_executor());
+  net::dispatch(s->strand(), [s, code, reason = std::move(reason), done]() mutable {
+    s->close(code, std::move(reason), done);
+  });
+}
+
+bool message_range::next() {
+  try {
+    current_ = ws_.receive_message();
+    return true;
+  } catch (const websocket_closed& e) {
+    close_ = e.close();
+    current_.reset();
+    return false;
+  }
+}
+
+// --- the low-level handler -------------------------------------------------------------------
+
+void sender::send(frame f, bool is_continuation) {
+  auto s = state_->session;
+  net::dispatch(s->strand(), [s, f = std::move(f), is_continuation]() mutable {
+    s->send(std::move(f), is_continuation, nullptr);
+  });
+}
+
+void sender::close(std::uint16_t code, std::string_view reason) {
+  auto s = state_->session;
+  net::dispatch(s->strand(), [s, code, r = std::string(reason)]() mutable {
+    s->close(code, std::move(r), nullptr);
+  });
+}
+
+bool sender::is_open() const noexcept {
+  return state_ && state_->session->is_open();
+}
+
+}  // namespace courier::ws
+
+namespace courier::asio_detail {
+
+template <class F>
+void listener_sink::guarded(F f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    // A throwing callback cannot be allowed to unwind into the I/O loop: fail the connection.
+    auto s = sender_.shared_state()->session;
+    s->fail(ws::close_code::internal_error, "listener failed",
+            std::make_exception_ptr(
+                courier::error(make_error_code(errc::protocol_error),
+                               std::string("a listener callback threw: ") + e.what())));
+  }
+}
+
+void listener_sink::on_event(proto::ws::event&& e) {
+  guarded([&] {
+    if (auto* d = std::get_if<proto::ws::data_event>(&e)) {
+      ws::frame f{d->is_continuation ? ws::opcode::continuation : d->message_type,
+                  d->fin,
+                  d->rsv1,
+                  d->rsv2,
+                  d->rsv3,
+                  std::move(d->payload)};
+      listener_->on_frame(f);
+    } else if (auto* p = std::get_if<proto::ws::ping_event>(&e)) {
+      listener_->on_ping(p->payload);
+    } else if (auto* p = std::get_if<proto::ws::pong_event>(&e)) {
+      listener_->on_pong(p->payload);
+    }
+  });
+}
+
+void listener_sink::on_failure(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const courier::error& e) {
+    listener_->on_error(e.code(), e.what());
+  } catch (const std::exception& e) {
+    listener_->on_error(make_error_code(errc::protocol_error), e.what());
+  }
+}
+
+void listener_sink::on_closed(const ws::close_event& close) {
+  listener_->on_close(close);
+}
+
+}  // namespace courier::asio_detail

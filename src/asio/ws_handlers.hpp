@@ -1,0 +1,87 @@
+// The two WebSocket handlers' states on the Asio backend: the high-level buffer behind
+// ws::websocket, and the adaptor that calls a user's ws::listener.
+#pragma once
+
+#include "asio/ws_session.hpp"
+
+#include <courier/headers.hpp>
+#include <courier/ws/handler.hpp>
+#include <courier/ws/listener.hpp>
+#include <courier/ws/websocket.hpp>
+
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <variant>
+
+namespace courier::ws {
+
+struct websocket::state final : asio_detail::ws_event_sink,
+                                std::enable_shared_from_this<websocket::state> {
+  using item = std::variant<frame, close_event, std::exception_ptr>;
+  /// Called with each item in turn; returns true once satisfied.
+  using receiver = std::function<bool(item&)>;
+
+  state(std::shared_ptr<asio_detail::ws_session> s, buffer_options o, courier::headers h,
+        std::optional<std::string> proto, bool deflate, std::function<bool()> on_io_thread)
+      : session(std::move(s)),
+        options(std::move(o)),
+        upgrade_headers(std::move(h)),
+        subprotocol(std::move(proto)),
+        compressed(deflate),
+        is_io_thread(std::move(on_io_thread)) {}
+  ~state() override;
+
+  // ws_event_sink, on the strand
+  void on_event(proto::ws::event&& e) override;
+  void on_failure(std::exception_ptr error) override;
+  void on_closed(const close_event& close) override;
+
+  /// Queues `r` (on the strand) and serves it when items arrive.
+  void add_receiver(receiver r);
+  void pump();
+  void push(item it);
+
+  std::shared_ptr<asio_detail::ws_session> session;
+  buffer_options options;
+  courier::headers upgrade_headers;
+  std::optional<std::string> subprotocol;
+  bool compressed = false;
+  std::function<bool()> is_io_thread;
+
+  std::deque<item> buffer;
+  std::deque<receiver> receivers;
+  bool terminal = false;  // the close event has been handed out
+  close_event final_close{close_code::abnormal, "closed"};
+  std::atomic<bool> open{true};
+};
+
+struct sender::state {
+  std::shared_ptr<asio_detail::ws_session> session;
+};
+
+}  // namespace courier::ws
+
+namespace courier::asio_detail {
+
+/// Calls a user's listener from the session's events.
+class listener_sink final : public ws_event_sink {
+ public:
+  listener_sink(std::shared_ptr<ws::listener> l, ws::sender s)
+      : listener_(std::move(l)), sender_(std::move(s)) {}
+  void on_event(proto::ws::event&& e) override;
+  void on_failure(std::exception_ptr error) override;
+  void on_closed(const ws::close_event& close) override;
+  ws::sender& sender() noexcept { return sender_; }
+  const std::shared_ptr<ws::listener>& listener() const noexcept { return listener_; }
+
+ private:
+  template <class F>
+  void guarded(F f);
+  std::shared_ptr<ws::listener> listener_;
+  ws::sender sender_;
+};
+
+}  // namespace courier::asio_detail

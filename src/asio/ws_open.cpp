@@ -1,0 +1,360 @@
+// Opening a WebSocket on the Asio backend: connect, the HTTP/1.1 upgrade (driving the
+// sans-I/O HTTP parser and the WebSocket handshake validator), then a ws_session.
+#include "asio/backend_impl.hpp"
+#include "asio/ws_handlers.hpp"
+#include "asio/ws_session.hpp"
+
+#include "proto/http1/request_writer.hpp"
+#include "proto/http1/response_parser.hpp"
+#include "proto/ws/handshake.hpp"
+
+#include <courier/error.hpp>
+#include <courier/ws/errors.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <algorithm>
+#include <future>
+#include <sstream>
+
+namespace courier {
+
+namespace asio_detail {
+namespace {
+
+namespace http1 = courier::proto::http1;
+namespace pws = courier::proto::ws;
+
+constexpr std::size_t max_refusal_body = 64 * 1024;
+
+struct upgraded {
+  std::shared_ptr<ws_session> session;
+  response_head head;
+  std::optional<std::string> subprotocol;
+  bool deflate = false;
+  std::string initial;  // bytes after the 101 response: the first frames
+};
+
+// Splits a comma-separated header value into trimmed tokens.
+std::vector<std::string> split_tokens(std::string_view v) {
+  std::vector<std::string> out;
+  std::string cur;
+  std::istringstream in{std::string(v)};
+  while (std::getline(in, cur, ',')) {
+    auto b = cur.find_first_not_of(" \t");
+    auto e = cur.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(cur.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+pws::handshake_offer make_offer(const request_data& req, const ws::connection_options& o) {
+  pws::handshake_offer offer;
+  offer.subprotocols = o.subprotocols;
+  // A Sec-WebSocket-Protocol header on the request offers subprotocols too (as in sttp).
+  for (auto v : req.headers().get_all("Sec-WebSocket-Protocol")) {
+    for (auto& p : split_tokens(v))
+      offer.subprotocols.push_back(p);
+  }
+  if (o.compression) {
+    pws::deflate_offer d;
+    d.client_no_context_takeover = o.compression->client_no_context_takeover;
+    d.server_no_context_takeover = o.compression->server_no_context_takeover;
+    d.client_max_window_bits = o.compression->client_max_window_bits;
+    d.server_max_window_bits = o.compression->server_max_window_bits;
+    offer.deflate = d;
+  }
+  return offer;
+}
+
+net::awaitable<upgraded> run_upgrade(asio_backend::impl& backend, request_data req,
+                                     ws::connection_options wopts, bool auto_pong) {
+  auto first = req.uri();
+  if (!first) {
+    throw invalid_request("the WebSocket request has no uri: call get(uri) first");
+  }
+  courier::uri u = *first;
+  const auto scheme = u.scheme();
+  if (scheme != "ws" && scheme != "wss" && scheme != "http" && scheme != "https") {
+    throw invalid_request("unsupported scheme \"" + std::string(scheme) + "\" for a WebSocket in " +
+                          u.str() + ": use ws://, wss://, http:// or https://");
+  }
+  if (req.method() != courier::method::get) {
+    throw invalid_request("a WebSocket upgrade is a GET request, not " + req.method().name());
+  }
+  const std::string where = host_port(u.host(), u.port());
+  const auto& opts = req.options();
+  auto deadline_at = [&](std::chrono::milliseconds d) {
+    auto t = clock::now() + d;
+    return opts.timeout ? std::min(t, clock::now() + *opts.timeout) : t;
+  };
+
+  // A WebSocket gets a connection of its own, never a pooled one.
+  auto ex = co_await net::this_coro::executor;
+  auto t = std::make_unique<transport>(ex, u.origin(), std::string(u.host()), u.port());
+  co_await t->connect(u.is_secure(), &backend.tls, !backend.options.tls.insecure_skip_verify,
+                      deadline_at(opts.connect_timeout));
+
+  const std::string key = pws::make_client_key();
+  const auto offer = make_offer(req, wopts);
+  headers h = req.headers();
+  h.erase("Sec-WebSocket-Protocol");
+  h.erase("Accept-Encoding");  // meaningless for an upgrade
+  for (const auto& f : pws::upgrade_request_headers(key, offer))
+    h.add_unchecked(f.name, f.value);
+  if (!h.contains("Host")) h.add("Host", u.authority());
+  if (!h.contains("User-Agent") && !backend.options.user_agent.empty()) {
+    h.add("User-Agent", backend.options.user_agent);
+  }
+  const std::string head = http1::serialize_request_head(courier::method::get, u.target(), h);
+
+  deadline timer(ex);
+  boost::system::error_code ec;
+  timer.arm(deadline_at(opts.read_timeout), [&t] { t->cancel(); });
+  const std::vector<net::const_buffer> head_buffers{net::buffer(head)};
+  co_await t->write(head_buffers, ec);
+  timer.disarm();
+  if (timer.expired()) throw timeout_error("write timeout: could not send the upgrade to " + where);
+  if (ec)
+    throw write_error("sending the WebSocket upgrade to " + where + " failed: " + ec.message());
+
+  http1::response_parser parser(http1::parser_options{opts.max_header_size, false});
+  std::vector<char> buffer(16 * 1024);
+  std::size_t buffered = 0;
+  std::optional<http1::head_event> got;
+  std::string refusal_body;
+  bool done = false, eof = false;
+  auto drain = [&] {
+    while (auto ev = parser.next_event()) {
+      if (auto* hd = std::get_if<http1::head_event>(&*ev)) {
+        got = std::move(*hd);
+        if (got->status == 101) done = true;
+      } else if (auto* b = std::get_if<http1::body_event>(&*ev)) {
+        if (refusal_body.size() < max_refusal_body) {
+          refusal_body.append(b->data.substr(0, max_refusal_body - refusal_body.size()));
+        }
+      } else {
+        done = true;
+      }
+      if (done) break;
+    }
+  };
+  while (!done) {
+    if (buffered > 0) {
+      std::size_t used = parser.feed(std::string_view(buffer.data(), buffered));
+      drain();  // body events are views into `buffer`: use them before shifting it
+      std::memmove(buffer.data(), buffer.data() + used, buffered - used);
+      buffered -= used;
+    } else if (eof) {
+      parser.feed_eof();
+      drain();
+    }
+    if (done) break;
+    if (eof) {
+      throw read_error("the connection to " + where + " closed before the upgrade was answered");
+    }
+    if (buffered == buffer.size()) buffer.resize(buffer.size() * 2);
+    timer.arm(deadline_at(opts.read_timeout), [&t] { t->cancel(); });
+    std::size_t n =
+        co_await t->read_some(net::buffer(buffer.data() + buffered, buffer.size() - buffered), ec);
+    timer.disarm();
+    if (timer.expired()) {
+      throw timeout_error("read timeout: " + where +
+                          " did not answer the WebSocket upgrade within " +
+                          std::to_string(opts.read_timeout.count()) + " ms");
+    }
+    buffered += n;
+    if (ec) {
+      if (ec == net::error::eof || ec == net::ssl::error::stream_truncated) {
+        eof = true;
+      } else {
+        throw read_error("reading the upgrade response from " + where + " failed: " + ec.message());
+      }
+    }
+  }
+
+  response_head rh{got->status, got->reason, got->headers};
+  if (got->status != 101) {
+    throw websocket_upgrade_failed("the server at " + where + " refused the WebSocket upgrade of " +
+                                       u.str() + " with " + std::to_string(got->status) + " " +
+                                       got->reason,
+                                   got->status, got->headers, std::move(refusal_body));
+  }
+  auto accepted = pws::validate_upgrade_response(got->status, got->headers, key, offer);
+  if (!accepted) {
+    throw websocket_upgrade_failed(
+        "the WebSocket upgrade answer from " + where + " is invalid: " + accepted.error(),
+        got->status, got->headers, {});
+  }
+
+  pws::connection_options core;
+  core.max_message_size = wopts.max_message_size;
+  core.deflate = accepted->deflate;
+  core.auto_pong = auto_pong;
+  upgraded out;
+  out.head = std::move(rh);
+  out.subprotocol = accepted->subprotocol;
+  out.deflate = accepted->deflate.has_value();
+  out.initial.assign(buffer.data(), buffered);
+  out.session =
+      std::make_shared<ws_session>(ws_strand(net::any_io_executor(backend.ioc.get_executor())),
+                                   std::move(t), core, std::move(wopts), where);
+  co_return out;
+}
+
+template <class Value>
+websocket_response<Value> make_response(upgraded& up, Value v) {
+  websocket_response<Value> r;
+  r.status = up.head.status;
+  r.reason = up.head.reason;
+  r.headers = up.head.headers;
+  r.subprotocol = up.subprotocol;
+  r.result = std::move(v);
+  return r;
+}
+
+using open_callback = std::function<void(std::exception_ptr, upgraded)>;
+
+void start_upgrade(asio_backend::impl& backend, request_data req, ws::connection_options o,
+                   bool auto_pong, open_callback done) {
+  net::co_spawn(
+      net::make_strand(backend.ioc), run_upgrade(backend, std::move(req), std::move(o), auto_pong),
+      [done = std::move(done)](std::exception_ptr e, upgraded u) { done(e, std::move(u)); });
+}
+
+websocket_response<ws::websocket> finish_high_level(asio_backend::impl& backend, upgraded& up,
+                                                    const ws::high_level& handler) {
+  auto st = std::make_shared<ws::websocket::state>(up.session, handler.options, up.head.headers,
+                                                   up.subprotocol, up.deflate,
+                                                   [&backend] { return backend.on_io_thread(); });
+  auto session = up.session;
+  auto initial = std::move(up.initial);
+  std::weak_ptr<ws_event_sink> sink = st;
+  net::dispatch(session->strand(), [session, sink, initial = std::move(initial)]() mutable {
+    session->start(sink, false, std::move(initial));
+  });
+  return make_response(up, ws::websocket(st));
+}
+
+websocket_response<ws::sender> finish_low_level(upgraded& up, const ws::low_level& handler) {
+  auto sender_state = std::make_shared<ws::sender::state>();
+  sender_state->session = up.session;
+  ws::sender out(sender_state);
+  auto sink = std::make_shared<listener_sink>(handler.listener, out);
+  auto session = up.session;
+  auto initial = std::move(up.initial);
+  // on_open runs on the strand before any frame is delivered.
+  net::dispatch(session->strand(), [session, sink, initial = std::move(initial)]() mutable {
+    try {
+      sink->listener()->on_open(sink->sender());
+    } catch (...) {
+    }
+    session->start(std::weak_ptr<ws_event_sink>(sink), true, std::move(initial));
+  });
+  return make_response(up, std::move(out));
+}
+
+template <class Handler, class Value>
+void complete_async(
+    asio_backend::impl& backend,
+    boost::asio::any_completion_handler<void(boost::system::error_code, websocket_response<Value>)>
+        h,
+    std::exception_ptr e, std::function<websocket_response<Value>()> make) {
+  boost::system::error_code ec;
+  websocket_response<Value> r;
+  if (e) {
+    ec = code_of(e);
+  } else {
+    try {
+      r = make();
+    } catch (...) {
+      ec = code_of(std::current_exception());
+    }
+  }
+  auto ex = net::get_associated_executor(h, backend.ioc.get_executor());
+  net::dispatch(
+      ex, [h = std::move(h), ec, r = std::move(r)]() mutable { std::move(h)(ec, std::move(r)); });
+}
+
+}  // namespace
+}  // namespace asio_detail
+
+websocket_response<ws::websocket> asio_backend::open_websocket(const request_data& req,
+                                                               const ws::high_level& handler) {
+  if (impl_->on_io_thread()) {
+    throw invalid_request(
+        "open_websocket() was called on a backend I/O thread; use async_open_websocket()");
+  }
+  std::promise<asio_detail::upgraded> promise;
+  auto fut = promise.get_future();
+  asio_detail::start_upgrade(*impl_, req, handler.options.connection, handler.options.auto_pong,
+                             [&promise](std::exception_ptr e, asio_detail::upgraded u) {
+                               if (e) {
+                                 promise.set_exception(e);
+                               } else {
+                                 promise.set_value(std::move(u));
+                               }
+                             });
+  auto up = fut.get();
+  return asio_detail::finish_high_level(*impl_, up, handler);
+}
+
+websocket_response<ws::sender> asio_backend::open_websocket(const request_data& req,
+                                                            const ws::low_level& handler) {
+  if (!handler.listener) throw invalid_request("ws::low_level needs a listener");
+  if (impl_->on_io_thread()) {
+    throw invalid_request(
+        "open_websocket() was called on a backend I/O thread; use async_open_websocket()");
+  }
+  std::promise<asio_detail::upgraded> promise;
+  auto fut = promise.get_future();
+  asio_detail::start_upgrade(*impl_, req, handler.connection, handler.auto_pong,
+                             [&promise](std::exception_ptr e, asio_detail::upgraded u) {
+                               if (e) {
+                                 promise.set_exception(e);
+                               } else {
+                                 promise.set_value(std::move(u));
+                               }
+                             });
+  auto up = fut.get();
+  return asio_detail::finish_low_level(up, handler);
+}
+
+void asio_backend::async_open_websocket_raw(const request_data& req, const ws::high_level& handler,
+                                            ws_open_handler<ws::high_level> done) {
+  auto impl = impl_;
+  auto done_ex = boost::asio::get_associated_executor(done, impl->ioc.get_executor());
+  auto work = std::make_shared<boost::asio::executor_work_guard<decltype(done_ex)>>(done_ex);
+  auto shared = std::make_shared<ws_open_handler<ws::high_level>>(std::move(done));
+  asio_detail::start_upgrade(
+      *impl, req, handler.options.connection, handler.options.auto_pong,
+      [impl, handler, shared, work](std::exception_ptr e, asio_detail::upgraded up) mutable {
+        asio_detail::complete_async<ws::high_level, ws::websocket>(
+            *impl, std::move(*shared), e,
+            [&] { return asio_detail::finish_high_level(*impl, up, handler); });
+        work->reset();
+      });
+}
+
+void asio_backend::async_open_websocket_raw(const request_data& req, const ws::low_level& handler,
+                                            ws_open_handler<ws::low_level> done) {
+  auto impl = impl_;
+  auto done_ex = boost::asio::get_associated_executor(done, impl->ioc.get_executor());
+  auto work = std::make_shared<boost::asio::executor_work_guard<decltype(done_ex)>>(done_ex);
+  auto shared = std::make_shared<ws_open_handler<ws::low_level>>(std::move(done));
+  asio_detail::start_upgrade(
+      *impl, req, handler.connection, handler.auto_pong,
+      [impl, handler, shared, work](std::exception_ptr e, asio_detail::upgraded up) mutable {
+        asio_detail::complete_async<ws::low_level, ws::sender>(*impl, std::move(*shared), e, [&] {
+          if (!handler.listener) throw invalid_request("ws::low_level needs a listener");
+          return asio_detail::finish_low_level(up, handler);
+        });
+        work->reset();
+      });
+}
+
+}  // namespace courier

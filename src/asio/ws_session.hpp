@@ -1,0 +1,111 @@
+// One open WebSocket connection on the Asio backend: it drives the sans-I/O core
+// (proto/ws/connection), batches outgoing frames into one write, and hands events to a
+// handler (the high-level buffer or a user's listener). All its state lives on one strand.
+#pragma once
+
+#include "asio/transport.hpp"
+#include "proto/ws/connection.hpp"
+
+#include <courier/ws/frame.hpp>
+#include <courier/ws/options.hpp>
+
+#include <boost/asio/strand.hpp>
+
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace courier::asio_detail {
+
+/// Receives what a session sees, on the session's strand.
+class ws_event_sink {
+ public:
+  virtual ~ws_event_sink() = default;
+  virtual void on_event(proto::ws::event&& e) = 0;
+  /// The connection failed (protocol violation, lost connection, ...). on_closed follows.
+  virtual void on_failure(std::exception_ptr error) = 0;
+  /// The connection is over; `close` is the peer's close frame or 1006.
+  virtual void on_closed(const ws::close_event& close) = 0;
+};
+
+using ws_strand = net::strand<net::any_io_executor>;
+
+class ws_session : public std::enable_shared_from_this<ws_session> {
+ public:
+  using send_callback = std::function<void(std::exception_ptr)>;
+
+  ws_session(ws_strand strand, std::unique_ptr<transport> t, proto::ws::connection_options core,
+             ws::connection_options options, std::string where);
+  ~ws_session();
+
+  /// Starts reading (with `initial` bytes that came after the 101 response) and keep-alive.
+  /// With `own_sink`, the session keeps the sink alive; otherwise events stop when it dies.
+  void start(std::weak_ptr<ws_event_sink> sink, bool own_sink, std::string initial);
+
+  // Each of these must run on the strand.
+  void send(ws::frame f, bool is_continuation, send_callback done);
+  /// Starts the close handshake; `done` runs when it ends (or close_timeout passes).
+  void close(std::uint16_t code, std::string reason, send_callback done);
+  /// Fails the connection: sends a close frame with `code` and drops the TCP connection.
+  void fail(std::uint16_t code, std::string reason, std::exception_ptr error);
+  /// Reading stops while paused (backpressure) and resumes on resume().
+  void pause() noexcept { paused_ = true; }
+  void resume();
+  bool is_open() const noexcept { return open_; }
+
+  const ws_strand& strand() const noexcept { return strand_; }
+  const std::string& where() const noexcept { return where_; }
+
+ private:
+  struct pending_send {
+    ws::frame frame;
+    bool is_continuation;
+    send_callback done;
+  };
+  struct waiting_completion {
+    std::uint64_t mark;  // done once written_ reaches it
+    send_callback done;
+  };
+
+  net::awaitable<void> read_loop(std::string initial);
+  net::awaitable<void> write_loop();
+  net::awaitable<void> keepalive_loop();
+  void drain_events();
+  void apply_send(pending_send&& s);
+  void pump_deferred();
+  void flush();
+  void finish(const ws::close_event& close);
+  void complete_written();
+  void fail_all_sends(std::exception_ptr e);
+  std::uint64_t queued_bytes() const noexcept;
+
+  ws_strand strand_;
+  std::unique_ptr<transport> transport_;
+  proto::ws::connection core_;
+  ws::connection_options options_;
+  std::string where_;
+  std::weak_ptr<ws_event_sink> sink_;
+  std::shared_ptr<ws_event_sink> owned_sink_;
+
+  bool open_ = true;       // no close frame exchanged and no failure yet
+  bool finished_ = false;  // on_closed was reported
+  bool paused_ = false;
+  bool writing_ = false;
+  bool message_open_ = false;  // a fragmented message we send is not finished
+  std::unique_ptr<net::steady_timer> resume_timer_;
+  std::unique_ptr<net::steady_timer> close_timer_;
+  std::unique_ptr<net::steady_timer> keepalive_timer_;
+  bool awaiting_pong_ = false;
+  std::string write_buffer_;
+  std::uint64_t moved_ = 0;    // bytes taken from the core into write_buffer_
+  std::uint64_t written_ = 0;  // bytes written to the socket
+  std::deque<waiting_completion> completions_;
+  std::deque<pending_send> deferred_;  // waiting for room, or for a fragmented message to end
+  std::vector<send_callback> close_waiters_;
+  std::exception_ptr failure_;
+  std::optional<ws::close_event> peer_close_;
+};
+
+}  // namespace courier::asio_detail

@@ -1,0 +1,262 @@
+// The asio backend against nginx and httpbin: methods, bodies, headers, response-as, pooling.
+#include <courier/courier.hpp>
+#ifdef COURIER_HAVE_NLOHMANN_JSON
+#include <courier/json.hpp>
+#endif
+
+#include "support/test_env.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+namespace cr = courier;
+namespace ct = courier::test;
+using namespace std::chrono_literals;
+
+namespace {
+cr::asio_backend& backend() {
+  static cr::asio_backend b;
+  return b;
+}
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+}  // namespace
+
+TEST(HttpBasic, GetSmallFileFromNginx) {
+  auto res = cr::basic_request().get(cr::uri(ct::http_url("/small.txt"))).send(backend());
+  EXPECT_EQ(res.status(), 200);
+  EXPECT_EQ(res.reason(), "OK");
+  ASSERT_TRUE(res.body().has_value());
+  EXPECT_EQ(res.body()->size(), 100u);
+  EXPECT_EQ(*res.body(), read_file(ct::env("DOCROOT") + "/small.txt"));
+  EXPECT_EQ(res.request().method(), cr::method::get);
+  EXPECT_TRUE(res.history().empty());
+  EXPECT_EQ(res.header("content-type"), "text/plain");
+}
+
+TEST(HttpBasic, NotFoundIsTheErrorSide) {
+  auto res = cr::basic_request().get(cr::uri(ct::http_url("/nope"))).send(backend());
+  EXPECT_EQ(res.status(), 404);
+  ASSERT_FALSE(res.body().has_value());
+  EXPECT_NE(res.body().error().find("404"), std::string::npos);
+}
+
+TEST(HttpBasic, LargeBinaryAsBytesAndAsFile) {
+  auto expected = read_file(ct::env("DOCROOT") + "/large.bin");
+  auto res = cr::basic_request()
+                 .get(cr::uri(ct::http_url("/large.bin")))
+                 .response_as(cr::as_bytes())
+                 .send(backend());
+  ASSERT_EQ(res.body().size(), expected.size());
+  EXPECT_TRUE(std::equal(res.body().begin(), res.body().end(),
+                         reinterpret_cast<const std::byte*>(expected.data())));
+
+  auto dir =
+      std::filesystem::temp_directory_path() / ("courier-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto target = dir / "large.bin";
+  auto file_res = cr::basic_request()
+                      .get(cr::uri(ct::http_url("/large.bin")))
+                      .response_as(cr::as_file(target))
+                      .send(backend());
+  EXPECT_EQ(file_res.body(), target);
+  EXPECT_EQ(read_file(target), expected);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 1) << "no temp file left";
+  std::filesystem::remove_all(dir);
+}
+
+TEST(HttpBasic, GzipIsDecodedTransparently) {
+  auto expected = read_file(ct::env("DOCROOT") + "/text/lorem.txt");
+  auto res = cr::basic_request().get(cr::uri(ct::http_url("/text/lorem.txt"))).send(backend());
+  ASSERT_TRUE(res.body().has_value());
+  EXPECT_EQ(*res.body(), expected);
+  auto raw = cr::basic_request()
+                 .get(cr::uri(ct::http_url("/text/lorem.txt")))
+                 .decompress(false)
+                 .send(backend());
+  EXPECT_EQ(raw.header("Content-Encoding"), "gzip");
+  EXPECT_LT(raw.body()->size(), expected.size());
+}
+
+TEST(HttpBasic, HttpbinEchoesHeadersQueryAndBody) {
+  auto res = cr::basic_request()
+                 .header("X-Courier-Test", "yes")
+                 .query("q", "c++ websockets & more")
+                 .body("hello body")
+                 .post(cr::uri(ct::httpbin_url("/post")))
+                 .send(backend());
+  ASSERT_EQ(res.status(), 200) << res.body().error();
+  const std::string& text = *res.body();
+  EXPECT_NE(text.find("\"X-Courier-Test\":\"yes\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"q\":\"c++ websockets & more\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"data\":\"hello body\""), std::string::npos) << text;
+}
+
+TEST(HttpBasic, FormAndMultipart) {
+  auto form = cr::basic_request()
+                  .form({{"name", "Zoë & co"}, {"n", "1+1"}})
+                  .post(cr::uri(ct::httpbin_url("/post")))
+                  .send(backend());
+  ASSERT_EQ(form.status(), 200);
+  EXPECT_NE(form.body()->find("\"n\":\"1+1\""), std::string::npos) << *form.body();
+  EXPECT_NE(form.body()->find("Zo\\u00eb & co"), std::string::npos) << *form.body();
+
+  auto dir = std::filesystem::temp_directory_path();
+  auto path = dir / ("courier-upload-" + std::to_string(::getpid()) + ".txt");
+  std::ofstream(path) << "file contents here";
+  auto mp = cr::basic_request()
+                .multipart({cr::multipart_part::field("title", "report"),
+                            cr::multipart_part::from_file("doc", path, "text/plain")})
+                .post(cr::uri(ct::httpbin_url("/post")))
+                .send(backend());
+  std::filesystem::remove(path);
+  ASSERT_EQ(mp.status(), 200);
+  EXPECT_NE(mp.body()->find("\"title\":\"report\""), std::string::npos) << *mp.body();
+  EXPECT_NE(mp.body()->find("file contents here"), std::string::npos) << *mp.body();
+}
+
+TEST(HttpBasic, FileBodyIsStreamedWithLength) {
+  auto path = ct::env("DOCROOT") + "/small.txt";
+  auto res = cr::basic_request()
+                 .body_file(path, "text/plain")
+                 .put(cr::uri(ct::httpbin_url("/put")))
+                 .send(backend());
+  ASSERT_EQ(res.status(), 200);
+  EXPECT_NE(res.body()->find("\"Content-Length\":\"100\""), std::string::npos) << *res.body();
+}
+
+TEST(HttpBasic, MissingFileBodyIsAFileError) {
+  EXPECT_THROW(cr::basic_request()
+                   .body_file("/nonexistent/courier/file")
+                   .put(cr::uri(ct::httpbin_url("/put")))
+                   .send(backend()),
+               cr::file_error);
+}
+
+TEST(HttpBasic, MethodsAndStatusCodes) {
+  for (int code : {200, 201, 204, 400, 418, 500, 503}) {
+    auto res = cr::basic_request()
+                   .get(cr::uri(ct::httpbin_url("/status/" + std::to_string(code))))
+                   .send(backend());
+    EXPECT_EQ(res.status(), code);
+    EXPECT_EQ(res.body().has_value(), code < 300);
+  }
+  auto head = cr::basic_request().head(cr::uri(ct::http_url("/large.bin"))).send(backend());
+  EXPECT_EQ(head.status(), 200);
+  EXPECT_TRUE(head.body()->empty());
+  auto del = cr::basic_request().delete_(cr::uri(ct::httpbin_url("/delete"))).send(backend());
+  EXPECT_EQ(del.status(), 200);
+  auto patch =
+      cr::basic_request().body("x").patch(cr::uri(ct::httpbin_url("/patch"))).send(backend());
+  EXPECT_EQ(patch.status(), 200);
+}
+
+TEST(HttpBasic, BasicAuth) {
+  auto ok = cr::basic_request()
+                .basic_auth("user", "pass")
+                .get(cr::uri(ct::httpbin_url("/basic-auth/user/pass")))
+                .send(backend());
+  EXPECT_EQ(ok.status(), 200);
+  auto bad = cr::basic_request()
+                 .basic_auth("user", "wrong")
+                 .get(cr::uri(ct::httpbin_url("/basic-auth/user/pass")))
+                 .send(backend());
+  EXPECT_EQ(bad.status(), 401);
+}
+
+TEST(HttpBasic, GzipAndDeflateFromHttpbin) {
+  auto gz = cr::basic_request().get(cr::uri(ct::httpbin_url("/gzip"))).send(backend());
+  ASSERT_EQ(gz.status(), 200);
+  EXPECT_NE(gz.body()->find("\"gzipped\":true"), std::string::npos) << *gz.body();
+  auto df = cr::basic_request().get(cr::uri(ct::httpbin_url("/deflate"))).send(backend());
+  ASSERT_EQ(df.status(), 200);
+  EXPECT_NE(df.body()->find("\"deflated\":true"), std::string::npos) << *df.body();
+}
+
+TEST(HttpBasic, StreamEndpointChunked) {
+  auto res = cr::basic_request().get(cr::uri(ct::httpbin_url("/stream/20"))).send(backend());
+  ASSERT_EQ(res.status(), 200);
+  EXPECT_EQ(std::count(res.body()->begin(), res.body()->end(), '\n'), 20);
+}
+
+TEST(HttpBasic, ManyRequestsReuseConnectionsFromManyThreads) {
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        auto res = cr::basic_request().get(cr::uri(ct::http_url("/small.txt"))).send(backend());
+        if (res.status() == 200 && res.body()->size() == 100) ++ok;
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(ok.load(), 200);
+}
+
+TEST(HttpBasic, Ipv6) {
+  auto port = ct::env_or("NGINX_HTTP6_PORT", ct::env("NGINX_HTTP_PORT"));
+  auto res =
+      cr::basic_request().get(cr::uri("http://[::1]:" + port + "/small.txt")).send(backend());
+  EXPECT_EQ(res.status(), 200);
+  EXPECT_EQ(res.body()->size(), 100u);
+}
+
+TEST(HttpAsync, FutureCallbackDeferred) {
+  auto req = cr::basic_request().get(cr::uri(ct::http_url("/small.txt")));
+  auto fut = req.async_send(backend(), boost::asio::use_future);
+  auto res = fut.get();
+  EXPECT_EQ(res.status(), 200);
+
+  std::promise<int> got;
+  req.async_send(backend(), [&](boost::system::error_code ec,
+                                cr::response<cr::expected<std::string, std::string>> r) {
+    got.set_value(ec ? -1 : r.status());
+  });
+  EXPECT_EQ(got.get_future().get(), 200);
+
+  auto lazy = req.async_send(backend(), boost::asio::deferred);
+  std::promise<std::size_t> size;
+  std::move(lazy)(
+      [&](boost::system::error_code ec, auto r) { size.set_value(ec ? 0 : r.body()->size()); });
+  EXPECT_EQ(size.get_future().get(), 100u);
+}
+
+TEST(HttpAsync, ErrorsArriveAsCodes) {
+  std::promise<boost::system::error_code> got;
+  cr::basic_request()
+      .get(cr::uri("http://127.0.0.1:1/"))
+      .async_send(backend(), [&](boost::system::error_code ec, auto) { got.set_value(ec); });
+  auto ec = got.get_future().get();
+  EXPECT_EQ(ec, cr::errc::connect_failed) << ec.message();
+  auto fut = cr::basic_request()
+                 .get(cr::uri("http://127.0.0.1:1/"))
+                 .async_send(backend(), boost::asio::use_future);
+  EXPECT_THROW(fut.get(), boost::system::system_error);
+}
+
+#ifdef COURIER_HAVE_NLOHMANN_JSON
+TEST(HttpJson, JsonBodyAndAsJson) {
+  nlohmann::json payload = {{"name", "courier"}, {"stars", 5}};
+  auto res = cr::basic_request()
+                 .with_body(cr::json_body(payload))
+                 .post(cr::uri(ct::httpbin_url("/post")))
+                 .response_as(cr::as_json<nlohmann::json>())
+                 .send(backend());
+  EXPECT_EQ(res.body()["json"]["name"], "courier");
+  EXPECT_EQ(res.body()["headers"]["Content-Type"], "application/json");
+  auto fail = cr::basic_request()
+                  .get(cr::uri(ct::http_url("/small.txt")))
+                  .response_as(cr::as_json<nlohmann::json>());
+  EXPECT_THROW(fail.send(backend()), cr::decode_error);
+}
+#endif

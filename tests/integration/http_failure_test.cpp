@@ -1,0 +1,249 @@
+// Redirects, timeouts, TLS and bad peers: each failure is a typed error within its timeout.
+#include <courier/courier.hpp>
+
+#include "support/fault_server.hpp"
+#include "support/test_env.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+namespace cr = courier;
+namespace ct = courier::test;
+using namespace std::chrono_literals;
+
+namespace {
+cr::asio_backend& backend() {
+  static cr::asio_backend b;
+  return b;
+}
+cr::asio_backend& tls_backend() {
+  static cr::asio_backend b([] {
+    cr::asio_backend_options o;
+    o.tls.ca_file = ct::env("CA_FILE");
+    return o;
+  }());
+  return b;
+}
+template <class F>
+std::chrono::milliseconds elapsed(F f) {
+  auto t0 = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               t0);
+}
+template <class E, class F>
+std::string expect_error(F f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "wrong exception type: " << e.what();
+    return {};
+  }
+  ADD_FAILURE() << "no exception";
+  return {};
+}
+}  // namespace
+
+TEST(Redirects, ChainIsFollowedAndRecorded) {
+  auto res = cr::basic_request().get(cr::uri(ct::httpbin_url("/redirect/3"))).send(backend());
+  EXPECT_EQ(res.status(), 200);
+  ASSERT_EQ(res.history().size(), 3u);
+  EXPECT_EQ(res.history()[0].head.status, 302);
+  EXPECT_EQ(res.uri().path(), "/get");
+  EXPECT_EQ(res.request().uri()->path(), "/redirect/3");
+}
+
+TEST(Redirects, LimitGivesTooManyRedirects) {
+  auto msg = expect_error<cr::too_many_redirects>([] {
+    cr::basic_request()
+        .max_redirects(2)
+        .get(cr::uri(ct::httpbin_url("/redirect/5")))
+        .send(backend());
+  });
+  EXPECT_NE(msg.find("2 redirects"), std::string::npos) << msg;
+}
+
+TEST(Redirects, CanBeTurnedOff) {
+  auto res = cr::basic_request()
+                 .follow_redirects(false)
+                 .get(cr::uri(ct::httpbin_url("/redirect/1")))
+                 .send(backend());
+  EXPECT_EQ(res.status(), 302);
+  EXPECT_TRUE(res.history().empty());
+  EXPECT_TRUE(res.header("Location").has_value());
+}
+
+TEST(Redirects, SeeOtherTurnsPostIntoGet) {
+  auto res = cr::basic_request()
+                 .body("payload")
+                 .post(cr::uri(ct::httpbin_url("/redirect-to")))
+                 .query("url", "/get")
+                 .query("status_code", "303")
+                 .send(backend());
+  EXPECT_EQ(res.status(), 200);
+  ASSERT_EQ(res.history().size(), 1u);
+  EXPECT_EQ(res.history()[0].method, cr::method::post);
+  EXPECT_EQ(res.uri().path(), "/get");
+}
+
+TEST(Redirects, TemporaryRedirectKeepsMethodAndBody) {
+  auto res = cr::basic_request()
+                 .body("keep me")
+                 .post(cr::uri(ct::httpbin_url("/redirect-to")))
+                 .query("url", "/post")
+                 .query("status_code", "307")
+                 .send(backend());
+  ASSERT_EQ(res.status(), 200) << res.body().error();
+  EXPECT_NE(res.body()->find("\"data\":\"keep me\""), std::string::npos) << *res.body();
+}
+
+TEST(Redirects, CredentialsDroppedWhenTheOriginChanges) {
+  // httpbin on 127.0.0.1 redirects to the same server under the name "localhost": another
+  // origin, so Authorization and Cookie must not follow.
+  auto target = "http://localhost:" + ct::env("HTTPBIN_PORT") + "/headers";
+  auto res = cr::basic_request()
+                 .header("Authorization", "Bearer secret")
+                 .header("Cookie", "session=1")
+                 .header("X-Keep", "kept")
+                 .get(cr::uri(ct::httpbin_url("/redirect-to")))
+                 .query("url", target)
+                 .send(backend());
+  ASSERT_EQ(res.status(), 200);
+  EXPECT_EQ(res.body()->find("secret"), std::string::npos) << *res.body();
+  EXPECT_EQ(res.body()->find("session=1"), std::string::npos) << *res.body();
+  EXPECT_NE(res.body()->find("kept"), std::string::npos) << *res.body();
+
+  auto same = cr::basic_request()
+                  .header("Authorization", "Bearer secret")
+                  .get(cr::uri(ct::httpbin_url("/redirect-to")))
+                  .query("url", "/headers")
+                  .send(backend());
+  EXPECT_NE(same.body()->find("secret"), std::string::npos) << "same origin keeps credentials";
+}
+
+TEST(Timeouts, ReadTimeoutOnASlowServer) {
+  auto took = elapsed([] {
+    auto msg = expect_error<cr::timeout_error>([] {
+      cr::basic_request()
+          .read_timeout(300ms)
+          .get(cr::uri(ct::httpbin_url("/delay/5")))
+          .send(backend());
+    });
+    EXPECT_NE(msg.find("127.0.0.1"), std::string::npos) << msg;
+  });
+  EXPECT_LT(took, 3s);
+}
+
+TEST(Timeouts, WholeRequestTimeout) {
+  auto took = elapsed([] {
+    expect_error<cr::timeout_error>([] {
+      cr::basic_request().timeout(400ms).get(cr::uri(ct::httpbin_url("/delay/5"))).send(backend());
+    });
+  });
+  EXPECT_LT(took, 3s);
+}
+
+TEST(Timeouts, ServerThatNeverAnswers) {
+  ct::fault_server server(ct::never_answer());
+  auto took = elapsed([&] {
+    expect_error<cr::timeout_error>([&] {
+      cr::basic_request().read_timeout(300ms).get(cr::uri(server.url("/"))).send(backend());
+    });
+  });
+  EXPECT_LT(took, 3s);
+}
+
+TEST(Connect, RefusedIsAConnectErrorNamingTheEndpoint) {
+  auto msg = expect_error<cr::connect_error>(
+      [] { cr::basic_request().get(cr::uri("http://127.0.0.1:1/")).send(backend()); });
+  EXPECT_NE(msg.find("127.0.0.1:1"), std::string::npos) << msg;
+}
+
+TEST(Connect, UnknownHostIsAConnectError) {
+  expect_error<cr::connect_error>([] {
+    cr::basic_request()
+        .connect_timeout(3s)
+        .get(cr::uri("http://no-such-host.invalid/"))
+        .send(backend());
+  });
+}
+
+TEST(BadPeers, GarbageIsAProtocolError) {
+  ct::fault_server server(ct::respond_raw("this is not HTTP at all\r\n\r\n"));
+  expect_error<cr::protocol_error>(
+      [&] { cr::basic_request().read_timeout(2s).get(cr::uri(server.url("/"))).send(backend()); });
+}
+
+TEST(BadPeers, CloseMidBodyIsAReadError) {
+  ct::fault_server server(ct::close_mid_body(1000, 300));
+  auto msg = expect_error<cr::read_error>(
+      [&] { cr::basic_request().read_timeout(2s).get(cr::uri(server.url("/"))).send(backend()); });
+  EXPECT_NE(msg.find("127.0.0.1"), std::string::npos) << msg;
+}
+
+TEST(BadPeers, OversizeBodyIsBounded) {
+  auto msg = expect_error<cr::body_too_large>([] {
+    cr::basic_request()
+        .max_body_size(1000)
+        .get(cr::uri(ct::http_url("/large.bin")))
+        .send(backend());
+  });
+  EXPECT_NE(msg.find("max_body_size"), std::string::npos) << msg;
+}
+
+TEST(BadInput, RejectedBeforeSending) {
+  EXPECT_THROW(cr::basic_request().header("X", "a\r\nInjected: 1"), cr::invalid_header);
+  EXPECT_THROW(cr::uri("http://exa mple/"), cr::invalid_uri);
+  EXPECT_THROW(cr::basic_request().send(backend()), cr::invalid_request);
+  EXPECT_THROW(cr::basic_request().get(cr::uri("ftp://127.0.0.1/")).send(backend()),
+               cr::invalid_request);
+}
+
+TEST(Tls, VerifiedWithTheTestCa) {
+  auto res = cr::basic_request().get(cr::uri(ct::https_url("/small.txt"))).send(tls_backend());
+  EXPECT_EQ(res.status(), 200);
+  EXPECT_EQ(res.body()->size(), 100u);
+}
+
+TEST(Tls, UntrustedCaIsATlsError) {
+  // The default backend trusts only the system store, which does not know the test CA.
+  auto msg = expect_error<cr::tls_error>(
+      [] { cr::basic_request().get(cr::uri(ct::https_url("/small.txt"))).send(backend()); });
+  EXPECT_NE(msg.find("certificate"), std::string::npos) << msg;
+  expect_error<cr::tls_error>([] {
+    cr::basic_request()
+        .get(cr::uri(ct::https_url("/small.txt", "NGINX_HTTPS_UNTRUSTED_PORT")))
+        .send(tls_backend());
+  });
+}
+
+TEST(Tls, ExpiredCertificateIsATlsError) {
+  auto msg = expect_error<cr::tls_error>([] {
+    cr::basic_request()
+        .get(cr::uri(ct::https_url("/small.txt", "NGINX_HTTPS_EXPIRED_PORT")))
+        .send(tls_backend());
+  });
+  EXPECT_NE(msg.find("expired"), std::string::npos) << msg;
+}
+
+TEST(Tls, WrongHostnameIsATlsError) {
+  auto msg = expect_error<cr::tls_error>([] {
+    cr::basic_request()
+        .get(cr::uri(ct::https_url("/small.txt", "NGINX_HTTPS_WRONGHOST_PORT")))
+        .send(tls_backend());
+  });
+  EXPECT_NE(msg.find("host"), std::string::npos) << msg;
+}
+
+TEST(Tls, InsecureOptionSkipsVerification) {
+  cr::asio_backend_options o;
+  o.tls.insecure_skip_verify = true;
+  cr::asio_backend insecure(o);
+  auto res = cr::basic_request()
+                 .get(cr::uri(ct::https_url("/small.txt", "NGINX_HTTPS_EXPIRED_PORT")))
+                 .send(insecure);
+  EXPECT_EQ(res.status(), 200);
+}

@@ -1,2 +1,0 @@
-// Replaced by real tests as the backend lands.
-#include <gtest/gtest.h>
