@@ -14,7 +14,7 @@ DEPS := build-essential cmake ninja-build ccache clang pkgconf \
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build test test-sanitize demo clang install-test format clean
+.PHONY: deps build test test-sanitize demo clang format clean bench-compile bench-micro
 
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -43,6 +43,14 @@ demo: build
 clang: deps
 	@cmake --preset clang >/dev/null
 	@cmake --build --preset clang -j $(JOBS)
+
+bench-compile: deps
+	@bash bench/compile_time.sh 3
+
+bench-micro: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release --target courier_microbench -j $(JOBS)
+	@build-release/bench/micro/courier_microbench --benchmark_min_time=0.2
 
 format:
 	@clang-format -i $$(git ls-files '*.hpp' '*.cpp')

@@ -1,7 +1,9 @@
 #include "asio/backend_impl.hpp"
+#include "asio/ws_session.hpp"
 
 #include <courier/error.hpp>
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
@@ -53,6 +55,23 @@ bool asio_backend::impl::on_io_thread() const noexcept {
   return false;
 }
 
+void asio_backend::impl::check_blocking_allowed(const char* what) const {
+  if (stopped) {
+    throw operation_aborted(std::string(what) + ": the asio_backend it belongs to was destroyed");
+  }
+  if (on_io_thread()) {
+    throw invalid_request(std::string(what) +
+                          " was called on one of the backend's own I/O threads, where it would "
+                          "wait on itself; use the async_ form there");
+  }
+}
+
+void asio_backend::impl::track(const std::shared_ptr<asio_detail::ws_session>& s) {
+  std::lock_guard lock(sessions_mutex);
+  std::erase_if(sessions, [](const auto& w) { return w.expired(); });
+  sessions.push_back(s);
+}
+
 asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>> asio_backend::impl::connect(
     const courier::uri& u, asio_detail::clock::time_point until) {
   const std::string origin = u.origin();
@@ -73,8 +92,9 @@ asio_backend::asio_backend(asio_backend_options options)
     : impl_(std::make_shared<impl>(std::move(options))) {
   unsigned n = impl_->options.threads == 0 ? 1 : impl_->options.threads;
   // The work guard keeps run() going while idle; it lives until the io_context is stopped.
-  auto work = std::make_shared<asio_detail::net::executor_work_guard<
-      asio_detail::net::io_context::executor_type>>(impl_->ioc.get_executor());
+  auto work = std::make_shared<
+      asio_detail::net::executor_work_guard<asio_detail::net::io_context::executor_type>>(
+      impl_->ioc.get_executor());
   for (unsigned i = 0; i < n; ++i) {
     impl_->threads.emplace_back([impl = impl_.get(), work] { impl->ioc.run(); });
     impl_->thread_ids.push_back(impl_->threads.back().get_id());
@@ -82,6 +102,30 @@ asio_backend::asio_backend(asio_backend_options options)
 }
 
 asio_backend::~asio_backend() {
+  impl_->stopped = true;
+  // Fail every open WebSocket while the I/O threads still run, so that no receiver waits on a
+  // backend that is gone; give them a moment to deliver that.
+  std::vector<std::shared_ptr<asio_detail::ws_session>> live;
+  {
+    std::lock_guard lock(impl_->sessions_mutex);
+    for (auto& w : impl_->sessions) {
+      if (auto s = w.lock()) live.push_back(std::move(s));
+    }
+  }
+  if (!live.empty()) {
+    auto left = std::make_shared<std::atomic<std::size_t>>(live.size());
+    auto all_done = std::make_shared<std::promise<void>>();
+    auto done = all_done->get_future();
+    for (auto& s : live) {
+      asio_detail::net::dispatch(s->strand(), [s, left, all_done] {
+        s->fail(ws::close_code::going_away, "client shutting down",
+                std::make_exception_ptr(
+                    operation_aborted("the asio_backend of this WebSocket was destroyed")));
+        if (--*left == 0) all_done->set_value();
+      });
+    }
+    done.wait_for(std::chrono::seconds(1));
+  }
   impl_->ioc.stop();
   for (auto& t : impl_->threads) {
     if (t.joinable()) t.join();
@@ -94,11 +138,7 @@ const asio_backend_options& asio_backend::options() const noexcept {
 }
 
 raw_response asio_backend::send_raw(const request_data& req, const body_destination& dest) {
-  if (impl_->on_io_thread()) {
-    throw invalid_request(
-        "asio_backend::send() was called on one of the backend's own I/O threads, where it "
-        "would wait on itself; use async_send() there");
-  }
+  impl_->check_blocking_allowed("asio_backend::send()");
   std::promise<raw_response> promise;
   auto result = promise.get_future();
   asio_detail::start_http_exchange(*impl_, req, dest,

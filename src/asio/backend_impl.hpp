@@ -9,14 +9,20 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include <atomic>
 #include <exception>
 #include <functional>
+#include <mutex>
 #include <thread>
 #include <vector>
 
 namespace courier {
 
-struct asio_backend::impl {
+namespace asio_detail {
+class ws_session;
+}
+
+struct asio_backend::impl : std::enable_shared_from_this<asio_backend::impl> {
   explicit impl(asio_backend_options opts);
   ~impl();
 
@@ -26,6 +32,11 @@ struct asio_backend::impl {
 
   /// True on one of this backend's I/O threads.
   bool on_io_thread() const noexcept;
+  /// Throws if a blocking call may not wait here: on an I/O thread (it would wait on itself)
+  /// or after the backend was destroyed (nothing would ever answer).
+  void check_blocking_allowed(const char* what) const;
+  /// Remembers an open WebSocket so that destroying the backend can close it.
+  void track(const std::shared_ptr<asio_detail::ws_session>& s);
 
   asio_backend_options options;
   asio_detail::net::io_context ioc;
@@ -33,6 +44,9 @@ struct asio_backend::impl {
   asio_detail::connection_pool pool;
   std::vector<std::thread> threads;
   std::vector<std::thread::id> thread_ids;
+  std::atomic<bool> stopped{false};
+  std::mutex sessions_mutex;
+  std::vector<std::weak_ptr<asio_detail::ws_session>> sessions;
 };
 
 namespace asio_detail {

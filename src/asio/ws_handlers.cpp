@@ -18,7 +18,9 @@ namespace net = asio_detail::net;
 // --- the high-level buffer ---------------------------------------------------------------------
 
 websocket::state::~state() {
-  // The last handle is gone: nobody can read any more, so say goodbye to the peer.
+  // The last handle is gone: nobody can read any more, so say goodbye to the peer (unless the
+  // backend is gone too, and with it the threads that would do it).
+  if (backend->stopped) return;
   auto s = session;
   net::post(s->strand(), [s] { s->close(close_code::going_away, {}, nullptr); });
 }
@@ -121,11 +123,7 @@ std::function<void(std::exception_ptr, T)> async_callback(Handler h,
 template <class T>
 T wait_for(websocket::state& st,
            const std::function<void(std::function<void(std::exception_ptr, T)>)>& start) {
-  if (st.is_io_thread()) {
-    throw invalid_request(
-        "a blocking websocket call was made on one of the backend's I/O threads, where it "
-        "would wait on itself; use the async_ form there");
-  }
+  st.backend->check_blocking_allowed("a blocking websocket call");
   std::promise<T> promise;
   auto result = promise.get_future();
   start([&promise](std::exception_ptr e, T v) {

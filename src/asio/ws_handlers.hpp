@@ -4,6 +4,7 @@
 
 #include "asio/ws_session.hpp"
 
+#include <courier/asio_backend.hpp>
 #include <courier/headers.hpp>
 #include <courier/ws/handler.hpp>
 #include <courier/ws/listener.hpp>
@@ -25,13 +26,13 @@ struct websocket::state final : asio_detail::ws_event_sink,
   using receiver = std::function<bool(item&)>;
 
   state(std::shared_ptr<asio_detail::ws_session> s, buffer_options o, courier::headers h,
-        std::optional<std::string> proto, bool deflate, std::function<bool()> on_io_thread)
+        std::optional<std::string> proto, bool deflate, std::shared_ptr<asio_backend::impl> b)
       : session(std::move(s)),
         options(std::move(o)),
         upgrade_headers(std::move(h)),
         subprotocol(std::move(proto)),
         compressed(deflate),
-        is_io_thread(std::move(on_io_thread)) {}
+        backend(std::move(b)) {}
   ~state() override;
 
   // ws_event_sink, on the strand
@@ -49,7 +50,8 @@ struct websocket::state final : asio_detail::ws_event_sink,
   courier::headers upgrade_headers;
   std::optional<std::string> subprotocol;
   bool compressed = false;
-  std::function<bool()> is_io_thread;
+  /// Kept alive while the websocket is: its io_context owns the socket.
+  std::shared_ptr<asio_backend::impl> backend;
 
   std::deque<item> buffer;
   std::deque<receiver> receivers;
@@ -60,6 +62,7 @@ struct websocket::state final : asio_detail::ws_event_sink,
 
 struct sender::state {
   std::shared_ptr<asio_detail::ws_session> session;
+  std::shared_ptr<asio_backend::impl> backend;  // its io_context owns the socket
 };
 
 }  // namespace courier::ws

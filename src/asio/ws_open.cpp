@@ -203,6 +203,7 @@ net::awaitable<upgraded> run_upgrade(asio_backend::impl& backend, request_data r
   out.session =
       std::make_shared<ws_session>(ws_strand(net::any_io_executor(backend.ioc.get_executor())),
                                    std::move(t), core, std::move(wopts), where);
+  backend.track(out.session);
   co_return out;
 }
 
@@ -230,7 +231,7 @@ websocket_response<ws::websocket> finish_high_level(asio_backend::impl& backend,
                                                     const ws::high_level& handler) {
   auto st = std::make_shared<ws::websocket::state>(up.session, handler.options, up.head.headers,
                                                    up.subprotocol, up.deflate,
-                                                   [&backend] { return backend.on_io_thread(); });
+                                                   backend.shared_from_this());
   auto session = up.session;
   auto initial = std::move(up.initial);
   std::weak_ptr<ws_event_sink> sink = st;
@@ -240,9 +241,11 @@ websocket_response<ws::websocket> finish_high_level(asio_backend::impl& backend,
   return make_response(up, ws::websocket(st));
 }
 
-websocket_response<ws::sender> finish_low_level(upgraded& up, const ws::low_level& handler) {
+websocket_response<ws::sender> finish_low_level(asio_backend::impl& backend, upgraded& up,
+                                                const ws::low_level& handler) {
   auto sender_state = std::make_shared<ws::sender::state>();
   sender_state->session = up.session;
+  sender_state->backend = backend.shared_from_this();
   ws::sender out(sender_state);
   auto sink = std::make_shared<listener_sink>(handler.listener, out);
   auto session = up.session;
@@ -285,10 +288,7 @@ void complete_async(
 
 websocket_response<ws::websocket> asio_backend::open_websocket(const request_data& req,
                                                                const ws::high_level& handler) {
-  if (impl_->on_io_thread()) {
-    throw invalid_request(
-        "open_websocket() was called on a backend I/O thread; use async_open_websocket()");
-  }
+  impl_->check_blocking_allowed("open_websocket()");
   std::promise<asio_detail::upgraded> promise;
   auto fut = promise.get_future();
   asio_detail::start_upgrade(*impl_, req, handler.options.connection, handler.options.auto_pong,
@@ -306,10 +306,7 @@ websocket_response<ws::websocket> asio_backend::open_websocket(const request_dat
 websocket_response<ws::sender> asio_backend::open_websocket(const request_data& req,
                                                             const ws::low_level& handler) {
   if (!handler.listener) throw invalid_request("ws::low_level needs a listener");
-  if (impl_->on_io_thread()) {
-    throw invalid_request(
-        "open_websocket() was called on a backend I/O thread; use async_open_websocket()");
-  }
+  impl_->check_blocking_allowed("open_websocket()");
   std::promise<asio_detail::upgraded> promise;
   auto fut = promise.get_future();
   asio_detail::start_upgrade(*impl_, req, handler.connection, handler.auto_pong,
@@ -321,7 +318,7 @@ websocket_response<ws::sender> asio_backend::open_websocket(const request_data& 
                                }
                              });
   auto up = fut.get();
-  return asio_detail::finish_low_level(up, handler);
+  return asio_detail::finish_low_level(*impl_, up, handler);
 }
 
 void asio_backend::async_open_websocket_raw(const request_data& req, const ws::high_level& handler,
@@ -351,7 +348,7 @@ void asio_backend::async_open_websocket_raw(const request_data& req, const ws::l
       [impl, handler, shared, work](std::exception_ptr e, asio_detail::upgraded up) mutable {
         asio_detail::complete_async<ws::low_level, ws::sender>(*impl, std::move(*shared), e, [&] {
           if (!handler.listener) throw invalid_request("ws::low_level needs a listener");
-          return asio_detail::finish_low_level(up, handler);
+          return asio_detail::finish_low_level(*impl, up, handler);
         });
         work->reset();
       });

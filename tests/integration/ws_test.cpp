@@ -147,6 +147,20 @@ TEST(WebSocket, ConnectFailureIsAConnectError) {
                cr::connect_error);
 }
 
+TEST(WebSocket, DestroyingTheBackendFailsOpenSocketsInsteadOfHanging) {
+  std::optional<cr::asio_backend> local(std::in_place);
+  auto socket = cr::basic_request()
+                    .get(cr::uri(ct::ws_url("/echo")))
+                    .open_websocket(*local, ws::high_level{})
+                    .result;
+  std::thread receiver([&] { EXPECT_THROW(socket.receive(), cr::operation_aborted); });
+  std::this_thread::sleep_for(100ms);  // the receiver is waiting
+  local.reset();
+  receiver.join();
+  EXPECT_THROW(socket.receive(), cr::operation_aborted);
+  EXPECT_FALSE(socket.is_open());
+}
+
 TEST(WebSocket, FragmentsAreSentAndJoined) {
   auto socket = open("/echo");
   socket.send(ws::frame::text("Hel", false));
@@ -425,7 +439,8 @@ TEST(WebSocketBuffer, OnFullFailErrorsAndCloses) {
   o.on_full = ws::on_full::fail;
   auto socket = open("/echo", o);
   try {
-    for (int i = 0; i < 20; ++i) socket.send_text("m" + std::to_string(i));
+    for (int i = 0; i < 20; ++i)
+      socket.send_text("m" + std::to_string(i));
   } catch (const cr::websocket_closed&) {
     // The echoes overflowed the buffer while we were still sending: closed, as configured.
   }
@@ -471,6 +486,28 @@ TEST(WebSocketBuffer, UnboundedKeepsEverything) {
   for (int i = 0; i < 200; ++i)
     ASSERT_EQ(socket.receive_text(), std::to_string(i));
   socket.close();
+}
+
+TEST(WebSocketBuffer, OutgoingQueueBoundWithFailPolicy) {
+  // A peer that never reads: the socket buffers fill, and then so does our outgoing queue.
+  ct::fault_server server(
+      upgrade_then([](ct::connection& c) { c.pause(std::chrono::milliseconds(3000)); }));
+  ws::buffer_options o;
+  o.connection.max_outgoing_bytes = 64 * 1024;
+  o.connection.on_outgoing_full = ws::outgoing_full::fail;
+  o.connection.close_timeout = 200ms;
+  auto socket = cr::basic_request()
+                    .get(cr::uri("ws://127.0.0.1:" + std::to_string(server.port()) + "/"))
+                    .open_websocket(backend(), ws::high_level{o})
+                    .result;
+  std::string big(8 << 20, 'b');
+  socket.async_send_binary(
+      std::span<const std::byte>(reinterpret_cast<const std::byte*>(big.data()), big.size()),
+      [](boost::system::error_code) {});
+  std::this_thread::sleep_for(200ms);
+  auto e = expect_error<cr::websocket_buffer_full>([&] { socket.send_text("one more"); });
+  EXPECT_NE(std::string(e.what()).find("max_outgoing_bytes"), std::string::npos) << e.what();
+  EXPECT_TRUE(socket.is_open()) << "fail policy keeps the connection";
 }
 
 // --- concurrency ---------------------------------------------------------------------------------
