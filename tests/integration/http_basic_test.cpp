@@ -4,6 +4,7 @@
 #include <courier/json.hpp>
 #endif
 
+#include "support/fault_server.hpp"
 #include "support/test_env.hpp"
 
 #include <gtest/gtest.h>
@@ -11,6 +12,7 @@
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -260,3 +262,59 @@ TEST(HttpJson, JsonBodyAndAsJson) {
   EXPECT_THROW(fail.send(backend()), cr::decode_error);
 }
 #endif
+
+TEST(HttpBasic, ChunkedResponseFromNginx) {
+  auto expected = read_file(ct::env("DOCROOT") + "/large.bin");
+  auto res = cr::basic_request()
+                 .get(cr::uri(ct::http_url("/chunked/large.bin")))
+                 .response_as(cr::as_bytes())
+                 .send(backend());
+  ASSERT_EQ(res.status(), 200);
+  EXPECT_EQ(res.header("Transfer-Encoding"), "chunked");
+  ASSERT_EQ(res.body().size(), expected.size());
+  EXPECT_EQ(0, std::memcmp(res.body().data(), expected.data(), expected.size()));
+}
+
+TEST(HttpBasic, KeepAliveReusesOneConnection) {
+  ct::fault_server server([](ct::connection& c) {
+    while (c.try_read_request_head()) {
+      c.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    }
+  });
+  cr::asio_backend local;
+  for (int i = 0; i < 5; ++i) {
+    auto res = cr::basic_request().get(cr::uri(server.url("/"))).send(local);
+    ASSERT_EQ(*res.body(), "ok");
+  }
+  EXPECT_EQ(server.connections_accepted(), 1);
+}
+
+TEST(HttpBasic, StaleConnectionIsReplacedTransparently) {
+  // The server answers one request per connection but claims keep-alive, then closes: the
+  // next request finds a dead pooled connection and must succeed on a fresh one.
+  ct::fault_server server([](ct::connection& c) {
+    c.read_request_head();
+    c.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    c.close();
+  });
+  cr::asio_backend local;
+  for (int i = 0; i < 3; ++i) {
+    auto res = cr::basic_request().get(cr::uri(server.url("/"))).send(local);
+    EXPECT_EQ(*res.body(), "ok");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(server.connections_accepted(), 3);
+}
+
+TEST(HttpBasic, ClientCertificate) {
+  cr::asio_backend_options o;
+  o.tls.ca_file = ct::env("CA_FILE");
+  o.tls.client_cert_file = ct::env("CLIENT_CERT_FILE");
+  o.tls.client_key_file = ct::env("CLIENT_KEY_FILE");
+  cr::asio_backend with_cert(o);
+  auto res = cr::basic_request()
+                 .get(cr::uri(ct::https_url("/client-cert", "NGINX_HTTPS_CLIENTCERT_PORT")))
+                 .send(with_cert);
+  ASSERT_EQ(res.status(), 200) << res.body().error();
+  EXPECT_NE(res.body()->find("SUCCESS"), std::string::npos) << *res.body();
+}
