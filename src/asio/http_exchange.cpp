@@ -211,7 +211,7 @@ net::awaitable<void> write_request(exchange_state& st, transport& t, const std::
       }
     }
     if (buffers.empty()) continue;
-    timer.arm(st.io_deadline(st.options.read_timeout), [&t] { t.cancel(); });
+    timer.arm(st.io_deadline(st.options.read_timeout), [p = &t] { p->cancel(); });
     boost::system::error_code ec;
     co_await t.write(buffers, ec);
     timer.disarm();
@@ -364,7 +364,7 @@ net::awaitable<hop_result> run_hop(exchange_state& st, const courier::method& m,
           throw read_error("the connection to " + where + " closed before the response ended");
         }
         if (buffered == buffer.size()) buffer.resize(buffer.size() * 2);  // a huge header
-        timer.arm(st.io_deadline(st.options.read_timeout), [&conn] { conn->cancel(); });
+        timer.arm(st.io_deadline(st.options.read_timeout), [p = conn.get()] { p->cancel(); });
         boost::system::error_code ec;
         std::size_t n = co_await conn->read_some(
             net::buffer(buffer.data() + buffered, buffer.size() - buffered), ec);

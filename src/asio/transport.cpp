@@ -67,12 +67,10 @@ net::awaitable<void> transport::connect(bool secure, net::ssl::context* tls, boo
                                         clock::time_point until) {
   const std::string where = endpoint_name();
   deadline timer(ex_);
-  bool cancelled_by_timer = false;
-  std::optional<tcp::resolver> resolver;
-  resolver.emplace(ex_);
-  timer.arm(until, [&] {
-    cancelled_by_timer = true;
-    if (resolver) resolver->cancel();
+  // Callbacks capture pointers by value, never references to coroutine locals.
+  auto resolver = std::make_unique<tcp::resolver>(ex_);
+  timer.arm(until, [this, r = resolver.get()] {
+    r->cancel();
     boost::system::error_code ignored;
     tcp_->cancel(ignored);
   });
@@ -84,15 +82,14 @@ net::awaitable<void> transport::connect(bool secure, net::ssl::context* tls, boo
   boost::system::error_code ec;
   auto endpoints = co_await resolver->async_resolve(host_, std::to_string(port_),
                                                     net::redirect_error(net::use_awaitable, ec));
-  if (cancelled_by_timer) fail_timeout("resolving");
+  if (timer.expired()) fail_timeout("resolving");
   if (ec) {
     timer.disarm();
     throw connect_error("cannot resolve host " + where + ": " + ec.message());
   }
-  resolver.reset();
 
   co_await net::async_connect(*tcp_, endpoints, net::redirect_error(net::use_awaitable, ec));
-  if (cancelled_by_timer) fail_timeout("connecting to");
+  if (timer.expired()) fail_timeout("connecting to");
   if (ec) {
     timer.disarm();
     throw connect_error("cannot connect to " + where + ": " + ec.message());
@@ -118,7 +115,7 @@ net::awaitable<void> transport::connect(bool secure, net::ssl::context* tls, boo
     }
     co_await tls_->async_handshake(net::ssl::stream_base::client,
                                    net::redirect_error(net::use_awaitable, ec));
-    if (cancelled_by_timer) fail_timeout("the TLS handshake with");
+    if (timer.expired()) fail_timeout("the TLS handshake with");
     if (ec) {
       timer.disarm();
       throw tls_error("TLS with " + where + " failed: " + describe_tls_failure(ssl, ec) +

@@ -114,7 +114,7 @@ net::awaitable<upgraded> run_upgrade(asio_backend::impl& backend, request_data r
 
   deadline timer(ex);
   boost::system::error_code ec;
-  timer.arm(deadline_at(opts.read_timeout), [&t] { t->cancel(); });
+  timer.arm(deadline_at(opts.read_timeout), [p = t.get()] { p->cancel(); });
   const std::vector<net::const_buffer> head_buffers{net::buffer(head)};
   co_await t->write(head_buffers, ec);
   timer.disarm();
@@ -158,7 +158,7 @@ net::awaitable<upgraded> run_upgrade(asio_backend::impl& backend, request_data r
       throw read_error("the connection to " + where + " closed before the upgrade was answered");
     }
     if (buffered == buffer.size()) buffer.resize(buffer.size() * 2);
-    timer.arm(deadline_at(opts.read_timeout), [&t] { t->cancel(); });
+    timer.arm(deadline_at(opts.read_timeout), [p = t.get()] { p->cancel(); });
     std::size_t n =
         co_await t->read_some(net::buffer(buffer.data() + buffered, buffer.size() - buffered), ec);
     timer.disarm();

@@ -565,7 +565,7 @@ TEST(WebSocketAsync, CoroutineEcho) {
         co_await socket.async_close(1000, "bye", boost::asio::use_awaitable);
         auto next = co_await ws::async_next_message(socket, boost::asio::use_awaitable);
         ended = !next.has_value();
-      }(),
+      },  // the lambda itself, not a call: co_spawn keeps it (and its captures) alive
       [](std::exception_ptr e) {
         if (e) std::rethrow_exception(e);
       });
