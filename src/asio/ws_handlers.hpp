@@ -27,12 +27,12 @@ struct websocket::state final : asio_detail::ws_event_sink,
 
   state(std::shared_ptr<asio_detail::ws_session> s, buffer_options o, courier::headers h,
         std::optional<std::string> proto, bool deflate, std::shared_ptr<asio_backend::impl> b)
-      : session(std::move(s)),
+      : backend(std::move(b)),
+        session(std::move(s)),
         options(std::move(o)),
         upgrade_headers(std::move(h)),
         subprotocol(std::move(proto)),
-        compressed(deflate),
-        backend(std::move(b)) {}
+        compressed(deflate) {}
   ~state() override;
 
   // ws_event_sink, on the strand
@@ -45,14 +45,14 @@ struct websocket::state final : asio_detail::ws_event_sink,
   void pump();
   void push(item it);
 
+  /// Kept alive while the websocket is: its io_context owns the socket. Declared first so that
+  /// it is destroyed last, after the session and its socket.
+  std::shared_ptr<asio_backend::impl> backend;
   std::shared_ptr<asio_detail::ws_session> session;
   buffer_options options;
   courier::headers upgrade_headers;
   std::optional<std::string> subprotocol;
   bool compressed = false;
-  /// Kept alive while the websocket is: its io_context owns the socket.
-  std::shared_ptr<asio_backend::impl> backend;
-
   std::deque<item> buffer;
   std::deque<receiver> receivers;
   bool terminal = false;  // the close event has been handed out
@@ -61,8 +61,8 @@ struct websocket::state final : asio_detail::ws_event_sink,
 };
 
 struct sender::state {
+  std::shared_ptr<asio_backend::impl> backend;  // first: destroyed after the session's socket
   std::shared_ptr<asio_detail::ws_session> session;
-  std::shared_ptr<asio_backend::impl> backend;  // its io_context owns the socket
 };
 
 }  // namespace courier::ws
