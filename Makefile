@@ -38,7 +38,8 @@ test-sanitize: deps
 	  ctest --preset sanitize -j $(JOBS)
 
 demo: build
-	@bash tests/servers/run-with-servers.sh build/demo-servers -- bash examples/demo.sh build
+	@bash tests/servers/run-with-servers.sh build/demo-servers -- \
+	  bash -c 'bash tools/courier/demo.sh build && bash examples/demo.sh build'
 
 clang: deps
 	@cmake --preset clang >/dev/null

@@ -542,7 +542,9 @@ def bad_options():
     code, out, err = run("--no-such-option", HTTPBIN + "/get")
     expect(code == 2 and err.startswith("courier: error: bad command line"), "unknown option", err)
     code, out, err = run()
-    expect(code == 2 and "required" in err, "no URL", err)
+    expect(code == 2 and "no URL given" in err and "--help" in err, "no URL", err)
+    code, out, err = run("-h")
+    expect(code == 2 and "REQUEST is required" in err, "options but no URL", err)
     code, out, err = run("--timeout", "-1", HTTPBIN + "/get")
     expect(code == 2, "negative timeout", err)
 
@@ -650,6 +652,16 @@ def ws_headers_and_compression():
 def ws_pings_are_answered():
     code, out, err = run("ws", WS + "/ping", stdin=b"still here\n")
     expect(code == 0 and out == b"still here\n", "works after the server's ping", (code, out, err))
+
+
+@test
+def ws_keepalive_pings():
+    # Pings every 0.2 s while the connection lingers for a second: the server's pongs keep it up.
+    code, out, err = run("ws", "--ping-interval", "0.2", "--linger", "1", WS + "/echo",
+                         stdin=b"alive\n")
+    expect(code == 0 and out == b"alive\n", "pings answered, clean close", (code, out, err))
+    code, out, err = run("ws", "--ping-interval", "0", WS + "/echo")
+    expect(code == 2, "--ping-interval 0 refused", (code, err))
 
 
 @test
@@ -779,9 +791,10 @@ def tty_download_shows_progress():
 @test
 def no_progress_when_not_a_terminal():
     d = tempfile.mkdtemp(dir=WORK)
-    code, out, err = run("-o", os.path.join(d, "drip.bin"),
-                         HTTPBIN + "/drip?numbytes=3000&duration=1&delay=0")
+    target = os.path.join(d, "drip.bin")
+    code, out, err = run("-o", target, HTTPBIN + "/drip?numbytes=3000&duration=1&delay=0")
     expect(code == 0 and err == "" and out == b"", "nothing on stdout or stderr", (code, out, err))
+    expect(os.path.getsize(target) == 3000, "file complete")
 
 
 @test

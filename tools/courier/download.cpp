@@ -1,0 +1,222 @@
+#include "download.hpp"
+
+#include "exit_codes.hpp"
+#include "failure.hpp"
+#include "progress.hpp"
+#include "signals.hpp"
+#include "terminal.hpp"
+
+#include <courier/response.hpp>
+#include <courier/response_as.hpp>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+namespace courier::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Where the body is written until it is known to be good: a hidden name beside the target
+// (same file system, so the final rename is atomic). as_file itself writes through
+// "<this>.courier-<n>.part" and renames that here when the body is complete.
+struct temporary_files {
+  fs::path dir;
+  std::string prefix;  // file name of the temporary; as_file's part files start with it too
+
+  fs::path path() const { return dir / prefix; }
+
+  // The bytes written so far: the part file while it grows, then the completed temporary.
+  std::uint64_t bytes_so_far() const {
+    std::uint64_t bytes = 0;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->path().filename().string().rfind(prefix, 0) != 0) continue;
+      std::error_code size_ec;
+      const auto size = it->file_size(size_ec);
+      if (!size_ec) bytes = std::max<std::uint64_t>(bytes, size);
+    }
+    return bytes;
+  }
+
+  void remove_all() const {
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->path().filename().string().rfind(prefix, 0) == 0) {
+        std::error_code ignored;
+        fs::remove(it->path(), ignored);
+      }
+    }
+  }
+};
+
+temporary_files temporaries_for(const fs::path& target) {
+  fs::path dir = target.parent_path();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  if (fs::is_directory(target, ec)) {
+    throw usage_error("'" + target.string() + "' is a directory", "name a file after -o");
+  }
+  if (!fs::is_directory(dir, ec)) {
+    throw usage_error("cannot save to '" + target.string() + "': the directory '" + dir.string() +
+                      "' does not exist");
+  }
+  if (::access(dir.c_str(), W_OK) != 0) {
+    throw usage_error("cannot save to '" + target.string() + "': the directory '" + dir.string() +
+                      "' is not writable");
+  }
+  return {dir, "." + target.filename().string() + ".courier-" + std::to_string(::getpid()) +
+                   ".download"};
+}
+
+// Content-Length from a HEAD request, so the bar can show a total and the time left. Failures
+// that would also fail the download (connect, TLS, timeouts) are thrown; anything else only
+// costs the total.
+std::optional<std::uint64_t> content_length(courier::asio_backend& backend, request_plan plan) {
+  if (plan.method != courier::method::get) return std::nullopt;
+  plan.method = courier::method::head;
+  try {
+    auto res = to_request(plan).response_as(courier::ignore()).send(backend);
+    if (!res.is_success()) return std::nullopt;
+    auto value = res.header("Content-Length");
+    if (!value) return std::nullopt;
+    std::uint64_t n = 0;
+    auto [p, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
+    if (ec != std::errc{} || p != value->data() + value->size()) return std::nullopt;
+    return n;
+  } catch (const courier::error& e) {
+    if (e.code() == errc::connect_failed || e.code() == errc::tls_failed ||
+        e.code() == errc::timeout || e.code() == errc::invalid_request) {
+      throw;
+    }
+    return std::nullopt;
+  }
+}
+
+// Redraws the bar on stderr every 200 ms until stopped.
+class progress_bar {
+ public:
+  progress_bar(const temporary_files& files, std::optional<std::uint64_t> total, palette colours)
+      : files_(files), total_(total), colours_(colours) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~progress_bar() { stop(); }
+
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopped_) return;
+      stopped_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+    std::cerr << "\r\033[K" << std::flush;
+  }
+
+ private:
+  void run() {
+    const auto start = std::chrono::steady_clock::now();
+    speed_meter meter;
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopped_; })) {
+      const double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      progress_state state;
+      state.bytes = files_.bytes_so_far();
+      state.total = total_;
+      state.elapsed_seconds = elapsed;
+      meter.sample(state.bytes, elapsed);
+      state.bytes_per_second = meter.bytes_per_second();
+      std::cerr << "\r" << render_progress(state, terminal_width(STDERR_FILENO), colours_)
+                << "\033[K" << std::flush;
+    }
+  }
+
+  const temporary_files& files_;
+  std::optional<std::uint64_t> total_;
+  palette colours_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopped_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+int run_download(courier::asio_backend& backend, const request_plan& plan, const http_args& args,
+                 const output_style& style) {
+  const fs::path target = *args.output_file;
+  const temporary_files files = temporaries_for(target);
+  on_interrupt([files] { files.remove_all(); });
+  const std::string where = host_port(plan.uri);
+  const bool show_bar = is_terminal(STDERR_FILENO);
+  const palette err_colours(show_bar && colours_wanted());
+
+  if (args.verbose) {
+    print_request(std::cout, to_request(plan).data(), plan, backend.options().user_agent, style);
+  }
+
+  const auto start = std::chrono::steady_clock::now();
+  courier::response<fs::path> res;
+  try {
+    std::optional<progress_bar> bar;
+    if (show_bar) bar.emplace(files, content_length(backend, plan), err_colours);
+    res = to_request(plan).response_as(courier::as_file(files.path())).send(backend);
+  } catch (...) {
+    files.remove_all();
+    on_interrupt({});
+    throw;
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  if (args.verbose || (args.output_chosen && args.print_headers)) {
+    for (const auto& hop : res.history()) {
+      print_head(std::cout, hop.head, style);
+      std::cout << "\n";
+    }
+    print_head(std::cout, res.head(), style);
+    std::cout << "\n" << std::flush;
+  }
+
+  if (!res.is_success()) {
+    files.remove_all();
+    on_interrupt({});
+    failure f;
+    f.what = "download not saved";
+    f.where = where;
+    f.why = "the server answered " + std::to_string(res.status()) + " " + res.reason();
+    if (res.head().is_redirect() && !args.follow) f.hint = "drop --no-follow to follow redirects";
+    report(f);
+    const int code = exit_code_for_status(res.status());
+    return code == exit_ok ? exit_failure : code;
+  }
+
+  std::error_code ec;
+  const auto bytes = fs::file_size(files.path(), ec);
+  fs::rename(files.path(), target, ec);
+  files.remove_all();
+  on_interrupt({});
+  if (ec) {
+    return report({"cannot save the download", "",
+                   "renaming into '" + target.string() + "' failed: " + ec.message(), "",
+                   exit_failure});
+  }
+  if (show_bar) {
+    std::cerr << "courier: saved " << target.string() << ": " << render_summary(bytes, seconds)
+              << "\n";
+  }
+  if (args.check_status) return exit_code_for_status(res.status());
+  return exit_ok;
+}
+
+}  // namespace courier::cli

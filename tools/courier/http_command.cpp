@@ -1,0 +1,88 @@
+#include "http_command.hpp"
+
+#include "backend_options.hpp"
+#include "curl_command.hpp"
+#include "download.hpp"
+#include "exit_codes.hpp"
+#include "failure.hpp"
+#include "http_args.hpp"
+#include "output.hpp"
+#include "request_plan.hpp"
+
+#include <courier/asio_backend.hpp>
+#include <courier/response.hpp>
+
+#include <iostream>
+
+namespace courier::cli {
+
+namespace {
+
+int exchange(courier::asio_backend& backend, const request_plan& plan, const http_args& args,
+             const output_style& style) {
+  const auto req = to_request(plan);
+  if (args.verbose) {
+    print_request(std::cout, req.data(), plan, backend.options().user_agent, style);
+    std::cout << std::flush;
+  }
+  const auto res = req.send(backend);
+
+  if (args.verbose) {
+    for (const auto& hop : res.history()) {
+      print_head(std::cout, hop.head, style);
+      std::cout << "\n";
+    }
+  }
+  if (args.print_headers) {
+    print_head(std::cout, res.head(), style);
+    std::cout << "\n";
+  }
+  if (args.print_body && plan.method != courier::method::head) {
+    const auto& bytes = res.body();
+    const std::string body(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    print_body(std::cout, body, res.header("Content-Type").value_or(""), style);
+  }
+  std::cout << std::flush;
+
+  if (!args.check_status) return exit_ok;
+  // A 3xx is only an answer when it was not followed (a followed 304, say, is fine).
+  if (res.head().is_redirect() && args.follow) return exit_ok;
+  const int code = exit_code_for_status(res.status());
+  if (code != exit_ok && !(style.terminal && args.print_headers)) {
+    warn("HTTP " + std::to_string(res.status()) + " " + res.reason());
+  }
+  return code;
+}
+
+}  // namespace
+
+int run_http(int argc, char** argv) {
+  std::optional<http_args> args;
+  std::optional<request_plan> plan;
+  try {
+    args = parse_http_args(argc, argv);
+    if (!args) return exit_ok;  // --help or --version
+    plan = make_plan(*args);
+  } catch (const usage_error& e) {
+    return report(describe(e));
+  }
+
+  const std::string where = host_port(plan->uri);
+  try {
+    const auto options = backend_options(args->cacert, args->insecure);
+    if (args->curl) {
+      std::cout << curl_command(*plan, *args, options.user_agent) << "\n";
+      return exit_ok;
+    }
+    courier::asio_backend backend(options);
+    const output_style style = make_output_style(*args);
+    if (args->output_file) return run_download(backend, *plan, *args, style);
+    return exchange(backend, *plan, *args, style);
+  } catch (const usage_error& e) {
+    return report(describe(e));
+  } catch (const courier::error& e) {
+    return report(describe(e, where));
+  }
+}
+
+}  // namespace courier::cli
