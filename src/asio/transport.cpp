@@ -6,7 +6,6 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -49,8 +48,8 @@ std::string describe_tls_failure(SSL* ssl, const boost::system::error_code& ec) 
     long result = SSL_get_verify_result(ssl);
     if (result != X509_V_OK) {
       std::string why = X509_verify_cert_error_string(result);
-      if (result == X509_V_ERR_HOSTNAME_MISMATCH) {
-        why = "the certificate is not valid for this host name";
+      if (result == X509_V_ERR_HOSTNAME_MISMATCH || result == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+        why = "the certificate is not valid for this host name (hostname mismatch)";
       }
       return "certificate verification failed: " + why;
     }
@@ -109,7 +108,14 @@ net::awaitable<void> transport::connect(bool secure, net::ssl::context* tls, boo
     }
     if (verify) {
       tls_->set_verify_mode(net::ssl::verify_peer);
-      tls_->set_verify_callback(net::ssl::host_name_verification(host_));
+      // OpenSSL's own name check (RFC 6125), so that a mismatch is reported as one.
+      const bool name_set =
+          is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host_.c_str()) == 1
+                : SSL_set1_host(ssl, host_.c_str()) == 1;
+      if (!name_set) {
+        timer.disarm();
+        throw tls_error("TLS setup for " + where + " failed: cannot check the host name");
+      }
     } else {
       tls_->set_verify_mode(net::ssl::verify_none);
     }
