@@ -1,6 +1,7 @@
 // libFuzzer target: arbitrary 101 response header blocks through validate_upgrade_response,
 // and arbitrary Sec-WebSocket-Extensions values through the extension parser. Input: one
 // flags byte choosing the offer, then "Name: value" lines.
+#include "core/http_grammar.hpp"
 #include "proto/ws/extensions.hpp"
 #include "proto/ws/handshake.hpp"
 
@@ -56,9 +57,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto list = ws::parse_extension_list(text);
   if (list.has_value()) {
     for (const auto& e : *list) {
-      if (!ws::is_token(e.name)) std::abort();
+      if (!courier::detail::is_token(e.name)) std::abort();
       for (const auto& p : e.params) {
-        if (!ws::is_token(p.name) || (p.value && !ws::is_token(*p.value))) std::abort();
+        if (!courier::detail::is_token(p.name) || (p.value && !courier::detail::is_token(*p.value)))
+          std::abort();
       }
     }
   }

@@ -4,6 +4,7 @@
 #include "asio/ws_handlers.hpp"
 #include "asio/ws_session.hpp"
 
+#include "core/http_grammar.hpp"
 #include "proto/http1/request_writer.hpp"
 #include "proto/http1/response_parser.hpp"
 #include "proto/ws/handshake.hpp"
@@ -19,7 +20,6 @@
 
 #include <algorithm>
 #include <future>
-#include <sstream>
 
 namespace courier {
 
@@ -39,26 +39,18 @@ struct upgraded {
   std::string initial;  // bytes after the 101 response: the first frames
 };
 
-// Splits a comma-separated header value into trimmed tokens.
-std::vector<std::string> split_tokens(std::string_view v) {
-  std::vector<std::string> out;
-  std::string cur;
-  std::istringstream in{std::string(v)};
-  while (std::getline(in, cur, ',')) {
-    auto b = cur.find_first_not_of(" \t");
-    auto e = cur.find_last_not_of(" \t");
-    if (b != std::string::npos) out.push_back(cur.substr(b, e - b + 1));
-  }
-  return out;
-}
-
 pws::handshake_offer make_offer(const request_data& req, const ws::connection_options& o) {
   pws::handshake_offer offer;
   offer.subprotocols = o.subprotocols;
   // A Sec-WebSocket-Protocol header on the request offers subprotocols too (as in sttp).
   for (auto v : req.headers().get_all("Sec-WebSocket-Protocol")) {
-    for (auto& p : split_tokens(v))
-      offer.subprotocols.push_back(p);
+    for (auto p : detail::split_list(v)) {
+      // Offered once, even when also named in the options.
+      if (std::find(offer.subprotocols.begin(), offer.subprotocols.end(), p) ==
+          offer.subprotocols.end()) {
+        offer.subprotocols.emplace_back(p);
+      }
+    }
   }
   if (o.compression) {
     pws::deflate_offer d;
@@ -286,72 +278,93 @@ void complete_async(
 }  // namespace
 }  // namespace asio_detail
 
+namespace asio_detail {
+namespace {
+
+// What differs between the two handlers, so that opening is written once.
+const ws::connection_options& connection_of(const ws::high_level& h) {
+  return h.options.connection;
+}
+const ws::connection_options& connection_of(const ws::low_level& h) {
+  return h.connection;
+}
+bool auto_pong_of(const ws::high_level& h) {
+  return h.options.auto_pong;
+}
+bool auto_pong_of(const ws::low_level& h) {
+  return h.auto_pong;
+}
+void check_handler(const ws::high_level&) {}
+void check_handler(const ws::low_level& h) {
+  if (!h.listener) throw invalid_request("ws::low_level needs a listener");
+}
+websocket_response<ws::websocket> finish_open(asio_backend::impl& b, upgraded& up,
+                                              const ws::high_level& h) {
+  return finish_high_level(b, up, h);
+}
+websocket_response<ws::sender> finish_open(asio_backend::impl& b, upgraded& up,
+                                           const ws::low_level& h) {
+  return finish_low_level(b, up, h);
+}
+
+template <class Handler>
+websocket_response<typename Handler::value_type> open_sync(asio_backend::impl& backend,
+                                                           const request_data& req,
+                                                           const Handler& handler) {
+  check_handler(handler);
+  backend.check_blocking_allowed("open_websocket()");
+  std::promise<upgraded> promise;
+  auto fut = promise.get_future();
+  start_upgrade(backend, req, connection_of(handler), auto_pong_of(handler),
+                [&promise](std::exception_ptr e, upgraded u) {
+                  if (e) {
+                    promise.set_exception(e);
+                  } else {
+                    promise.set_value(std::move(u));
+                  }
+                });
+  auto up = fut.get();
+  return finish_open(backend, up, handler);
+}
+
+template <class Handler, class Done>
+void open_async(std::shared_ptr<asio_backend::impl> impl, const request_data& req,
+                const Handler& handler, Done done) {
+  using value = typename Handler::value_type;
+  auto done_ex = boost::asio::get_associated_executor(done, impl->ioc.get_executor());
+  auto work = std::make_shared<boost::asio::executor_work_guard<decltype(done_ex)>>(done_ex);
+  auto shared = std::make_shared<Done>(std::move(done));
+  start_upgrade(*impl, req, connection_of(handler), auto_pong_of(handler),
+                [impl, handler, shared, work](std::exception_ptr e, upgraded up) mutable {
+                  complete_async<Handler, value>(*impl, std::move(*shared), e, [&] {
+                    check_handler(handler);
+                    return finish_open(*impl, up, handler);
+                  });
+                  work->reset();
+                });
+}
+
+}  // namespace
+}  // namespace asio_detail
+
 websocket_response<ws::websocket> asio_backend::open_websocket(const request_data& req,
                                                                const ws::high_level& handler) {
-  impl_->check_blocking_allowed("open_websocket()");
-  std::promise<asio_detail::upgraded> promise;
-  auto fut = promise.get_future();
-  asio_detail::start_upgrade(*impl_, req, handler.options.connection, handler.options.auto_pong,
-                             [&promise](std::exception_ptr e, asio_detail::upgraded u) {
-                               if (e) {
-                                 promise.set_exception(e);
-                               } else {
-                                 promise.set_value(std::move(u));
-                               }
-                             });
-  auto up = fut.get();
-  return asio_detail::finish_high_level(*impl_, up, handler);
+  return asio_detail::open_sync(*impl_, req, handler);
 }
 
 websocket_response<ws::sender> asio_backend::open_websocket(const request_data& req,
                                                             const ws::low_level& handler) {
-  if (!handler.listener) throw invalid_request("ws::low_level needs a listener");
-  impl_->check_blocking_allowed("open_websocket()");
-  std::promise<asio_detail::upgraded> promise;
-  auto fut = promise.get_future();
-  asio_detail::start_upgrade(*impl_, req, handler.connection, handler.auto_pong,
-                             [&promise](std::exception_ptr e, asio_detail::upgraded u) {
-                               if (e) {
-                                 promise.set_exception(e);
-                               } else {
-                                 promise.set_value(std::move(u));
-                               }
-                             });
-  auto up = fut.get();
-  return asio_detail::finish_low_level(*impl_, up, handler);
+  return asio_detail::open_sync(*impl_, req, handler);
 }
 
 void asio_backend::async_open_websocket_raw(const request_data& req, const ws::high_level& handler,
                                             ws_open_handler<ws::high_level> done) {
-  auto impl = impl_;
-  auto done_ex = boost::asio::get_associated_executor(done, impl->ioc.get_executor());
-  auto work = std::make_shared<boost::asio::executor_work_guard<decltype(done_ex)>>(done_ex);
-  auto shared = std::make_shared<ws_open_handler<ws::high_level>>(std::move(done));
-  asio_detail::start_upgrade(
-      *impl, req, handler.options.connection, handler.options.auto_pong,
-      [impl, handler, shared, work](std::exception_ptr e, asio_detail::upgraded up) mutable {
-        asio_detail::complete_async<ws::high_level, ws::websocket>(
-            *impl, std::move(*shared), e,
-            [&] { return asio_detail::finish_high_level(*impl, up, handler); });
-        work->reset();
-      });
+  asio_detail::open_async(impl_, req, handler, std::move(done));
 }
 
 void asio_backend::async_open_websocket_raw(const request_data& req, const ws::low_level& handler,
                                             ws_open_handler<ws::low_level> done) {
-  auto impl = impl_;
-  auto done_ex = boost::asio::get_associated_executor(done, impl->ioc.get_executor());
-  auto work = std::make_shared<boost::asio::executor_work_guard<decltype(done_ex)>>(done_ex);
-  auto shared = std::make_shared<ws_open_handler<ws::low_level>>(std::move(done));
-  asio_detail::start_upgrade(
-      *impl, req, handler.connection, handler.auto_pong,
-      [impl, handler, shared, work](std::exception_ptr e, asio_detail::upgraded up) mutable {
-        asio_detail::complete_async<ws::low_level, ws::sender>(*impl, std::move(*shared), e, [&] {
-          if (!handler.listener) throw invalid_request("ws::low_level needs a listener");
-          return asio_detail::finish_low_level(*impl, up, handler);
-        });
-        work->reset();
-      });
+  asio_detail::open_async(impl_, req, handler, std::move(done));
 }
 
 }  // namespace courier

@@ -1,5 +1,7 @@
 #include "core/content_decoder.hpp"
 
+#include "core/http_grammar.hpp"
+
 #include <courier/error.hpp>
 #include <courier/headers.hpp>
 
@@ -21,14 +23,6 @@ namespace {
 
 // Decoders inflate into this much scratch space per step, then append what came out.
 constexpr std::size_t scratch_size = 64 << 10;
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
 
 [[noreturn]] void throw_corrupt(std::string_view coding, std::string_view detail) {
   throw courier::protocol_error("corrupt " + std::string(coding) +
@@ -335,7 +329,7 @@ std::unique_ptr<content_decoder> content_decoder::make(std::string_view content_
   std::string_view rest = content_encoding;
   for (std::size_t guard = 0; guard <= content_encoding.size(); ++guard) {
     const std::size_t comma = rest.find(',');
-    const std::string_view coding = trim(rest.substr(0, comma));
+    const std::string_view coding = courier::detail::trim_ows(rest.substr(0, comma));
     if (!coding.empty() && !courier::iequals(coding, "identity")) {
       auto stage = make_single(coding);
       if (!stage || stages.size() == max_chained_codings) return nullptr;

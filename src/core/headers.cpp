@@ -1,6 +1,8 @@
 #include <courier/error.hpp>
 #include <courier/headers.hpp>
 
+#include "core/http_grammar.hpp"
+
 #include <algorithm>
 
 namespace courier {
@@ -8,31 +10,6 @@ namespace {
 
 char lower(char c) noexcept {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
-
-// RFC 9110 5.6.2: tchar.
-bool is_tchar(unsigned char c) noexcept {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
 }
 
 std::string printable(std::string_view s) {
@@ -65,7 +42,7 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 void validate_header_name(std::string_view name) {
   if (name.empty()) throw invalid_header("header name is empty");
   for (unsigned char c : name) {
-    if (!is_tchar(c)) {
+    if (!detail::is_tchar(c)) {
       throw invalid_header("header name \"" + printable(name) +
                            "\" holds a character not allowed in a field name");
     }

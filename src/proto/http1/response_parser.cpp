@@ -1,5 +1,7 @@
 #include "proto/http1/response_parser.hpp"
 
+#include "core/http_grammar.hpp"
+
 #include <courier/error.hpp>
 
 #include <boost/beast/http/basic_parser.hpp>
@@ -25,14 +27,6 @@ using bsv = boost::beast::string_view;  // boost::core::string_view in Boost 1.8
 // Slices then double, so completing a line copies at most about twice its length, and body
 // bytes after it are parsed in place.
 constexpr std::size_t min_pending_slice = 256;
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
 
 std::string describe(const error_code& ec) {
   using e = bhttp::error;
@@ -222,7 +216,7 @@ void response_parser::impl::on_header(error_code& ec) {
     std::string_view rest = transfer_encoding_;
     while (!rest.empty()) {
       std::size_t comma = rest.find(',');
-      std::string_view coding = trim(rest.substr(0, comma));
+      std::string_view coding = courier::detail::trim_ows(rest.substr(0, comma));
       rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
       if (coding.empty() || courier::iequals(coding, "chunked")) continue;
       check_failure_ =

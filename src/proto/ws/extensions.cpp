@@ -1,31 +1,12 @@
 #include "proto/ws/extensions.hpp"
 
-namespace courier::proto::ws {
-namespace {
+#include "core/http_grammar.hpp"
 
-bool is_tchar(unsigned char c) noexcept {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
+namespace courier::proto::ws {
+
+using courier::detail::is_tchar;
+using courier::detail::is_token;
+namespace {
 
 bool is_ows(char c) noexcept {
   return c == ' ' || c == '\t';
@@ -80,14 +61,6 @@ courier::unexpected<std::string> fail(std::string why) {
 }
 
 }  // namespace
-
-bool is_token(std::string_view s) noexcept {
-  if (s.empty()) return false;
-  for (unsigned char c : s) {
-    if (!is_tchar(c)) return false;
-  }
-  return true;
-}
 
 courier::expected<std::vector<extension>, std::string> parse_extension_list(
     std::string_view value) {

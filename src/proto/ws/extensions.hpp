@@ -28,7 +28,4 @@ struct extension {
 /// values must be tokens (values may be quoted); anything else is an error with a reason.
 courier::expected<std::vector<extension>, std::string> parse_extension_list(std::string_view value);
 
-/// True when `s` is a non-empty RFC 9110 token.
-bool is_token(std::string_view s) noexcept;
-
 }  // namespace courier::proto::ws

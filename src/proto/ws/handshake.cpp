@@ -1,5 +1,7 @@
 #include "proto/ws/handshake.hpp"
 
+#include "core/http_grammar.hpp"
+
 #include "proto/ws/random.hpp"
 
 #include <courier/error.hpp>
@@ -9,6 +11,8 @@
 #include <algorithm>
 
 namespace courier::proto::ws {
+
+using courier::detail::trim_ows;
 namespace {
 
 constexpr std::string_view websocket_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -21,14 +25,6 @@ std::string base64(const unsigned char* data, std::size_t n) {
   return out;
 }
 
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
 // Calls f(element) for each trimmed, non-empty element of the comma lists in every field
 // named `name`; stops early when f returns true. Returns whether it stopped early.
 template <class F>
@@ -36,7 +32,7 @@ bool any_list_element(const courier::headers& h, std::string_view name, F f) {
   for (std::string_view value : h.get_all(name)) {
     while (true) {
       const std::size_t comma = value.find(',');
-      const std::string_view element = trim(value.substr(0, comma));
+      const std::string_view element = trim_ows(value.substr(0, comma));
       if (!element.empty() && f(element)) return true;
       if (comma == std::string_view::npos) break;
       value.remove_prefix(comma + 1);
@@ -99,7 +95,7 @@ courier::headers upgrade_request_headers(std::string_view client_key,
     for (std::size_t i = 0; i < offer.subprotocols.size(); ++i) {
       const std::string& p = offer.subprotocols[i];
       // RFC 6455 4.1: each is a token, and the list has no duplicates.
-      if (!is_token(p)) {
+      if (!courier::detail::is_token(p)) {
         throw courier::invalid_request("WebSocket subprotocol " + quoted(p) +
                                        " is not a token (letters, digits and !#$%&'*+-.^_`|~)");
       }
@@ -144,7 +140,7 @@ handshake_result validate_upgrade_response(int status, const courier::headers& r
   if (accepts.empty()) return fail("the 101 response has no Sec-WebSocket-Accept header");
   if (accepts.size() > 1) return fail("the 101 response has several Sec-WebSocket-Accept headers");
   const std::string expected_accept = accept_value(client_key);
-  if (trim(accepts.front()) != expected_accept) {
+  if (trim_ows(accepts.front()) != expected_accept) {
     return fail("Sec-WebSocket-Accept is " + quoted(accepts.front()) + ", expected " +
                 quoted(expected_accept) + " for the key sent");
   }
@@ -156,7 +152,7 @@ handshake_result validate_upgrade_response(int status, const courier::headers& r
     if (protocols.size() > 1) {
       return fail("the server sent several Sec-WebSocket-Protocol headers; it must choose one");
     }
-    const std::string_view chosen = trim(protocols.front());
+    const std::string_view chosen = trim_ows(protocols.front());
     if (chosen.find(',') != std::string_view::npos) {
       return fail("the server chose several subprotocols (" + quoted(chosen) +
                   "); it must choose one");
