@@ -2,6 +2,7 @@
 #   make demo           install what is missing, build, run the demo against local servers
 #   make test           install what is missing, build, run every test
 #   make test-sanitize  the same under ASan + UBSan
+#   make test-clang     the same built with clang 14
 SHELL := /bin/bash
 .DEFAULT_GOAL := demo
 
@@ -14,7 +15,7 @@ DEPS := build-essential cmake ninja-build ccache clang pkgconf \
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build test test-sanitize demo clang format clean bench-compile bench-micro
+.PHONY: deps build test test-sanitize test-clang demo clang format clean bench-compile bench-micro
 
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -44,6 +45,9 @@ demo: build
 clang: deps
 	@cmake --preset clang >/dev/null
 	@cmake --build --preset clang -j $(JOBS)
+
+test-clang: clang
+	@ctest --preset clang -j $(JOBS)
 
 bench-compile: deps
 	@bash bench/compile_time.sh 3
