@@ -55,6 +55,14 @@ E expect_error(F f) {
   throw std::runtime_error("no exception");
 }
 
+// A high-level websocket to the fault server.
+ws::websocket open_on(const ct::fault_server& server, ws::buffer_options opts = {}) {
+  return cr::basic_request()
+      .get(cr::uri("ws://127.0.0.1:" + std::to_string(server.port()) + "/"))
+      .open_websocket(backend(), ws::high_level{opts})
+      .result;
+}
+
 // A fault-server script that accepts the upgrade and then runs `after` on the raw socket.
 ct::fault_server::script upgrade_then(std::function<void(ct::connection&)> after,
                                       std::string extra_headers = {}) {
@@ -355,10 +363,7 @@ TEST(WebSocketFaults, InvalidUtf8IsA1007ProtocolError) {
     c.write(server_frame(1, "bad \xff\xfe text"));
     c.wait_for_peer_close(3s);
   }));
-  auto socket = cr::basic_request()
-                    .get(cr::uri("ws://127.0.0.1:" + std::to_string(server.port()) + "/"))
-                    .open_websocket(backend(), ws::high_level{})
-                    .result;
+  auto socket = open_on(server);
   auto e = expect_error<cr::protocol_error>([&] { socket.receive(); });
   EXPECT_NE(std::string(e.what()).find("1007"), std::string::npos) << e.what();
   auto ev = socket.receive();
@@ -376,10 +381,7 @@ TEST(WebSocketFaults, MaskedServerFrameAndReservedBits) {
       c.write(bad);
       c.wait_for_peer_close(3s);
     }));
-    auto socket = cr::basic_request()
-                      .get(cr::uri("ws://127.0.0.1:" + std::to_string(server.port()) + "/"))
-                      .open_websocket(backend(), ws::high_level{})
-                      .result;
+    auto socket = open_on(server);
     auto e = expect_error<cr::protocol_error>([&] { socket.receive(); });
     EXPECT_NE(std::string(e.what()).find("1002"), std::string::npos) << e.what();
   }
@@ -390,10 +392,7 @@ TEST(WebSocketFaults, PeerVanishesMidFrame) {
     c.write(std::string("\x82\x7e\x10\x00", 4) + std::string(100, 'x'));  // promises 4096 bytes
     c.reset();
   }));
-  auto socket = cr::basic_request()
-                    .get(cr::uri("ws://127.0.0.1:" + std::to_string(server.port()) + "/"))
-                    .open_websocket(backend(), ws::high_level{})
-                    .result;
+  auto socket = open_on(server);
   EXPECT_THROW(socket.receive(), cr::read_error);
   auto ev = socket.receive();
   EXPECT_EQ(std::get<ws::close_event>(ev).code, 1006);
@@ -407,10 +406,7 @@ TEST(WebSocketFaults, KeepAliveNoticesADeadPeer) {
   ws::buffer_options o;
   o.connection.ping_interval = 100ms;
   o.connection.pong_timeout = 200ms;
-  auto socket = cr::basic_request()
-                    .get(cr::uri("ws://127.0.0.1:" + std::to_string(server.port()) + "/"))
-                    .open_websocket(backend(), ws::high_level{o})
-                    .result;
+  auto socket = open_on(server, o);
   auto t0 = std::chrono::steady_clock::now();
   EXPECT_THROW(socket.receive(), cr::timeout_error);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
@@ -420,10 +416,7 @@ TEST(WebSocketFaults, CloseHandshakeTimeout) {
   ct::fault_server server(upgrade_then([](ct::connection& c) { c.wait_for_peer_close(5s); }));
   ws::buffer_options o;
   o.connection.close_timeout = 200ms;
-  auto socket = cr::basic_request()
-                    .get(cr::uri("ws://127.0.0.1:" + std::to_string(server.port()) + "/"))
-                    .open_websocket(backend(), ws::high_level{o})
-                    .result;
+  auto socket = open_on(server, o);
   auto t0 = std::chrono::steady_clock::now();
   socket.close();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
@@ -496,10 +489,7 @@ TEST(WebSocketBuffer, OutgoingQueueBoundWithFailPolicy) {
   o.connection.max_outgoing_bytes = 64 * 1024;
   o.connection.on_outgoing_full = ws::outgoing_full::fail;
   o.connection.close_timeout = 200ms;
-  auto socket = cr::basic_request()
-                    .get(cr::uri("ws://127.0.0.1:" + std::to_string(server.port()) + "/"))
-                    .open_websocket(backend(), ws::high_level{o})
-                    .result;
+  auto socket = open_on(server, o);
   std::string big(8 << 20, 'b');
   socket.async_send_binary(
       std::span<const std::byte>(reinterpret_cast<const std::byte*>(big.data()), big.size()),
