@@ -5,6 +5,7 @@
 #endif
 
 #include "support/fault_server.hpp"
+#include "support/test_backends.hpp"
 #include "support/test_env.hpp"
 
 #include <gtest/gtest.h>
@@ -23,8 +24,7 @@ using namespace std::chrono_literals;
 
 namespace {
 cr::asio_backend& backend() {
-  static cr::asio_backend b;
-  return b;
+  return ct::default_backend();
 }
 std::string read_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -2,6 +2,7 @@
 #include <courier/courier.hpp>
 
 #include "support/fault_server.hpp"
+#include "support/test_backends.hpp"
 #include "support/test_env.hpp"
 
 #include <gtest/gtest.h>
@@ -14,16 +15,10 @@ using namespace std::chrono_literals;
 
 namespace {
 cr::asio_backend& backend() {
-  static cr::asio_backend b;
-  return b;
+  return ct::default_backend();
 }
 cr::asio_backend& tls_backend() {
-  static cr::asio_backend b([] {
-    cr::asio_backend_options o;
-    o.tls.ca_file = ct::env("CA_FILE");
-    return o;
-  }());
-  return b;
+  return ct::test_ca_backend();
 }
 template <class F>
 std::chrono::milliseconds elapsed(F f) {

@@ -5,6 +5,7 @@
 
 #include "proto/ws/handshake.hpp"
 #include "support/fault_server.hpp"
+#include "support/test_backends.hpp"
 #include "support/test_env.hpp"
 
 #include <gtest/gtest.h>
@@ -26,12 +27,7 @@ using namespace std::chrono_literals;
 
 namespace {
 cr::asio_backend& backend() {
-  static cr::asio_backend b([] {
-    cr::asio_backend_options o;
-    o.tls.ca_file = ct::env("CA_FILE");
-    return o;
-  }());
-  return b;
+  return ct::test_ca_backend();
 }
 
 ws::websocket open(const std::string& path, ws::buffer_options opts = {}) {

@@ -7,19 +7,13 @@ is chunked. Run with /usr/bin/python3 (Debian's interpreter has httpbin).
 """
 
 import argparse
-import os
 import signal
 import sys
 
 from httpbin import app
 from werkzeug.serving import make_server
 
-
-def write_pid_file(path):
-    # Atomically: start.sh may be reading the file (it wrote the same pid there first).
-    with open(path + ".tmp", "w") as f:
-        f.write(f"{os.getpid()}\n")
-    os.replace(path + ".tmp", path)
+from pid_file import write_pid_file  # beside this script
 
 
 def main():

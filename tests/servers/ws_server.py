@@ -26,13 +26,14 @@ import asyncio
 import http
 import json
 import logging
-import os
 import signal
 import ssl
 import sys
 
 import websockets
 from websockets.legacy.server import WebSocketServerProtocol
+
+from pid_file import write_pid_file  # beside this script
 
 SUBPROTOCOLS = ["chat.v1", "chat.v2"]
 # Large enough for the client's own 16 MiB default limit to be the one that is tested.
@@ -153,13 +154,6 @@ async def serve(args):
             server.close()
         for server in servers:
             await server.wait_closed()
-
-
-def write_pid_file(path):
-    # Atomically: start.sh may be reading the file (it wrote the same pid there first).
-    with open(path + ".tmp", "w") as f:
-        f.write(f"{os.getpid()}\n")
-    os.replace(path + ".tmp", path)
 
 
 def main():
