@@ -39,6 +39,12 @@ struct uri_access {
     }
     u.userinfo_ = v.encoded_userinfo();
     u.path_ = v.encoded_path();
+    // RFC 3986 3.3: after an authority the path is empty or starts with "/". Boost.URL 1.81
+    // accepts "http://@a@b/" as host "a" and path "@b/", which would print as host "b".
+    if (!u.path_.empty() && u.path_.front() != '/') {
+      if (why) *why = "its path \"" + u.path_.substr(0, 64) + "\" does not start with \"/\"";
+      return std::nullopt;
+    }
     u.has_query_ = v.has_query();
     if (u.has_query_) u.query_ = v.encoded_query();
     u.has_fragment_ = v.has_fragment();

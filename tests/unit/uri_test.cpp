@@ -91,3 +91,18 @@ TEST(Uri, ResolvesReferences) {
 TEST(Uri, WithScheme) {
   EXPECT_EQ(uri("ws://h/chat").with_scheme("http").str(), "http://h/chat");
 }
+
+// Found by fuzz/uri: Boost.URL reads "http://@a@b/" as host "a" with the path "@b/", and that
+// uri printed back as "http://a@b/" would name host "b".
+TEST(Uri, RejectsAPathThatDoesNotStartWithASlashAfterTheAuthority) {
+  EXPECT_THROW(courier::uri("http://@a@b/"), courier::invalid_uri);
+  EXPECT_FALSE(courier::uri::try_parse("ws://@12@tp://9g").has_value());
+  EXPECT_EQ(courier::uri("http://@a/x").host(), "a");
+}
+
+TEST(Uri, PrintsBackToAnEqualUri) {
+  for (const char* text : {"http://user:pw@h:81/p?q=1#f", "https://[::1]/", "ws://h/a%20b"}) {
+    courier::uri u(text);
+    EXPECT_EQ(courier::uri(u.str()).str(), u.str()) << text;
+  }
+}
