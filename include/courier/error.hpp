@@ -27,6 +27,7 @@ enum class errc {
   websocket_closed,          ///< the WebSocket is closed
   websocket_buffer_full,     ///< the incoming-event buffer bound was hit with on_full::fail
   operation_aborted,         ///< the backend was shut down or the operation was cancelled
+  proxy_error,               ///< the proxy refused: 407, a non-2xx CONNECT answer, a SOCKS error
 };
 
 const boost::system::error_category& error_category() noexcept;
@@ -77,6 +78,23 @@ class invalid_uri : public invalid_request {
 class invalid_header : public invalid_request {
  public:
   using invalid_request::invalid_request;
+};
+
+/// The proxy refused the request or the tunnel: an HTTP proxy answered 407 (wrong or missing
+/// credentials) or another non-2xx status to CONNECT, or a SOCKS5 server refused. status() is
+/// the HTTP status, or for SOCKS5 the reply code (1-8) or 256 + the method/auth failure; body()
+/// is what the proxy sent (at most 64 KiB). The message never contains proxy credentials.
+class proxy_error : public error {
+ public:
+  proxy_error(int status, std::string body, const std::string& what)
+      : error(make_error_code(errc::proxy_error), what), status_(status), body_(std::move(body)) {}
+  explicit proxy_error(const std::string& what) : proxy_error(0, {}, what) {}
+  int status() const noexcept { return status_; }
+  const std::string& body() const noexcept { return body_; }
+
+ private:
+  int status_;
+  std::string body_;
 };
 
 /// Throws the exception type that matches `code`, with `what` as its message.

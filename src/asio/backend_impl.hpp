@@ -26,9 +26,21 @@ struct asio_backend::impl : std::enable_shared_from_this<asio_backend::impl> {
   explicit impl(asio_backend_options opts);
   ~impl();
 
-  /// Opens a transport to `u`'s origin (from the pool when one is idle).
+  /// Opens a transport to `u`'s origin through the proxy that the request's options (or else
+  /// the backend's) choose for it, from the pool when one is idle for the same proxy and
+  /// origin. (src/asio/proxy_connect.cpp)
   asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>> connect(
-      const courier::uri& u, asio_detail::clock::time_point until);
+      const courier::uri& u, const request_options& ro, asio_detail::clock::time_point until);
+  /// A connection of its own (never pooled) for a WebSocket: through the chosen proxy, with a
+  /// CONNECT tunnel even for ws://.
+  asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>> connect_unpooled(
+      asio_detail::net::any_io_executor ex, const courier::uri& u, const request_options& ro,
+      asio_detail::clock::time_point until);
+  /// The proxy for `u`: the request's settings when it has its own, else the backend's.
+  std::optional<proxy> proxy_for(const courier::uri& u, const request_options& ro) const;
+  /// Throws proxy_error when a forwarded plain-http request got the proxy's 407.
+  void check_forwarded_answer(const courier::uri& u, const request_options& ro,
+                              const response_head& head, std::string_view body) const;
 
   /// True on one of this backend's I/O threads.
   bool on_io_thread() const noexcept;

@@ -53,7 +53,7 @@ void connection_pool::wake_one(per_origin& p) {
 void connection_pool::release(std::unique_ptr<transport> t, bool reusable) {
   if (!t) return;
   std::lock_guard lock(mutex_);
-  auto& p = origins_[t->origin()];
+  auto& p = origins_[t->pool_key()];
   if (reusable && t->is_open()) {
     t->idle_since = clock::now();
     p.idle.push_back(std::move(t));

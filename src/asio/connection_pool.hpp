@@ -1,4 +1,5 @@
-// Keep-alive connections per origin, with a cap on how many may be open at once.
+// Keep-alive connections per pool key (the origin, plus the proxy when there is one), with a
+// cap on how many may be open at once.
 #pragma once
 
 #include "asio/transport.hpp"
@@ -19,6 +20,8 @@ class connection_pool {
   connection_pool(std::size_t max_per_origin, std::chrono::milliseconds idle_timeout)
       : max_per_origin_(max_per_origin == 0 ? 1 : max_per_origin), idle_timeout_(idle_timeout) {}
 
+  /// `origin` is a transport's pool_key(): a proxied connection is only ever reused for the
+  /// same proxy and origin.
   /// An idle, live connection to `origin`, or nullptr with a slot reserved for a new one that
   /// the caller must then open (and hand back through release() or give_back_slot()). Waits
   /// while the origin has its maximum open; throws timeout_error at `until`.

@@ -1,6 +1,10 @@
 #include "asio/transport.hpp"
 
+#include "proto/http1/response_parser.hpp"
+#include "proto/socks5/messages.hpp"
+
 #include <courier/error.hpp>
+#include <courier/request.hpp>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -10,12 +14,15 @@
 #include <boost/asio/write.hpp>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
 #include <sys/socket.h>
 
 namespace courier::asio_detail {
+
+namespace http1 = courier::proto::http1;
 
 std::string host_port(std::string_view host, std::uint16_t port) {
   std::string h(host);
@@ -25,7 +32,11 @@ std::string host_port(std::string_view host, std::uint16_t port) {
 
 transport::transport(net::any_io_executor ex, std::string origin, std::string host,
                      std::uint16_t port)
-    : ex_(std::move(ex)), origin_(std::move(origin)), host_(std::move(host)), port_(port) {
+    : ex_(std::move(ex)),
+      origin_(std::move(origin)),
+      host_(std::move(host)),
+      port_(port),
+      pool_key_(origin_) {
   tcp_.emplace(ex_);
 }
 
@@ -62,79 +73,402 @@ std::string describe_tls_failure(SSL* ssl, const boost::system::error_code& ec) 
 
 }  // namespace
 
-net::awaitable<void> transport::connect(bool secure, net::ssl::context* tls, bool verify,
-                                        clock::time_point until) {
-  const std::string where = endpoint_name();
-  deadline timer(ex_);
-  // Callbacks capture pointers by value, never references to coroutine locals.
+void transport::use_proxy(courier::proxy via, bool tunnel_plain) {
+  proxy_ = std::move(via);
+  const bool secure = origin_.starts_with("https:") || origin_.starts_with("wss:");
+  tunnel_ = proxy_->is_socks() || secure || tunnel_plain;
+  pool_key_ = origin_ + " via " + proxy_->redacted() + (tunnel_ ? " (tunnel)" : "") +
+              credentials_digest(*proxy_);
+}
+
+std::string transport::proxy_authorization() const {
+  if (!proxy_ || !proxy_->has_credentials()) return {};
+  return courier::detail::basic_credentials(proxy_->username(), proxy_->password());
+}
+
+std::string credentials_digest(const courier::proxy& p) {
+  if (!p.has_credentials()) return {};
+  std::string material = p.username();
+  material += '\0';
+  material += p.password();
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(material.data(), material.size(), digest, &size, EVP_sha256(), nullptr);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out = " #";
+  for (unsigned i = 0; i < 6 && i < size; ++i) {
+    out += hex[digest[i] >> 4];
+    out += hex[digest[i] & 15];
+  }
+  return out;
+}
+
+namespace {
+
+// SNI and name verification for a TLS layer over any stream, then the handshake.
+template <class Stream>
+net::awaitable<void> tls_handshake(Stream& stream, const std::string& name, bool verify,
+                                   const std::string& where, boost::system::error_code& ec) {
+  SSL* ssl = stream.native_handle();
+  boost::system::error_code addr_ec;
+  net::ip::make_address(name, addr_ec);
+  const bool is_ip = !addr_ec;
+  // SNI is for names only (RFC 6066 forbids IP literals).
+  if (!is_ip && !SSL_set_tlsext_host_name(ssl, name.c_str())) {
+    throw tls_error("TLS setup for " + where + " failed: cannot set SNI");
+  }
+  if (verify) {
+    stream.set_verify_mode(net::ssl::verify_peer);
+    // OpenSSL's own name check (RFC 6125), so that a mismatch is reported as one.
+    const bool name_set =
+        is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str()) == 1
+              : SSL_set1_host(ssl, name.c_str()) == 1;
+    if (!name_set)
+      throw tls_error("TLS setup for " + where + " failed: cannot check the host name");
+  } else {
+    stream.set_verify_mode(net::ssl::verify_none);
+  }
+  co_await stream.async_handshake(net::ssl::stream_base::client,
+                                  net::redirect_error(net::use_awaitable, ec));
+}
+
+constexpr std::size_t max_proxy_head = 64 * 1024;
+constexpr std::size_t max_proxy_body = 64 * 1024;
+
+}  // namespace
+
+net::awaitable<void> transport::connect_tcp(const std::string& host, std::uint16_t port,
+                                            const std::string& what, deadline& timer,
+                                            clock::time_point until) {
   auto resolver = std::make_unique<tcp::resolver>(ex_);
+  // Callbacks capture pointers by value, never references to coroutine locals.
   timer.arm(until, [this, r = resolver.get()] {
     r->cancel();
     boost::system::error_code ignored;
     tcp_->cancel(ignored);
   });
-  auto fail_timeout = [&](const char* stage) {
-    throw timeout_error("connect timeout: " + std::string(stage) + " " + where +
-                        " did not finish in time");
-  };
-
   boost::system::error_code ec;
-  auto endpoints = co_await resolver->async_resolve(host_, std::to_string(port_),
+  auto endpoints = co_await resolver->async_resolve(host, std::to_string(port),
                                                     net::redirect_error(net::use_awaitable, ec));
-  if (timer.expired()) fail_timeout("resolving");
-  if (ec) {
-    timer.disarm();
-    throw connect_error("cannot resolve host " + where + ": " + ec.message());
+  if (timer.expired()) {
+    throw timeout_error("connect timeout: resolving " + what + " did not finish in time");
   }
-
+  if (ec) throw connect_error("cannot resolve " + what + ": " + ec.message());
   co_await net::async_connect(*tcp_, endpoints, net::redirect_error(net::use_awaitable, ec));
-  if (timer.expired()) fail_timeout("connecting to");
-  if (ec) {
-    timer.disarm();
-    throw connect_error("cannot connect to " + where + ": " + ec.message());
+  if (timer.expired()) {
+    throw timeout_error("connect timeout: connecting to " + what + " did not finish in time");
   }
+  if (ec) throw connect_error("cannot connect to " + what + ": " + ec.message());
   tcp_->set_option(tcp::no_delay(true), ec);
+  // From here on the deadline cancels the socket, which aborts every layer above it.
+  timer.arm(until, [this] {
+    boost::system::error_code ignored;
+    tcp_->cancel(ignored);
+  });
+}
 
-  if (secure) {
-    tls_ = std::make_unique<net::ssl::stream<tcp::socket&>>(*tcp_, *tls);
-    SSL* ssl = tls_->native_handle();
-    boost::system::error_code addr_ec;
-    net::ip::make_address(host_, addr_ec);
-    const bool is_ip = !addr_ec;
-    // SNI is for names only (RFC 6066 forbids IP literals).
-    if (!is_ip && !SSL_set_tlsext_host_name(ssl, host_.c_str())) {
-      timer.disarm();
-      throw tls_error("TLS setup for " + where + " failed: cannot set SNI");
-    }
-    if (verify) {
-      tls_->set_verify_mode(net::ssl::verify_peer);
-      // OpenSSL's own name check (RFC 6125), so that a mismatch is reported as one.
-      const bool name_set =
-          is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host_.c_str()) == 1
-                : SSL_set1_host(ssl, host_.c_str()) == 1;
-      if (!name_set) {
-        timer.disarm();
-        throw tls_error("TLS setup for " + where + " failed: cannot check the host name");
+net::awaitable<void> transport::connect(bool secure, net::ssl::context* tls, bool verify,
+                                        clock::time_point until) {
+  const std::string where = endpoint_name();
+  deadline timer(ex_);
+  const std::string proxy_name = proxy_ ? "proxy " + proxy_->redacted() : std::string();
+  try {
+    if (proxy_) {
+      co_await connect_tcp(proxy_->host(), proxy_->port(), "the " + proxy_name, timer, until);
+      if (proxy_->type() == courier::proxy::kind::https) {
+        tls_ = std::make_unique<net::ssl::stream<tcp::socket&>>(*tcp_, *tls);
+        boost::system::error_code ec;
+        co_await tls_handshake(*tls_, proxy_->host(), verify, "the " + proxy_name, ec);
+        if (timer.expired()) {
+          throw timeout_error("connect timeout: the TLS handshake with the " + proxy_name +
+                              " did not finish in time");
+        }
+        if (ec) {
+          throw tls_error("TLS with the " + proxy_name +
+                          " failed: " + describe_tls_failure(tls_->native_handle(), ec));
+        }
+      }
+      if (proxy_->is_socks()) {
+        co_await socks5_handshake(where, until);
+      } else if (tunnel_) {
+        co_await http_connect_handshake(where);
       }
     } else {
-      tls_->set_verify_mode(net::ssl::verify_none);
+      co_await connect_tcp(host_, port_, "host " + where, timer, until);
     }
-    co_await tls_->async_handshake(net::ssl::stream_base::client,
-                                   net::redirect_error(net::use_awaitable, ec));
-    if (timer.expired()) fail_timeout("the TLS handshake with");
-    if (ec) {
-      timer.disarm();
-      throw tls_error("TLS with " + where + " failed: " + describe_tls_failure(ssl, ec) +
-                      (verify ? " (pass a CA file with tls_options::ca_file if the server uses a "
-                                "private CA)"
-                              : ""));
+
+    if (secure) {
+      boost::system::error_code ec;
+      SSL* ssl = nullptr;
+      if (tls_) {  // TLS to an https:// proxy carries TLS to the origin
+        inner_tls_ =
+            std::make_unique<net::ssl::stream<net::ssl::stream<tcp::socket&>&>>(*tls_, *tls);
+        ssl = inner_tls_->native_handle();
+        co_await tls_handshake(*inner_tls_, host_, verify, where, ec);
+      } else {
+        tls_ = std::make_unique<net::ssl::stream<tcp::socket&>>(*tcp_, *tls);
+        ssl = tls_->native_handle();
+        co_await tls_handshake(*tls_, host_, verify, where, ec);
+      }
+      if (timer.expired()) {
+        throw timeout_error("connect timeout: the TLS handshake with " + where +
+                            " did not finish in time");
+      }
+      if (ec) {
+        throw tls_error("TLS with " + where + " failed: " + describe_tls_failure(ssl, ec) +
+                        (verify ? " (pass a CA file with tls_options::ca_file if the server uses "
+                                  "a private CA)"
+                                : ""));
+      }
     }
+  } catch (const timeout_error&) {
+    throw;
+  } catch (const courier::error&) {
+    // A handshake step that failed because the deadline cancelled it is a timeout.
+    if (timer.expired()) {
+      throw timeout_error(
+          "connect timeout: " +
+          (proxy_ ? "the handshake with the " + proxy_name : "connecting to " + where) +
+          " did not finish in time");
+    }
+    throw;
   }
   timer.disarm();
 }
 
+net::awaitable<void> transport::read_at_least(std::string& have, std::size_t n,
+                                              const std::string& what) {
+  char chunk[4096];
+  while (have.size() < n) {
+    boost::system::error_code ec;
+    std::size_t got = co_await read_some(net::buffer(chunk, sizeof chunk), ec);
+    have.append(chunk, got);
+    if (have.size() >= n) break;
+    if (ec == net::error::eof || ec == net::ssl::error::stream_truncated) {
+      throw connect_error("the " + what + " closed the connection during the handshake");
+    }
+    if (ec) throw connect_error("reading from the " + what + " failed: " + ec.message());
+  }
+}
+
+net::awaitable<void> transport::http_connect_handshake(const std::string& where) {
+  const std::string name = "proxy " + proxy_->redacted();
+  std::string head = "CONNECT " + where + " HTTP/1.1\r\nHost: " + where + "\r\n";
+  if (proxy_->has_credentials()) head += "Proxy-Authorization: " + proxy_authorization() + "\r\n";
+  head += "\r\n";
+  co_await send_all(head, name);
+  boost::system::error_code ec;
+
+  // The answer's head; a 2xx ends there (RFC 9110 9.3.6) and the tunnel begins.
+  std::string in;
+  std::size_t head_end = std::string::npos;
+  char chunk[4096];
+  while ((head_end = in.find("\r\n\r\n")) == std::string::npos) {
+    if (in.size() > max_proxy_head) {
+      throw protocol_error("the " + name + " sent a CONNECT answer head over 64 KiB");
+    }
+    std::size_t got = co_await read_some(net::buffer(chunk, sizeof chunk), ec);
+    in.append(chunk, got);
+    if (got == 0 && (ec == net::error::eof || ec == net::ssl::error::stream_truncated)) {
+      throw connect_error("the " + name + " closed the connection before answering CONNECT " +
+                          where);
+    }
+    if (ec && got == 0) {
+      throw connect_error("reading the CONNECT answer from the " + name +
+                          " failed: " + ec.message());
+    }
+  }
+  // "HTTP/1.1 200 Connection established"
+  int status = 0;
+  std::string reason;
+  {
+    auto line_end = in.find("\r\n");
+    std::string_view line(in.data(), line_end);
+    if (!line.starts_with("HTTP/1.") || line.size() < 12 || line[8] != ' ' ||
+        !std::isdigit(static_cast<unsigned char>(line[9])) ||
+        !std::isdigit(static_cast<unsigned char>(line[10])) ||
+        !std::isdigit(static_cast<unsigned char>(line[11])) ||
+        (line.size() > 12 && line[12] != ' ')) {
+      throw protocol_error("the " + name +
+                           " did not answer CONNECT with HTTP: its first line is \"" +
+                           std::string(line.substr(0, 60)) + "\"");
+    }
+    status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+    if (line.size() > 13) reason = std::string(line.substr(13));
+  }
+  if (status >= 200 && status < 300) {
+    if (in.size() > head_end + 4) {
+      throw protocol_error("the " + name +
+                           " sent bytes after its CONNECT answer before the tunnel "
+                           "was used");
+    }
+    co_return;
+  }
+
+  // A refusal: keep what the proxy said (bounded), then report it.
+  std::string body;
+  try {
+    http1::response_parser parser(http1::parser_options{max_proxy_head, false});
+    bool done = false;
+    std::size_t offset = 0;
+    auto drain = [&] {
+      while (auto ev = parser.next_event()) {
+        if (auto* b = std::get_if<http1::body_event>(&*ev)) {
+          if (body.size() < max_proxy_body) {
+            body.append(b->data.substr(0, max_proxy_body - body.size()));
+          }
+        } else if (std::holds_alternative<http1::end_event>(*ev)) {
+          done = true;
+        }
+      }
+    };
+    while (!done && body.size() < max_proxy_body) {
+      if (offset < in.size()) {
+        std::size_t used = parser.feed(std::string_view(in).substr(offset));
+        drain();
+        offset += used;
+        if (done) break;
+      }
+      in.erase(0, offset);
+      offset = 0;
+      std::size_t got = co_await read_some(net::buffer(chunk, sizeof chunk), ec);
+      in.append(chunk, got);
+      if (ec && got == 0) {
+        if (ec == net::error::eof) {
+          parser.feed_eof();
+          drain();
+        }
+        break;
+      }
+    }
+  } catch (const courier::error&) {
+    // The status is what matters; a malformed or cut body is kept as far as it went.
+  }
+  std::string why = status == 407 || status == 401  // tinyproxy: 401 to wrong credentials
+                        ? " (the proxy credentials are " +
+                              std::string(proxy_->has_credentials() ? "wrong" : "missing") + ")"
+                        : "";
+  throw proxy_error(status, std::move(body),
+                    "the " + name + " refused CONNECT " + where + ": " + std::to_string(status) +
+                        (reason.empty() ? "" : " " + reason) + why);
+}
+
+namespace {
+// Runs a SOCKS5 parser and names the proxy in its complaint about garbage.
+template <class F>
+auto parse_from(F parse, std::string_view bytes, const std::string& name) {
+  try {
+    return parse(bytes);
+  } catch (const protocol_error& e) {
+    throw protocol_error("the " + name + " answered garbage: " + e.what());
+  }
+}
+}  // namespace
+
+net::awaitable<void> transport::send_all(const std::string& bytes, const std::string& what) {
+  const std::vector<net::const_buffer> buffers{net::buffer(bytes)};
+  boost::system::error_code ec;
+  co_await write(buffers, ec);
+  if (ec) throw connect_error("sending to the " + what + " failed: " + ec.message());
+}
+
+net::awaitable<void> transport::socks5_handshake(const std::string& where,
+                                                 clock::time_point until) {
+  namespace socks5 = courier::proto::socks5;
+  const std::string name = "SOCKS5 proxy " + proxy_->redacted();
+
+  // socks5:// (without 'h') sends an address resolved here.
+  std::string target_host = host_;
+  if (proxy_->type() == courier::proxy::kind::socks5) {
+    boost::system::error_code parse_ec;
+    net::ip::make_address(host_, parse_ec);
+    if (parse_ec) {
+      auto resolver = std::make_unique<tcp::resolver>(ex_);
+      deadline resolve_timer(ex_);
+      resolve_timer.arm(until, [r = resolver.get()] { r->cancel(); });
+      boost::system::error_code ec;
+      auto results = co_await resolver->async_resolve(host_, std::to_string(port_),
+                                                      net::redirect_error(net::use_awaitable, ec));
+      resolve_timer.disarm();
+      if (resolve_timer.expired()) {
+        throw timeout_error("connect timeout: resolving host " + where + " did not finish in time");
+      }
+      if (ec || results.empty()) {
+        throw connect_error("cannot resolve host " + where + " (for the " + name +
+                            "): " + (ec ? ec.message() : std::string("no address")));
+      }
+      target_host = results.begin()->endpoint().address().to_string();
+    }
+  }
+
+  std::string in;
+  co_await send_all(socks5::encode_greeting(proxy_->has_credentials()), name);
+  std::uint8_t method = 0;
+  for (;;) {
+    auto r = parse_from(socks5::parse_method_selection, in, name);
+    if (auto* more = std::get_if<socks5::need_more>(&r)) {
+      co_await read_at_least(in, more->total, name);
+      continue;
+    }
+    method = std::get<socks5::method_selection>(r).method;
+    in.erase(0, 2);
+    break;
+  }
+  if (method == socks5::method_user_password && proxy_->has_credentials()) {
+    co_await send_all(socks5::encode_user_password(proxy_->username(), proxy_->password()), name);
+    for (;;) {
+      auto r = parse_from(socks5::parse_auth_status, in, name);
+      if (auto* more = std::get_if<socks5::need_more>(&r)) {
+        co_await read_at_least(in, more->total, name);
+        continue;
+      }
+      const auto status = std::get<socks5::auth_status>(r).status;
+      if (status != 0) {
+        throw proxy_error(256 + socks5::method_user_password, {},
+                          "the " + name + " rejected the user name or password (RFC 1929 status " +
+                              std::to_string(status) + ")");
+      }
+      in.erase(0, 2);
+      break;
+    }
+  } else if (method == socks5::method_none_acceptable) {
+    throw proxy_error(
+        256 + method, {},
+        "the " + name + " accepts none of the offered authentication methods" +
+            (proxy_->has_credentials() ? "" : " (it may need a user name and password)"));
+  } else if (method != socks5::method_no_auth) {
+    throw protocol_error("the " + name + " chose authentication method " + std::to_string(method) +
+                         ", which was not offered");
+  }
+
+  co_await send_all(socks5::encode_connect(target_host, port_), name);
+  for (;;) {
+    auto r = parse_from(socks5::parse_reply, in, name);
+    if (auto* more = std::get_if<socks5::need_more>(&r)) {
+      co_await read_at_least(in, more->total, name);
+      continue;
+    }
+    const auto& rep = std::get<socks5::reply>(r);
+    if (!rep.ok()) {
+      throw proxy_error(rep.code, {},
+                        "the " + name + " could not connect to " + where + ": " +
+                            std::string(socks5::reply_message(rep.code)) + " (SOCKS5 reply " +
+                            std::to_string(rep.code) + ")");
+    }
+    if (in.size() > rep.wire_size) {
+      throw protocol_error("the " + name +
+                           " sent bytes after its reply before the tunnel was used");
+    }
+    break;
+  }
+}
+
 net::awaitable<std::size_t> transport::write(const std::vector<net::const_buffer>& buffers,
                                              boost::system::error_code& ec) {
+  if (inner_tls_) {
+    co_return co_await net::async_write(*inner_tls_, buffers,
+                                        net::redirect_error(net::use_awaitable, ec));
+  }
   if (tls_) {
     co_return co_await net::async_write(*tls_, buffers,
                                         net::redirect_error(net::use_awaitable, ec));
@@ -144,6 +478,10 @@ net::awaitable<std::size_t> transport::write(const std::vector<net::const_buffer
 
 net::awaitable<std::size_t> transport::read_some(net::mutable_buffer buffer,
                                                  boost::system::error_code& ec) {
+  if (inner_tls_) {
+    co_return co_await inner_tls_->async_read_some(buffer,
+                                                   net::redirect_error(net::use_awaitable, ec));
+  }
   if (tls_) {
     co_return co_await tls_->async_read_some(buffer, net::redirect_error(net::use_awaitable, ec));
   }

@@ -2,6 +2,9 @@
 // and turns every failure into a courier error that names the host, port and cause.
 #pragma once
 
+#include "asio/byte_stream.hpp"
+
+#include <courier/proxy.hpp>
 #include <courier/uri.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -65,42 +68,82 @@ class deadline {
   net::steady_timer timer_;
 };
 
-class transport {
+/// A connection to one origin: direct, or through a proxy (an HTTP proxy that forwards
+/// requests or opens a CONNECT tunnel, possibly over TLS to the proxy itself; or SOCKS5). When
+/// the origin is https/wss, TLS to the origin runs inside the tunnel (TLS in TLS through an
+/// https:// proxy).
+class transport : public byte_stream {
  public:
   transport(net::any_io_executor ex, std::string origin, std::string host, std::uint16_t port);
-  ~transport();
+  ~transport() override;
 
-  /// Resolves, connects and (for https/wss) runs the TLS handshake, all before `until`.
-  /// Throws connect_error, tls_error or timeout_error.
+  /// Reach the origin through `via` (call before connect()). `tunnel_plain`: for a plain
+  /// (http/ws) origin through an HTTP proxy, open a CONNECT tunnel instead of forwarding
+  /// absolute-form requests (WebSockets need the tunnel).
+  void use_proxy(courier::proxy via, bool tunnel_plain);
+
+  /// Resolves, connects, runs the proxy handshake if any and (for https/wss) the TLS handshake
+  /// with the origin, all before `until`. Throws connect_error, tls_error, timeout_error,
+  /// proxy_error or protocol_error (a proxy answering garbage). Messages never hold proxy
+  /// credentials.
   net::awaitable<void> connect(bool secure, net::ssl::context* tls, bool verify,
                                clock::time_point until);
 
   /// Writes all of the buffers. Throws write_error / timeout_error (reported by the caller).
   net::awaitable<std::size_t> write(const std::vector<net::const_buffer>& buffers,
-                                    boost::system::error_code& ec);
-  net::awaitable<std::size_t> read_some(net::mutable_buffer buffer, boost::system::error_code& ec);
+                                    boost::system::error_code& ec) override;
+  net::awaitable<std::size_t> read_some(net::mutable_buffer buffer,
+                                        boost::system::error_code& ec) override;
 
   /// Cancels pending reads and writes (used by deadlines).
-  void cancel() noexcept;
-  void close() noexcept;
-  bool is_open() const noexcept;
+  void cancel() noexcept override;
+  void close() noexcept override;
+  bool is_open() const noexcept override;
   /// True when the idle connection has been closed by the peer or has unexpected bytes waiting.
   bool looks_dead() const noexcept;
 
   const std::string& origin() const noexcept { return origin_; }
+  /// The pool's key: the origin, and the proxy (with a digest of its credentials) when there
+  /// is one, so a proxied connection is never reused for another origin or without the proxy.
+  const std::string& pool_key() const noexcept { return pool_key_; }
   std::string endpoint_name() const;  ///< host:port, for messages
+  /// Requests go to an HTTP proxy that forwards them: absolute-form targets, and the proxy's
+  /// own Proxy-Authorization on every request.
+  bool forwards_through_proxy() const noexcept { return proxy_ && !tunnel_; }
+  /// "Basic ..." for forwarded requests when the proxy has credentials, else "".
+  std::string proxy_authorization() const;
+  const std::optional<courier::proxy>& via() const noexcept { return proxy_; }
   clock::time_point idle_since{};
   int requests_served = 0;
 
   tcp::socket& socket() noexcept;
 
  private:
+  net::awaitable<void> connect_tcp(const std::string& host, std::uint16_t port,
+                                   const std::string& what, deadline& timer,
+                                   clock::time_point until);
+  net::awaitable<void> http_connect_handshake(const std::string& where);
+  net::awaitable<void> socks5_handshake(const std::string& where, clock::time_point until);
+  /// Reads until `have` holds at least n bytes; connect_error when the proxy closes first.
+  net::awaitable<void> read_at_least(std::string& have, std::size_t n, const std::string& what);
+  net::awaitable<void> send_all(const std::string& bytes, const std::string& what);
+
   net::any_io_executor ex_;
   std::string origin_, host_;
   std::uint16_t port_;
+  std::string pool_key_;
+  std::optional<courier::proxy> proxy_;
+  bool tunnel_ = false;
   std::optional<tcp::socket> tcp_;
+  // TLS over TCP: to the origin, or to an https:// proxy.
   std::unique_ptr<net::ssl::stream<tcp::socket&>> tls_;
+  // TLS to the origin inside the TLS to an https:// proxy.
+  std::unique_ptr<net::ssl::stream<net::ssl::stream<tcp::socket&>&>> inner_tls_;
 };
+
+/// A digest of a proxy's credentials for pool keys ("" without credentials): tells two
+/// credentials apart without putting them in a string that may reach a message.
+std::string credentials_digest(const courier::proxy& p);
 
 /// "127.0.0.1:8080" or "[::1]:8080".
 std::string host_port(std::string_view host, std::uint16_t port);

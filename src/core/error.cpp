@@ -38,6 +38,8 @@ class courier_category final : public boost::system::error_category {
         return "WebSocket buffer full";
       case errc::operation_aborted:
         return "operation aborted";
+      case errc::proxy_error:
+        return "the proxy refused the request";
     }
     return "unknown courier error";
   }
@@ -77,6 +79,8 @@ void throw_error(const boost::system::error_code& code, const std::string& what)
       throw decode_error(what);
     case errc::operation_aborted:
       throw operation_aborted(what);
+    case errc::proxy_error:
+      throw proxy_error(what);
     default:
       throw error(code, what);
   }

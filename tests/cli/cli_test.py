@@ -807,5 +807,97 @@ def tty_ws_ctrl_d_closes_cleanly():
     expect("courier: closed: 1000 normal closure" in text, "close code shown", text)
 
 
+# --- proxies (--proxy, --env-proxy) ----------------------------------------------------------
+
+def tinyproxy_log_count(name, needle):
+    path = os.path.join(ENV["STATE_DIR"], "logs", name + ".log")
+    with open(path, errors="replace") as f:
+        return sum(1 for line in f if needle in line)
+
+
+def settled_count(name, needle, at_least):
+    for _ in range(50):
+        n = tinyproxy_log_count(name, needle)
+        if n >= at_least:
+            return n
+        time.sleep(0.02)
+    return n
+
+
+PROXY_AUTH = "http://%s:%s@127.0.0.1:%s" % (ENV["PROXY_USER"], ENV["PROXY_PASSWORD"],
+                                            ENV["TINYPROXY_AUTH_PORT"])
+SOCKS_AUTH = "socks5h://%s:%s@127.0.0.1:%s" % (ENV["SOCKS_USER"], ENV["SOCKS_PASSWORD"],
+                                               ENV["MICROSOCKS_AUTH_PORT"])
+CONNECT_HTTPS = "CONNECT localhost:%s HTTP/1.1" % ENV["NGINX_HTTPS_PORT"]
+
+
+@test
+def proxy_https_through_tinyproxy_with_credentials():
+    before = tinyproxy_log_count("tinyproxy-auth", CONNECT_HTTPS)
+    code, out, err = run("--cacert", CA, "--proxy", PROXY_AUTH, HTTPS + "/small.txt")
+    expect(code == 0 and len(out) == 100, "200 and the body", (code, out[:100], err))
+    expect(settled_count("tinyproxy-auth", CONNECT_HTTPS, before + 1) == before + 1,
+           "one CONNECT in tinyproxy's log")
+
+
+@test
+def proxy_ws_and_wss_through_microsocks_and_tinyproxy():
+    code, out, err = run("ws", "--cacert", CA, "--proxy", SOCKS_AUTH, WSS + "/echo",
+                         stdin=b"through socks\n")
+    expect(code == 0 and out == b"through socks\n", "wss via SOCKS5 with credentials",
+           (code, out, err))
+    code, out, err = run("ws", "--proxy", PROXY_AUTH, WS + "/echo", stdin=b"through connect\n")
+    expect(code == 0 and out == b"through connect\n", "ws via CONNECT", (code, out, err))
+
+
+@test
+def env_proxy_only_when_asked():
+    proxy = "http://127.0.0.1:%s" % ENV["TINYPROXY_PORT"]
+    saved = dict(CHILD_ENV)
+    CHILD_ENV["https_proxy"] = proxy
+    CHILD_ENV["NO_PROXY"] = "example.invalid"
+    try:
+        before = tinyproxy_log_count("tinyproxy", CONNECT_HTTPS)
+        code, out, err = run("--cacert", CA, HTTPS + "/small.txt")
+        expect(code == 0 and len(out) == 100, "direct without --env-proxy", (code, err))
+        time.sleep(0.1)
+        expect(tinyproxy_log_count("tinyproxy", CONNECT_HTTPS) == before,
+               "the environment is not read without --env-proxy")
+        code, out, err = run("--cacert", CA, "--env-proxy", HTTPS + "/small.txt")
+        expect(code == 0 and len(out) == 100, "through the proxy with --env-proxy", (code, err))
+        expect(settled_count("tinyproxy", CONNECT_HTTPS, before + 1) == before + 1,
+               "one CONNECT in tinyproxy's log")
+        CHILD_ENV["NO_PROXY"] = "localhost"
+        code, out, err = run("--cacert", CA, "--env-proxy", HTTPS + "/small.txt")
+        expect(code == 0, "NO_PROXY names the host", (code, err))
+        time.sleep(0.1)
+        expect(tinyproxy_log_count("tinyproxy", CONNECT_HTTPS) == before + 1, "and it went direct")
+    finally:
+        CHILD_ENV.clear()
+        CHILD_ENV.update(saved)
+
+
+@test
+def proxy_errors():
+    no_creds = "http://127.0.0.1:%s" % ENV["TINYPROXY_AUTH_PORT"]
+    code, out, err = run("--cacert", CA, "--proxy", no_creds, HTTPS + "/small.txt")
+    expect(code == 6 and "the proxy refused" in err and "407" in err, "407 -> exit 6", (code, err))
+    expect("hint: the proxy wants credentials" in err and error_lines_only(err), "a hint", err)
+    wrong = "http://courier:wrong-pass@127.0.0.1:%s" % ENV["TINYPROXY_AUTH_PORT"]
+    code, out, err = run("--cacert", CA, "--proxy", wrong, HTTPS + "/small.txt")
+    expect(code == 6 and "wrong-pass" not in err and "courier:***@" in err,
+           "wrong credentials, redacted", (code, err))
+    port = closed_port()
+    code, out, err = run("--proxy", "socks5://127.0.0.1:%d" % port, NGINX + "/small.txt")
+    expect(code == 6 and "cannot connect" in err, "refused proxy -> exit 6", (code, err))
+    code, out, err = run("--proxy", "socks4://u:hunter2@h:1", NGINX + "/")
+    expect(code == 2 and "hunter2" not in err and "socks4" in err, "bad proxy uri -> exit 2",
+           (code, err))
+    code, out, err = run("--proxy", "http://h:1", "--env-proxy", NGINX + "/")
+    expect(code == 2, "--proxy and --env-proxy exclude each other", (code, err))
+    code, out, err = run("ws", "--proxy", "ftp://h", WS + "/echo")
+    expect(code == 2, "courier ws checks --proxy too", (code, err))
+
+
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)

@@ -67,7 +67,9 @@ stop_pid_file() {  # stop_pid_file PID_FILE
   rm -f -- "$1"
 }
 
-for pid_file in "$STATE/nginx/nginx.pid" "$STATE/httpbin.pid" "$STATE/ws.pid"; do
+for pid_file in "$STATE/nginx/nginx.pid" "$STATE/httpbin.pid" "$STATE/ws.pid" \
+  "$STATE/tinyproxy.pid" "$STATE/tinyproxy-auth.pid" "$STATE/microsocks.pid" \
+  "$STATE/microsocks-auth.pid" "$STATE/tinyproxy-tls.pid"; do
   stop_pid_file "$pid_file"
 done
 exit 0

@@ -119,6 +119,14 @@ failure describe(const courier::error& e, std::string_view where) {
   } else if (code == errc::websocket_buffer_full) {
     f.what = "WebSocket buffer full";
     f.exit_code = exit_failure;
+  } else if (code == errc::proxy_error) {
+    f.what = "the proxy refused";
+    f.why = message;  // it names the (redacted) proxy, which the endpoint cut would drop
+    if (const auto* p = dynamic_cast<const proxy_error*>(&e);
+        p && (p->status() == 407 || p->status() == 401 || p->status() > 256)) {
+      f.hint = "the proxy wants credentials: --proxy http://USER:PASS@HOST:PORT";
+    }
+    f.exit_code = exit_connect;
   } else if (code == errc::operation_aborted) {
     f.what = "aborted";
     f.exit_code = exit_failure;

@@ -37,6 +37,8 @@ struct http_args {
   bool follow = true;
   std::optional<std::string> cacert;
   bool insecure = false;
+  std::optional<std::string> proxy;  ///< --proxy URI (checked by courier::proxy)
+  bool env_proxy = false;            ///< --env-proxy: http_proxy, https_proxy, all_proxy, no_proxy
 };
 
 /// Parses argv. Returns the arguments, or nullopt after printing --help or --version (exit 0).

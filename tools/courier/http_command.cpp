@@ -69,7 +69,8 @@ int run_http(int argc, char** argv) {
 
   const std::string where = host_port(plan->uri);
   try {
-    const auto options = backend_options(args->cacert, args->insecure);
+    const auto options =
+        backend_options(args->cacert, args->insecure, args->proxy, args->env_proxy);
     if (args->curl) {
       std::cout << curl_command(*plan, *args, options.user_agent) << "\n";
       return exit_ok;

@@ -4,6 +4,9 @@
 #include "http_args.hpp"
 #include "validators.hpp"
 
+#include <courier/error.hpp>
+#include <courier/proxy.hpp>
+
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
@@ -115,6 +118,16 @@ std::optional<ws_args> parse_ws_args(int argc, char** argv) {
                          ->type_name("FILE");
   app.add_flag("-k,--insecure", a.insecure,
                "Do not verify the server's certificate (unsafe: for test servers)");
+  std::string proxy;
+  auto* proxy_opt =
+      app.add_option("--proxy", proxy,
+                     "Go through a proxy: http://[USER:PASS@]HOST:PORT, https://..., socks5://... "
+                     "(names resolved here) or socks5h://... (by the proxy)")
+          ->type_name("URI");
+  auto* env_proxy_opt =
+      app.add_flag("--env-proxy", a.env_proxy,
+                   "Use the proxy named by http_proxy, https_proxy or all_proxy (and no_proxy)");
+  proxy_opt->excludes(env_proxy_opt);
 
   try {
     app.parse(argc, argv);
@@ -152,6 +165,16 @@ std::optional<ws_args> parse_ws_args(int argc, char** argv) {
       throw usage_error("cannot read the CA file '" + cacert + "'");
     }
     a.cacert = cacert;
+  }
+  if (*proxy_opt) {
+    try {
+      courier::proxy checked(proxy);
+    } catch (const courier::invalid_request& e) {
+      throw usage_error(e.what(),
+                        "write --proxy http://[USER:PASS@]HOST:PORT (or https://, "
+                        "socks5://, socks5h://)");
+    }
+    a.proxy = proxy;
   }
   return a;
 }

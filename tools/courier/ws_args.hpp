@@ -27,6 +27,8 @@ struct ws_args {
   double linger = 0.5;  ///< seconds of quiet awaited after the end of input, before closing
   std::optional<std::string> cacert;
   bool insecure = false;
+  std::optional<std::string> proxy;  ///< --proxy URI (checked by courier::proxy)
+  bool env_proxy = false;            ///< --env-proxy: http_proxy, https_proxy, all_proxy, no_proxy
 };
 
 /// Parses the arguments after "ws" (argv[0] is the program). nullopt after printing --help.

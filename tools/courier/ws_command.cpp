@@ -168,7 +168,8 @@ int run_ws(int argc, char** argv) {
   const courier::uri target(args->url);
   const std::string where = host_port(target);
   try {
-    courier::asio_backend backend(backend_options(args->cacert, args->insecure));
+    courier::asio_backend backend(
+        backend_options(args->cacert, args->insecure, args->proxy, args->env_proxy));
     auto req = courier::empty_request();
     for (const auto& [name, value] : args->headers)
       req = std::move(req).header(name, value);

@@ -1,0 +1,64 @@
+// Connecting through the proxy a request's settings choose: which proxy, the pool key, and the
+// proxy's 407 to a forwarded request.
+#include "asio/backend_impl.hpp"
+
+#include <courier/error.hpp>
+
+namespace courier {
+
+std::optional<proxy> asio_backend::impl::proxy_for(const courier::uri& u,
+                                                   const request_options& ro) const {
+  const proxy_settings& s = ro.proxy ? *ro.proxy : options.proxy;
+  if (s.empty()) return std::nullopt;
+  return s.select(u);
+}
+
+namespace {
+std::unique_ptr<asio_detail::transport> make_transport(asio_detail::net::any_io_executor ex,
+                                                       const courier::uri& u,
+                                                       std::optional<proxy> via,
+                                                       bool tunnel_plain) {
+  auto t = std::make_unique<asio_detail::transport>(std::move(ex), u.origin(),
+                                                    std::string(u.host()), u.port());
+  if (via) t->use_proxy(std::move(*via), tunnel_plain);
+  return t;
+}
+}  // namespace
+
+asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>> asio_backend::impl::connect(
+    const courier::uri& u, const request_options& ro, asio_detail::clock::time_point until) {
+  auto fresh = make_transport(ioc.get_executor(), u, proxy_for(u, ro), false);
+  const std::string key = fresh->pool_key();
+  auto t = co_await pool.acquire(key, until);
+  if (t) co_return t;
+  try {
+    co_await fresh->connect(u.is_secure(), &tls, !options.tls.insecure_skip_verify, until);
+    co_return fresh;
+  } catch (...) {
+    pool.give_back_slot(key);
+    throw;
+  }
+}
+
+asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>>
+asio_backend::impl::connect_unpooled(asio_detail::net::any_io_executor ex, const courier::uri& u,
+                                     const request_options& ro,
+                                     asio_detail::clock::time_point until) {
+  auto t = make_transport(std::move(ex), u, proxy_for(u, ro), true);
+  co_await t->connect(u.is_secure(), &tls, !options.tls.insecure_skip_verify, until);
+  co_return t;
+}
+
+void asio_backend::impl::check_forwarded_answer(const courier::uri& u, const request_options& ro,
+                                                const response_head& head,
+                                                std::string_view body) const {
+  if (head.status != 407 || u.is_secure()) return;
+  auto via = proxy_for(u, ro);
+  if (!via || via->is_socks()) return;  // only a forwarding HTTP proxy answers for the origin
+  throw proxy_error(407, std::string(body.substr(0, 64 * 1024)),
+                    "the proxy " + via->redacted() + " answered 407 " + head.reason + " to " +
+                        u.origin() + " (the proxy credentials are " +
+                        (via->has_credentials() ? "wrong" : "missing") + ")");
+}
+
+}  // namespace courier
