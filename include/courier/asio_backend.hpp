@@ -2,7 +2,9 @@
 // Its implementation, and every Beast and OpenSSL header, lives in src/asio.
 #pragma once
 
+#include <courier/body_stream.hpp>
 #include <courier/error.hpp>
+#include <courier/proxy.hpp>
 #include <courier/request.hpp>
 #include <courier/response.hpp>
 #include <courier/ws/handler.hpp>
@@ -43,6 +45,10 @@ struct asio_backend_options {
   std::string user_agent = "courier/0.1";
   /// Threads running the backend's I/O.
   unsigned threads = 1;
+  /// The proxies every request and WebSocket goes through, unless a request sets its own
+  /// (request::proxy()). Empty: direct. See docs/proxies.md; proxy_from_environment() fills it
+  /// from HTTP_PROXY and friends.
+  proxy_settings proxy;
 };
 
 /// Sends requests over Asio. Thread-safe: one backend may be shared by many threads; its
@@ -50,7 +56,7 @@ struct asio_backend_options {
 class asio_backend {
  public:
   static constexpr bool supports_websockets = true;
-  static constexpr bool supports_streaming = false;
+  static constexpr bool supports_streaming = true;
 
   using raw_handler =
       boost::asio::any_completion_handler<void(boost::system::error_code, raw_response)>;

@@ -18,6 +18,11 @@ concept streaming_capable = requires {
 namespace detail {
 template <class>
 inline constexpr bool dependent_false = false;
+
+/// True for response body types that the backend hands out unread, to be pulled by the caller
+/// (body_stream): reading them needs a streaming_capable backend.
+template <class T>
+inline constexpr bool streams_body = false;
 }  // namespace detail
 
 }  // namespace courier

@@ -1,5 +1,7 @@
-// Per-request options: redirects, timeouts, size limits.
+// Per-request options: redirects, timeouts, size limits, progress rate.
 #pragma once
+
+#include <courier/proxy.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -22,6 +24,13 @@ struct request_options {
   std::size_t max_body_size = std::size_t{256} << 20;
   /// The largest response head (status line and headers).
   std::size_t max_header_size = std::size_t{64} << 10;
+  /// The shortest time between two calls of the request's progress callback (on_progress()),
+  /// per direction; the final call is always made.
+  std::chrono::milliseconds progress_interval{100};
+
+  /// The proxies for this request, instead of the backend's; proxy_settings::direct() for
+  /// none. nullopt: the backend's settings.
+  std::optional<proxy_settings> proxy;
 
   friend bool operator==(const request_options&, const request_options&) = default;
 };

@@ -6,6 +6,7 @@
 #include <courier/headers.hpp>
 #include <courier/method.hpp>
 #include <courier/options.hpp>
+#include <courier/progress.hpp>
 #include <courier/response_as.hpp>
 #include <courier/uri.hpp>
 
@@ -36,6 +37,9 @@ class request_data {
   const courier::body& body() const noexcept { return body_ ? *body_ : no_body(); }
   const request_options& options() const noexcept { return options_; }
   bool has_body() const noexcept { return body_ && body_->index() != 0; }
+  /// The progress callback set by on_progress(), or nullptr. Not part of options(), so that
+  /// requests stay comparable by their options.
+  const progress_callback* progress() const noexcept { return progress_.get(); }
 
  protected:
   static const courier::body& no_body();
@@ -46,6 +50,7 @@ class request_data {
   courier::headers headers_;
   std::shared_ptr<const courier::body> body_;  // shared: copying a request never copies a body
   request_options options_;
+  std::shared_ptr<const progress_callback> progress_;
 };
 
 /// A request whose response body is read as T. Every builder call returns a new request (on an
@@ -159,6 +164,13 @@ class request : public request_data {
     std::string data(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     return std::move(*this).with_body(bytes_body{std::move(data), std::move(content_type)});
   }
+  /// A body read from a source as it is sent (see <courier/body_source.hpp>).
+  request body(stream_body b) const& {
+    return with_body(std::move(b));
+  }
+  request body(stream_body b) && {
+    return std::move(*this).with_body(std::move(b));
+  }
   /// Any body value (file_body, form_body, multipart_body, ...).
   request with_body(courier::body b) const& {
     return copy().with_body(std::move(b));
@@ -242,6 +254,46 @@ class request : public request_data {
     options_.decompress = on;
     return std::move(*this);
   }
+  /// Calls `f` as the body is sent and as the response body arrives, at most every
+  /// options().progress_interval (100 ms by default) per direction, plus a final call.
+  request on_progress(progress_callback f) const& {
+    return copy().on_progress(std::move(f));
+  }
+  request on_progress(progress_callback f) && {
+    progress_ = f ? std::make_shared<const progress_callback>(std::move(f)) : nullptr;
+    return std::move(*this);
+  }
+  request progress_interval(std::chrono::milliseconds d) const& {
+    return copy().progress_interval(d);
+  }
+  request progress_interval(std::chrono::milliseconds d) && {
+    options_.progress_interval = d;
+    return std::move(*this);
+  }
+  /// Through this proxy (instead of the backend's proxy settings).
+  request proxy(courier::proxy p) const& {
+    return copy().proxy(std::move(p));
+  }
+  request proxy(courier::proxy p) && {
+    options_.proxy = proxy_settings::through(std::move(p));
+    return std::move(*this);
+  }
+  /// With these proxy settings (instead of the backend's).
+  request proxy(proxy_settings s) const& {
+    return copy().proxy(std::move(s));
+  }
+  request proxy(proxy_settings s) && {
+    options_.proxy = std::move(s);
+    return std::move(*this);
+  }
+  /// Directly, even when the backend has a proxy.
+  request no_proxy() const& {
+    return copy().no_proxy();
+  }
+  request no_proxy() && {
+    options_.proxy = proxy_settings::direct();
+    return std::move(*this);
+  }
   request with_options(request_options o) const& {
     return copy().with_options(std::move(o));
   }
@@ -268,13 +320,27 @@ class request : public request_data {
   /// Sends the request and blocks until the response has been read. Throws a courier::error.
   template <class Backend>
   courier::response<T> send(Backend& backend) const {
-    return backend.send(*this);
+    if constexpr (detail::streams_body<T> && !streaming_capable<Backend>) {
+      static_assert(detail::dependent_false<Backend>,
+                    "courier: this backend cannot stream response bodies (it does not declare "
+                    "supports_streaming = true), so as_stream() cannot be used with it; use "
+                    "one that does, such as asio_backend, or read the body as_file()/as_bytes()");
+    } else {
+      return backend.send(*this);
+    }
   }
   /// Sends the request; `token` (any Asio completion token) decides how the result arrives.
   /// The completion signature is void(boost::system::error_code, response<T>).
   template <class Backend, class CompletionToken>
   auto async_send(Backend& backend, CompletionToken&& token) const {
-    return backend.async_send(*this, std::forward<CompletionToken>(token));
+    if constexpr (detail::streams_body<T> && !streaming_capable<Backend>) {
+      static_assert(detail::dependent_false<Backend>,
+                    "courier: this backend cannot stream response bodies (it does not declare "
+                    "supports_streaming = true), so as_stream() cannot be used with it; use "
+                    "one that does, such as asio_backend, or read the body as_file()/as_bytes()");
+    } else {
+      return backend.async_send(*this, std::forward<CompletionToken>(token));
+    }
   }
 
   /// Opens a WebSocket instead of sending: the uri may be ws://, wss://, or http(s):// taken as

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -25,11 +26,20 @@ struct to_file {
 };
 /// Read and dropped (the connection stays usable).
 struct to_discard {};
-using body_destination = std::variant<to_memory, to_file, to_discard>;
+/// Not read by the backend: handed to the caller, who pulls it (as_stream(), in
+/// <courier/body_stream.hpp>). Only backends with supports_streaming accept it.
+struct to_stream {};
+using body_destination = std::variant<to_memory, to_file, to_discard, to_stream>;
 
-/// What a backend read: the bytes (to_memory) or nothing (to_file, to_discard).
+namespace detail {
+class body_stream_source;  // <courier/body_stream.hpp>
+}  // namespace detail
+
+/// What a backend read: the bytes (to_memory), nothing (to_file, to_discard), or the stream the
+/// caller reads the body from (to_stream).
 struct raw_body {
   std::string bytes;
+  std::shared_ptr<detail::body_stream_source> stream;
 };
 
 /// Describes how to read a body and what to make of it. map() transforms the result.

@@ -72,22 +72,6 @@ void asio_backend::impl::track(const std::shared_ptr<asio_detail::ws_session>& s
   sessions.push_back(s);
 }
 
-asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>> asio_backend::impl::connect(
-    const courier::uri& u, asio_detail::clock::time_point until) {
-  const std::string origin = u.origin();
-  auto t = co_await pool.acquire(origin, until);
-  if (t) co_return t;
-  try {
-    auto fresh = std::make_unique<asio_detail::transport>(ioc.get_executor(), origin,
-                                                          std::string(u.host()), u.port());
-    co_await fresh->connect(u.is_secure(), &tls, !options.tls.insecure_skip_verify, until);
-    co_return fresh;
-  } catch (...) {
-    pool.give_back_slot(origin);
-    throw;
-  }
-}
-
 asio_backend::asio_backend(asio_backend_options options)
     : impl_(std::make_shared<impl>(std::move(options))) {
   unsigned n = impl_->options.threads == 0 ? 1 : impl_->options.threads;

@@ -1,12 +1,15 @@
 // One HTTP request over the Asio backend, redirects included: the I/O loop that drives the
 // sans-I/O HTTP/1.1 core (proto/http1) and the content decoders.
 #include "asio/backend_impl.hpp"
+#include "asio/stream_progress.hpp"
+#include "asio/stream_response.hpp"
 
 #include "core/body_encoder.hpp"
 #include "core/content_decoder.hpp"
 #include "proto/http1/request_writer.hpp"
 #include "proto/http1/response_parser.hpp"
 
+#include <courier/body_source.hpp>
 #include <courier/error.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -128,6 +131,7 @@ struct hop_result {
   std::string body;       // the body when read to memory
   bool redirect = false;  // a redirect that will be followed: its body was dropped
   std::optional<std::string> location;
+  std::shared_ptr<stream_response> stream;  // to_stream: the unread body, handed to the caller
 };
 
 bool is_redirect_status(int s) {
@@ -138,6 +142,7 @@ struct exchange_state {
   asio_backend::impl& backend;
   request_options options;
   std::optional<clock::time_point> overall;  // whole-request deadline
+  const progress_callback* progress = nullptr;
 
   clock::time_point io_deadline(std::chrono::milliseconds per_op) const {
     auto t = clock::now() + per_op;
@@ -156,8 +161,13 @@ struct exchange_state {
 };
 
 std::string build_head(const courier::method& m, const courier::uri& u, const headers& given,
-                       const detail::encoded_body& body, const asio_backend_options& opts) {
+                       const detail::encoded_body& body, const asio_backend_options& opts,
+                       const transport& conn) {
   headers h = given;
+  if (conn.via() && !conn.forwards_through_proxy()) {
+    // Through a tunnel the origin would see it: proxy credentials belong to CONNECT only.
+    h.erase("Proxy-Authorization");
+  }
   if (!h.contains("Host")) h.add("Host", u.authority());
   if (!h.contains("User-Agent") && !opts.user_agent.empty()) h.add("User-Agent", opts.user_agent);
   if (!h.contains("Accept")) h.add("Accept", "*/*");
@@ -176,6 +186,15 @@ std::string build_head(const courier::method& m, const courier::uri& u, const he
              m == courier::method::patch) {
     if (!h.contains("Content-Length")) h.add("Content-Length", "0");
   }
+  if (conn.forwards_through_proxy()) {
+    // RFC 9112 3.2.2: a request to a forwarding proxy names the whole uri (never its userinfo).
+    if (auto auth = conn.proxy_authorization(); !auth.empty()) {
+      h.erase("Proxy-Authorization");
+      h.add("Proxy-Authorization", auth);
+    }
+    return http1::serialize_request_head(
+        m, std::string(u.scheme()) + "://" + u.authority() + u.target(), h);
+  }
   return http1::serialize_request_head(m, u.target(), h);
 }
 
@@ -192,12 +211,39 @@ net::awaitable<void> write_request(exchange_state& st, transport& t, const std::
   std::string prefix;
   bool body_done = !body.source;
   bool first = true;
+  progress_reporter progress(st.progress, transfer_progress::direction::upload,
+                             st.options.progress_interval);
+  if (body.source) progress.set_total(body.source->size());
+  std::size_t pending_progress = 0;  // body bytes in `buffers`, counted once written
+  const auto* async_source = body.source ? body.source->async_reader() : nullptr;
   while (first || !body_done) {
     if (!first) buffers.clear();
     first = false;
     if (!body_done) {
       chunk.resize(read_buffer_size);
-      std::size_t n = body.source->read(chunk.data(), chunk.size());
+      std::size_t n = 0;
+      try {
+        if (async_source) {
+          // A coroutine source sets the pace; its exceptions fail the request like a sync one's.
+          std::size_t asked = body.source->async_read_limit(chunk.size());
+          std::size_t got = 0;
+          std::exception_ptr failure;
+          if (asked > 0) {
+            try {
+              got = co_await async_source->read(std::span<char>(chunk.data(), asked));
+            } catch (...) {
+              failure = std::current_exception();
+            }
+          }
+          if (failure) body.source->async_read_failed(failure);
+          n = body.source->async_read_done(asked, got);
+        } else {
+          n = body.source->read(chunk.data(), chunk.size());
+        }
+      } catch (const body_source_error& e) {
+        throw body_source_error(std::string(e.what()) + " (request to " + where + ")");
+      }
+      pending_progress = n;
       if (n == 0) {
         body_done = true;
         if (chunked) buffers.push_back(net::buffer(http1::last_chunk));
@@ -218,7 +264,10 @@ net::awaitable<void> write_request(exchange_state& st, transport& t, const std::
     if (timer.expired())
       st.throw_timeout("write timeout: could not send to", st.options.read_timeout, where);
     if (ec) throw write_error("sending the request to " + where + " failed: " + ec.message());
+    if (pending_progress > 0) progress.add(pending_progress, clock::now());
+    pending_progress = 0;
   }
+  if (body.source) progress.finish();
 }
 
 std::unique_ptr<detail::content_decoder> decoder_for(const response_head& head,
@@ -256,17 +305,23 @@ net::awaitable<hop_result> run_hop(exchange_state& st, const courier::method& m,
   const std::string where = host_port(u.host(), u.port());
   const bool head_only = m == courier::method::head;
   for (int attempt = 0;; ++attempt) {
-    auto conn = co_await st.backend.connect(u, st.connect_deadline());
+    auto conn = co_await st.backend.connect(u, st.options, st.connect_deadline());
     const bool reused = conn->requests_served > 0;
     bool any_response_byte = false;
     try {
       if (body.source && attempt > 0) body.source->rewind();
-      std::string head = build_head(m, u, hs, body, st.backend.options);
+      std::string head = build_head(m, u, hs, body, st.backend.options, *conn);
       co_await write_request(st, *conn, head, body, where);
 
       http1::response_parser parser(http1::parser_options{st.options.max_header_size, head_only});
       hop_result result;
       std::unique_ptr<body_sink> sink;
+      const bool to_stream_dest = std::holds_alternative<to_stream>(dest);
+      bool streaming = false;  // the final head arrived for as_stream: hand out the rest
+      std::string early_body;  // body bytes parsed along with the head, for the stream
+      std::optional<std::uint64_t> content_length;
+      progress_reporter progress(st.progress, transfer_progress::direction::download,
+                                 st.options.progress_interval);
       std::unique_ptr<detail::content_decoder> decoder;
       std::string decoded;
       std::size_t drained = 0;
@@ -284,6 +339,11 @@ net::awaitable<hop_result> run_hop(exchange_state& st, const courier::method& m,
           drained += data.size();
           return;
         }
+        if (streaming) {
+          early_body.append(data);  // counted for progress by the stream
+          return;
+        }
+        progress.add(data.size(), clock::now());
         if (decoder) {
           decoded.clear();
           decoder->decode(data, decoded);
@@ -313,7 +373,18 @@ net::awaitable<hop_result> run_hop(exchange_state& st, const courier::method& m,
               continue;
             }
             std::size_t limit = st.options.max_body_size;
-            if (std::holds_alternative<to_file>(dest)) {
+            content_length = h->content_length;
+            progress.set_total(h->content_length);
+            // A forwarding proxy's 407 is the proxy's answer, not the origin's body: read it to
+            // memory for the proxy_error that follows, never into the caller's file or stream.
+            const bool proxy_refusal = h->status == 407 && conn->forwards_through_proxy();
+            if (proxy_refusal) {
+              sink =
+                  std::make_unique<memory_sink>(final_body->bytes, st.options.max_body_size, where);
+            } else if (to_stream_dest) {
+              streaming = true;  // the caller pulls the body; it is not held whole
+              limit = std::numeric_limits<std::size_t>::max();
+            } else if (std::holds_alternative<to_file>(dest)) {
               sink = std::make_unique<file_sink>(std::get<to_file>(dest).path);
               limit = std::numeric_limits<std::size_t>::max();
             } else if (std::holds_alternative<to_discard>(dest)) {
@@ -352,7 +423,7 @@ net::awaitable<hop_result> run_hop(exchange_state& st, const courier::method& m,
         } else {
           drain();
         }
-        if (complete) break;
+        if (complete || streaming) break;
         if (eof) {
           try {
             parser.feed_eof();  // completes a close-delimited body, or throws read_error
@@ -385,6 +456,26 @@ net::awaitable<hop_result> run_hop(exchange_state& st, const courier::method& m,
           }
         }
       }
+      if (streaming) {
+        // The rest of the body is read only as the caller asks for it (stream_response).
+        stream_response_parts parts{st.backend.shared_from_this(),
+                                    std::move(conn),
+                                    std::move(parser),
+                                    std::move(buffer),
+                                    buffered,
+                                    std::move(early_body),
+                                    std::move(decoder),
+                                    keep_alive,
+                                    complete,
+                                    eof,
+                                    where,
+                                    st.options.read_timeout,
+                                    content_length,
+                                    st.progress ? *st.progress : progress_callback{},
+                                    st.options.progress_interval};
+        result.stream = std::make_shared<stream_response>(std::move(parts));
+        co_return result;
+      }
       if (!result.redirect) {
         if (decoder) {
           decoded.clear();
@@ -392,12 +483,18 @@ net::awaitable<hop_result> run_hop(exchange_state& st, const courier::method& m,
           sink->write(decoded);
         }
         if (sink) sink->finish();
+        progress.finish();
       }
       conn->requests_served++;
       st.backend.pool.release(std::move(conn), keep_alive && complete);
       co_return result;
     } catch (const connection_failure&) {
       st.backend.pool.release(std::move(conn), false);
+      if (body.source && !body.source->rewindable()) {
+        throw read_error("the reused connection to " + where +
+                         " closed before answering, and the streamed request body cannot be "
+                         "sent again on a fresh one (its stream_body has no rewind function)");
+      }
       continue;  // a pooled connection the server had already closed: try a fresh one
     } catch (...) {
       if (conn) st.backend.pool.release(std::move(conn), false);
@@ -408,7 +505,7 @@ net::awaitable<hop_result> run_hop(exchange_state& st, const courier::method& m,
 
 net::awaitable<raw_response> run_exchange(asio_backend::impl& backend, request_data req,
                                           body_destination dest) {
-  exchange_state st{backend, req.options(), std::nullopt};
+  exchange_state st{backend, req.options(), std::nullopt, req.progress()};
   if (req.options().timeout) st.overall = clock::now() + *req.options().timeout;
 
   auto first_uri = req.uri();
@@ -431,8 +528,10 @@ net::awaitable<raw_response> run_exchange(asio_backend::impl& backend, request_d
     }
     out.body.bytes.clear();
     hop_result r = co_await run_hop(st, m, current, hs, body, dest, &out.body);
+    st.backend.check_forwarded_answer(current, st.options, r.head, out.body.bytes);
     if (!r.redirect) {
       out.head = std::move(r.head);
+      out.body.stream = std::move(r.stream);
       out.final_uri = current;
       co_return out;
     }
@@ -464,6 +563,7 @@ net::awaitable<raw_response> run_exchange(asio_backend::impl& backend, request_d
       hs.erase("Proxy-Authorization");
       hs.erase("Host");
     }
+    // The next hop's proxy is chosen again from the settings (NO_PROXY included) by connect().
     current = std::move(next);
   }
 }

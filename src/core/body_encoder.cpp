@@ -171,6 +171,97 @@ class sequence_source final : public body_source {
   std::size_t current_ = 0;
 };
 
+// A stream_body: the user's callable (or coroutine) gives the bytes. Everything it throws
+// becomes body_source_error (courier errors keep their type), and a source that gives fewer bytes
+// than the size it announced fails instead of leaving the server waiting for the rest.
+class stream_source final : public body_source {
+ public:
+  explicit stream_source(stream_body b) : body_(std::move(b)) {
+    if (!body_.read && !body_.async_read) {
+      throw courier::invalid_request("a stream_body needs a read function or an async source");
+    }
+  }
+
+  std::optional<std::uint64_t> size() const override { return body_.size; }
+
+  std::size_t read(char* buf, std::size_t n) override {
+    n = limit(n);
+    if (n == 0) return 0;
+    std::size_t got = 0;
+    try {
+      got = body_.read(std::span<char>(buf, n));
+    } catch (...) {
+      fail(std::current_exception());
+    }
+    return counted(n, got);
+  }
+
+  void rewind() override {
+    if (offset_ == 0 && !ended_) return;
+    if (!body_.rewind) {
+      throw courier::invalid_request(
+          "the streamed request body cannot be sent again (for a 307/308 redirect or a retry): "
+          "its stream_body has no rewind function");
+    }
+    try {
+      body_.rewind();
+    } catch (...) {
+      fail(std::current_exception());
+    }
+    offset_ = 0;
+    ended_ = false;
+  }
+  bool rewindable() const override { return (offset_ == 0 && !ended_) || bool(body_.rewind); }
+
+  const async_body_reader* async_reader() const override { return body_.async_read.get(); }
+  std::size_t async_read_limit(std::size_t n) const override { return limit(n); }
+  std::size_t async_read_done(std::size_t asked, std::size_t got) override {
+    return counted(asked, got);
+  }
+  [[noreturn]] void async_read_failed(std::exception_ptr e) override { fail(e); }
+
+ private:
+  std::size_t limit(std::size_t n) const {
+    if (ended_) return 0;
+    if (body_.size) n = static_cast<std::size_t>(std::min<std::uint64_t>(n, *body_.size - offset_));
+    return n;
+  }
+  std::size_t counted(std::size_t asked, std::size_t got) {
+    if (got > asked) {
+      throw courier::body_source_error("the request body source returned " + std::to_string(got) +
+                                       " bytes for a buffer of " + std::to_string(asked));
+    }
+    if (got == 0) {
+      ended_ = true;
+      if (body_.size && offset_ < *body_.size) {
+        throw courier::body_source_error("the request body source ended after " +
+                                         std::to_string(offset_) + " of the " +
+                                         std::to_string(*body_.size) + " bytes it announced");
+      }
+    }
+    offset_ += got;
+    return got;
+  }
+  [[noreturn]] void fail(std::exception_ptr e) const {
+    const std::string where = "the request body source failed after " + std::to_string(offset_) +
+                              " bytes were read from it: ";
+    try {
+      std::rethrow_exception(e);
+    } catch (const courier::error&) {
+      throw;
+    } catch (const std::exception& ex) {
+      throw courier::body_source_error(where + ex.what());
+    } catch (...) {
+      throw courier::body_source_error(where +
+                                       "it threw an exception that is not a std::exception");
+    }
+  }
+
+  stream_body body_;
+  std::uint64_t offset_ = 0;
+  bool ended_ = false;
+};
+
 // RFC 2046 section 5.1.1: 1 to 70 of these, not ending in a space.
 bool valid_boundary(std::string_view boundary) {
   constexpr std::string_view extra = "'()+_,-./:=? ";
@@ -256,6 +347,10 @@ encoded_body encode_any(Body&& b) {
           return {alternative.content_type, std::make_unique<file_source>(alternative.path)};
         } else if constexpr (std::is_same_v<T, form_body>) {
           return encode_form(alternative);
+        } else if constexpr (std::is_same_v<T, stream_body>) {
+          std::string content_type = alternative.content_type;
+          return {std::move(content_type), std::make_unique<stream_source>(
+                                               std::forward<decltype(alternative)>(alternative))};
         } else {
           static_assert(std::is_same_v<T, multipart_body>);
           // A random boundary clashes with part data about never; drawing again makes sure.
@@ -275,6 +370,10 @@ encoded_body encode_any(Body&& b) {
 }  // namespace
 
 body_source::~body_source() = default;
+
+void body_source::async_read_failed(std::exception_ptr e) {
+  std::rethrow_exception(e);
+}
 
 encoded_body encode_body(const courier::body& b) {
   return encode_any(b);

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,8 +28,20 @@ class body_source {
   /// Copies up to `n` next bytes into `buf`; returns how many, 0 at the end. Throws
   /// courier::file_error (naming the file and the system's reason) when a file cannot be read.
   virtual std::size_t read(char* buf, std::size_t n) = 0;
-  /// Starts again from the first byte (a 307/308 redirect sends the body again).
+  /// Starts again from the first byte (a 307/308 redirect sends the body again). Throws
+  /// courier::invalid_request when the source cannot be read twice.
   virtual void rewind() = 0;
+  /// Whether rewind() can succeed now (false for a streamed source without a rewind function
+  /// once it has been read).
+  virtual bool rewindable() const { return true; }
+
+  /// A coroutine source: the backend awaits it for the next bytes instead of calling read(), asking
+  /// for at most async_read_limit(n) bytes, and hands what it got to async_read_done().
+  virtual const async_body_reader* async_reader() const { return nullptr; }
+  virtual std::size_t async_read_limit(std::size_t n) const { return n; }
+  virtual std::size_t async_read_done(std::size_t asked, std::size_t got) { return got; }
+  /// Turns an exception thrown by the coroutine source into the error the request fails with.
+  [[noreturn]] virtual void async_read_failed(std::exception_ptr e);
 };
 
 struct encoded_body {

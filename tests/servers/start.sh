@@ -172,6 +172,10 @@ make_docroot() {
     "01234567890123456789012345678" >"$DOCROOT/small.txt"
   printf '{"hello":"world","n":1}\n' >"$DOCROOT/hello.json"
   head -c 8388608 /dev/urandom >"$DOCROOT/large.bin"
+  # Sparse files of zeros for streaming tests and bench/streaming: no disk space, no time.
+  truncate -s 512M "$DOCROOT/sparse-512m.bin"
+  truncate -s 1G "$DOCROOT/sparse-1g.bin"
+  truncate -s 4G "$DOCROOT/sparse-4g.bin"
   # ~200 KiB of numbered lines: compresses well, and a truncated copy shows where it broke.
   "$PY" - "$DOCROOT/text/lorem.txt" <<'EOF'
 import sys
@@ -464,6 +468,97 @@ while :; do
   die "servers did not come up (state in $STATE)"
 done
 
+# --- proxies: tinyproxy (HTTP, CONNECT) and microsocks (SOCKS5), each without and with auth --
+# Credentials are test values, written to the env file. tinyproxy allows CONNECT to any port
+# (no ConnectPort line). microsocks never names STATE_DIR on its command line, so it is started
+# under an argv[0] that does (stop.sh checks that before signalling a pid).
+readonly PROXY_USER=courier PROXY_PASSWORD=s3cret-proxy
+readonly SOCKS_USER=courier SOCKS_PASSWORD=s3cret-socks
+readonly PROXIES="$STATE/proxies"
+
+write_tinyproxy_config() {  # write_tinyproxy_config NAME PORT [BASIC_AUTH_LINE]
+  cat >"$PROXIES/$1.conf" <<EOF
+Port $2
+Listen 127.0.0.1
+Timeout 30
+LogFile "$LOGS/$1.log"
+LogLevel Info
+MaxClients 100
+Allow 127.0.0.1
+DisableViaHeader Yes
+${3:-}
+EOF
+}
+
+start_proxies() {
+  local ports
+  ports="$(pick_ports 5)" || return 1
+  # (pick_ports prints two HTTP ports first; the five after them are ours.)
+  read -r _ _ TINYPROXY_PORT TINYPROXY_AUTH_PORT MICROSOCKS_PORT MICROSOCKS_AUTH_PORT \
+    TINYPROXY_TLS_PORT <<<"$ports"
+  [[ "$TINYPROXY_TLS_PORT" =~ ^[0-9]+$ ]] || return 1
+  mkdir -p "$PROXIES"
+  write_tinyproxy_config tinyproxy "$TINYPROXY_PORT"
+  write_tinyproxy_config tinyproxy-auth "$TINYPROXY_AUTH_PORT" \
+    "BasicAuth $PROXY_USER $PROXY_PASSWORD"
+  launch "$STATE/tinyproxy.pid" "$LOGS/tinyproxy.out" tinyproxy -d -c "$PROXIES/tinyproxy.conf"
+  launch "$STATE/tinyproxy-auth.pid" "$LOGS/tinyproxy-auth.out" tinyproxy -d \
+    -c "$PROXIES/tinyproxy-auth.conf"
+  launch "$STATE/microsocks.pid" "$LOGS/microsocks.out" bash -c 'exec -a "$0" microsocks "$@"' \
+    "microsocks[$STATE]" -i 127.0.0.1 -p "$MICROSOCKS_PORT"
+  launch "$STATE/microsocks-auth.pid" "$LOGS/microsocks-auth.out" \
+    bash -c 'exec -a "$0" microsocks "$@"' "microsocks[$STATE]" -i 127.0.0.1 \
+    -p "$MICROSOCKS_AUTH_PORT" -u "$SOCKS_USER" -P "$SOCKS_PASSWORD"
+  # An https:// proxy: TLS (the localhost certificate) in front of the tinyproxy with auth.
+  launch "$STATE/tinyproxy-tls.pid" "$LOGS/tinyproxy-tls.log" "$PY" "$HERE/tls_front.py" \
+    --port "$TINYPROXY_TLS_PORT" --to "$TINYPROXY_AUTH_PORT" --cert "$TLS/server.pem" \
+    --key "$TLS/server.key" --pid-file "$STATE/tinyproxy-tls.pid"
+  local deadline=$((SECONDS + READY_TIMEOUT_S)) p f pending
+  while :; do
+    for f in tinyproxy tinyproxy-auth microsocks microsocks-auth tinyproxy-tls; do
+      alive "$STATE/$f.pid" || {
+        echo "start.sh: $f is not running" >&2
+        return 2
+      }
+    done
+    pending=()
+    for p in "$TINYPROXY_PORT" "$TINYPROXY_AUTH_PORT" "$MICROSOCKS_PORT" "$MICROSOCKS_AUTH_PORT" \
+      "$TINYPROXY_TLS_PORT"; do
+      accepts 127.0.0.1 "$p" || pending+=("$p")
+    done
+    [[ ${#pending[@]} -eq 0 ]] && return 0
+    if ((SECONDS >= deadline)); then
+      echo "start.sh: proxies not accepting after ${READY_TIMEOUT_S}s: ${pending[*]}" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
+stop_proxies() {
+  local f
+  for f in tinyproxy tinyproxy-auth microsocks microsocks-auth tinyproxy-tls; do
+    [[ -e "$STATE/$f.pid" ]] && kill -TERM "$(cat "$STATE/$f.pid")" 2>/dev/null
+    rm -f "$STATE/$f.pid"
+  done
+  return 0
+}
+
+command -v tinyproxy >/dev/null || die "tinyproxy not found (apt-get install tinyproxy)"
+command -v microsocks >/dev/null || die "microsocks not found (apt-get install microsocks)"
+attempt=1
+until start_proxies; do
+  stop_proxies
+  if [[ $attempt -ge $ATTEMPTS ]]; then
+    for f in "$LOGS"/tinyproxy*.out "$LOGS"/tinyproxy*.log "$LOGS"/microsocks*.out; do
+      [[ -s "$f" ]] && { echo "--- tail of $f" >&2; tail -n 25 -- "$f" >&2; }
+    done
+    die "proxies did not come up (state in $STATE)"
+  fi
+  echo "start.sh: a proxy did not start; retrying with new ports" >&2
+  attempt=$((attempt + 1))
+done
+
 {
   echo "STATE_DIR=$STATE"
   echo "DOCROOT=$DOCROOT"
@@ -483,8 +578,20 @@ done
   echo "WSS_PORT=$WSS_PORT"
   echo "LARGE_BIN_SHA256=$(sha256sum "$DOCROOT/large.bin" | cut -d' ' -f1)"
 } >"$STATE/env.tmp"
+{
+  echo "TINYPROXY_PORT=$TINYPROXY_PORT"
+  echo "TINYPROXY_AUTH_PORT=$TINYPROXY_AUTH_PORT"
+  echo "TINYPROXY_TLS_PORT=$TINYPROXY_TLS_PORT"
+  echo "PROXY_USER=$PROXY_USER"
+  echo "PROXY_PASSWORD=$PROXY_PASSWORD"
+  echo "MICROSOCKS_PORT=$MICROSOCKS_PORT"
+  echo "MICROSOCKS_AUTH_PORT=$MICROSOCKS_AUTH_PORT"
+  echo "SOCKS_USER=$SOCKS_USER"
+  echo "SOCKS_PASSWORD=$SOCKS_PASSWORD"
+} >>"$STATE/env.tmp"
 mv -f "$STATE/env.tmp" "$STATE/env"
 
 echo "courier test servers up ($STATE/env): http=$HTTP_PORT http6=$HTTP6_PORT https=$HTTPS_PORT" \
   "expired=$EXPIRED_PORT wronghost=$WRONGHOST_PORT untrusted=$UNTRUSTED_PORT" \
-  "clientcert=$CLIENTCERT_PORT httpbin=$HTTPBIN_PORT ws=$WS_PORT wss=$WSS_PORT"
+  "clientcert=$CLIENTCERT_PORT httpbin=$HTTPBIN_PORT ws=$WS_PORT wss=$WSS_PORT" \
+  "tinyproxy=$TINYPROXY_PORT/$TINYPROXY_AUTH_PORT microsocks=$MICROSOCKS_PORT/$MICROSOCKS_AUTH_PORT"
