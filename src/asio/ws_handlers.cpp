@@ -9,7 +9,8 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
-#include <future>
+#include <condition_variable>
+#include <mutex>
 
 namespace courier::ws {
 
@@ -78,6 +79,7 @@ void websocket::state::on_closed(const close_event& close) {
 }
 
 void websocket::state::add_receiver(receiver r) {
+  std::lock_guard lock(session->mutex());
   receivers.push_back(std::move(r));
   pump();
 }
@@ -101,38 +103,87 @@ void websocket::state::pump() {
 
 namespace {
 
-// Turns a typed completion into a callback for the strand. The handler runs on its associated
-// executor (a coroutine's, say), or on a backend thread when it has none.
+// Posts `f` to a handler's executor: never inline, because a completion may come inside the
+// initiating call (a frame queued at once, a message already buffered). A type-erased
+// completion executor cannot be posted to, so when it wraps an io_context's executor (a
+// coroutine's, the usual case) that one is used, from the caller's own thread without a
+// wake-up; otherwise the completion goes through the backend's executor first.
+template <class Executor, class F>
+void post_completion(const Executor& target, const net::any_io_executor& io, F f) {
+  if constexpr (std::is_same_v<Executor, net::any_completion_executor>) {
+    if (const auto* any = target.template target<net::any_io_executor>()) {
+      net::post(*any, std::move(f));
+      return;
+    }
+    if (const auto* ioc = target.template target<net::io_context::executor_type>()) {
+      net::post(*ioc, std::move(f));
+      return;
+    }
+    net::post(io, [target, f = std::move(f)]() mutable { net::dispatch(target, std::move(f)); });
+  } else {
+    net::post(target, std::move(f));
+  }
+}
+
+// Turns a typed completion into a callback. The handler runs on its associated executor (a
+// coroutine's, say), or on a backend thread when it has none.
 template <class T, class Handler>
 std::function<void(std::exception_ptr, T)> async_callback(Handler h,
                                                           const net::any_io_executor& io) {
   auto ex = net::get_associated_executor(h, io);
   auto work = std::make_shared<net::executor_work_guard<decltype(ex)>>(ex);
   auto shared = std::make_shared<Handler>(std::move(h));
-  return [shared, work](std::exception_ptr e, T value) {
+  return [shared, work, io](std::exception_ptr e, T value) {
     auto ec = e ? asio_detail::code_of(e) : boost::system::error_code{};
-    auto target = work->get_executor();
-    net::dispatch(target, [shared, work, ec, value = std::move(value)]() mutable {
-      std::move (*shared)(ec, std::move(value));
-      work->reset();
-    });
+    post_completion(work->get_executor(), io,
+                    [shared, work, ec, value = std::move(value)]() mutable {
+                      std::move (*shared)(ec, std::move(value));
+                      work->reset();
+                    });
   };
 }
+
+// The result of a blocking call, filled by a callback that may run on this thread (when the
+// call completes at once) or on an I/O thread. Lives on the caller's stack: no allocation.
+template <class T>
+class sync_result {
+ public:
+  void set(std::exception_ptr e, T v) {
+    std::lock_guard lock(mutex_);
+    error_ = e;
+    if (!e) value_.emplace(std::move(v));
+    done_ = true;
+    if (waiting_) ready_.notify_one();
+  }
+  T get() {
+    std::unique_lock lock(mutex_);
+    if (!done_) {
+      waiting_ = true;
+      ready_.wait(lock, [&] { return done_; });
+    }
+    if (error_) std::rethrow_exception(error_);
+    return std::move(*value_);
+  }
+  std::function<void(std::exception_ptr, T)> callback() {
+    return [this](std::exception_ptr e, T v) { set(e, std::move(v)); };
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  bool done_ = false;
+  bool waiting_ = false;
+  std::exception_ptr error_;
+  std::optional<T> value_;
+};
 
 // Runs `start` with a callback and blocks until it is called: the sync API.
 template <class T>
 T wait_for(websocket::state& st,
            const std::function<void(std::function<void(std::exception_ptr, T)>)>& start) {
   st.backend->check_blocking_allowed("a blocking websocket call");
-  std::promise<T> promise;
-  auto result = promise.get_future();
-  start([&promise](std::exception_ptr e, T v) {
-    if (e) {
-      promise.set_exception(e);
-    } else {
-      promise.set_value(std::move(v));
-    }
-  });
+  sync_result<T> result;
+  start(result.callback());
   return result.get();
 }
 
@@ -182,14 +233,16 @@ websocket::state::receiver message_receiver(std::function<void(std::exception_pt
   };
 }
 
+std::exception_ptr wrong_type(opcode want, opcode got) {
+  return std::make_exception_ptr(decode_error(
+      std::string("expected a ") + (want == opcode::text ? "text" : "binary") +
+      " message but received a " + (got == opcode::text ? "text" : "binary") + " one"));
+}
+
 std::function<void(std::exception_ptr, message)> expect_type(
     opcode want, std::function<void(std::exception_ptr, message)> cb) {
   return [want, cb = std::move(cb)](std::exception_ptr e, message m) {
-    if (!e && m.type != want) {
-      e = std::make_exception_ptr(decode_error(
-          std::string("expected a ") + (want == opcode::text ? "text" : "binary") +
-          " message but received a " + (m.type == opcode::text ? "text" : "binary") + " one"));
-    }
+    if (!e && m.type != want) e = wrong_type(want, m.type);
     cb(e, std::move(m));
   };
 }
@@ -199,16 +252,42 @@ std::vector<std::byte> to_bytes(const std::string& s) {
   return {p, p + s.size()};
 }
 
+// Receives and sends run on the calling thread, under the session's lock (no hop to the I/O
+// thread); their completions are posted to the handler's executor.
 void post_receiver(const std::shared_ptr<websocket::state>& st, websocket::state::receiver r) {
-  net::dispatch(st->session->strand(),
-                [st, r = std::move(r)]() mutable { st->add_receiver(std::move(r)); });
+  st->add_receiver(std::move(r));
 }
 
 void post_send(const std::shared_ptr<websocket::state>& st, frame f, bool cont,
                std::function<void(std::exception_ptr)> done) {
-  auto s = st->session;
-  net::dispatch(s->strand(), [s, f = std::move(f), cont, done = std::move(done)]() mutable {
-    s->send(std::move(f), cont, std::move(done));
+  st->session->send(std::move(f), cont, std::move(done));
+}
+
+// A whole message waiting at the front of the buffer (the common case when messages arrive
+// faster than they are taken), taken on the caller's thread with no receiver and no wake-up.
+// Only when no earlier receive is still waiting, so that receives are served in order.
+std::optional<message> take_buffered_message(websocket::state& st) {
+  std::lock_guard lock(st.session->mutex());
+  if (!st.receivers.empty() || st.buffer.empty()) return std::nullopt;
+  auto* f = std::get_if<frame>(&st.buffer.front());
+  if (!f || !f->fin || (f->op != opcode::text && f->op != opcode::binary)) return std::nullopt;
+  message m{f->op, std::move(f->payload)};
+  st.buffer.pop_front();
+  st.pump();  // resumes reading if the buffer was full
+  return m;
+}
+
+// Blocking receives add their receiver on the caller's thread: when the buffer already holds
+// what they want they complete at once, otherwise an I/O thread completes them.
+message blocking_receive_message(const std::shared_ptr<websocket::state>& st,
+                                 std::optional<opcode> want) {
+  if (auto m = take_buffered_message(*st)) {
+    if (want && m->type != *want) std::rethrow_exception(wrong_type(*want, m->type));
+    return std::move(*m);
+  }
+  return wait_for<message>(*st, [&](std::function<void(std::exception_ptr, message)> cb) {
+    if (want) cb = expect_type(*want, std::move(cb));
+    st->add_receiver(message_receiver(std::move(cb), st->session->where()));
   });
 }
 
@@ -217,40 +296,30 @@ void post_send(const std::shared_ptr<websocket::state>& st, frame f, bool cont,
 incoming websocket::receive() {
   auto st = state_;
   return wait_for<incoming>(*st,
-                            [st](auto cb) { post_receiver(st, frame_receiver(std::move(cb))); });
+                            [st](auto cb) { st->add_receiver(frame_receiver(std::move(cb))); });
 }
 
 message websocket::receive_message() {
-  auto st = state_;
-  return wait_for<message>(*st, [st](auto cb) {
-    post_receiver(st, message_receiver(std::move(cb), st->session->where()));
-  });
+  return blocking_receive_message(state_, std::nullopt);
 }
 
 std::string websocket::receive_text() {
-  auto st = state_;
-  return wait_for<message>(*st,
-                           [st](auto cb) {
-                             post_receiver(
-                                 st, message_receiver(expect_type(opcode::text, std::move(cb)),
-                                                      st->session->where()));
-                           })
-      .data;
+  return blocking_receive_message(state_, opcode::text).data;
 }
 
 std::vector<std::byte> websocket::receive_binary() {
-  auto st = state_;
-  return to_bytes(wait_for<message>(*st, [st](auto cb) {
-                    post_receiver(st, message_receiver(expect_type(opcode::binary, std::move(cb)),
-                                                       st->session->where()));
-                  }).data);
+  return to_bytes(blocking_receive_message(state_, opcode::binary).data);
 }
 
+// Queues the frame on the caller's thread (the session is guarded by its lock); the I/O
+// thread is woken only when its writer is idle. Returns once the frame is queued.
 void websocket::send(frame f, bool is_continuation) {
   auto st = state_;
-  wait_for<bool>(*st, [&](std::function<void(std::exception_ptr, bool)> cb) {
-    post_send(st, std::move(f), is_continuation, [cb](std::exception_ptr e) { cb(e, true); });
-  });
+  st->backend->check_blocking_allowed("a blocking websocket call");
+  sync_result<bool> result;
+  st->session->send(std::move(f), is_continuation,
+                    [&result](std::exception_ptr e) { result.set(e, true); });
+  result.get();
 }
 
 void websocket::send_text(std::string text) {
@@ -270,10 +339,8 @@ void websocket::close(std::uint16_t code, std::string_view reason) {
   auto st = state_;
   std::string r(reason);
   wait_for<bool>(*st, [&](std::function<void(std::exception_ptr, bool)> cb) {
-    auto s = st->session;
-    net::dispatch(s->strand(), [s, code, r, cb]() mutable {
-      s->close(code, std::move(r), [cb](std::exception_ptr e) { cb(e, true); });
-    });
+    // On this thread, like send, so that it stays in order with the sends before it.
+    st->session->close(code, std::move(r), [cb](std::exception_ptr e) { cb(e, true); });
   });
 }
 
@@ -344,9 +411,7 @@ void websocket::do_async_send(frame f, bool is_continuation, done_handler h) {
 void websocket::do_async_close(std::uint16_t code, std::string reason, done_handler h) {
   auto s = state_->session;
   auto done = done_callback(std::move(h), s->strand().get_inner_executor());
-  net::dispatch(s->strand(), [s, code, reason = std::move(reason), done]() mutable {
-    s->close(code, std::move(reason), done);
-  });
+  s->close(code, std::move(reason), done);
 }
 
 bool message_range::next() {

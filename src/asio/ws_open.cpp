@@ -1,5 +1,7 @@
 // Opening a WebSocket on the Asio backend: connect, the HTTP/1.1 upgrade (driving the
 // sans-I/O HTTP parser and the WebSocket handshake validator), then a ws_session.
+#include "asio/ws_open.hpp"
+
 #include "asio/backend_impl.hpp"
 #include "asio/ws_handlers.hpp"
 #include "asio/ws_session.hpp"
@@ -63,8 +65,18 @@ pws::handshake_offer make_offer(const request_data& req, const ws::connection_op
   return offer;
 }
 
+// The asio backend's stream for a WebSocket: a connection of its own, never a pooled one.
+// Through the proxy the request (or the backend) chooses; ws:// too goes through a tunnel.
+net::awaitable<std::unique_ptr<byte_stream>> connect_transport(asio_backend::impl& backend,
+                                                               courier::uri u, request_options ro,
+                                                               clock::time_point until) {
+  auto ex = co_await net::this_coro::executor;
+  co_return co_await backend.connect_unpooled(ex, u, ro, until);
+}
+
 net::awaitable<upgraded> run_upgrade(asio_backend::impl& backend, request_data req,
-                                     ws::connection_options wopts, bool auto_pong) {
+                                     ws::connection_options wopts, bool auto_pong,
+                                     stream_connector connect) {
   auto first = req.uri();
   if (!first) {
     throw invalid_request("the WebSocket request has no uri: call get(uri) first");
@@ -85,17 +97,20 @@ net::awaitable<upgraded> run_upgrade(asio_backend::impl& backend, request_data r
     return opts.timeout ? std::min(t, clock::now() + *opts.timeout) : t;
   };
 
-  // A WebSocket gets a connection of its own, never a pooled one.
   auto ex = co_await net::this_coro::executor;
-  auto t = std::make_unique<transport>(ex, u.origin(), std::string(u.host()), u.port());
-  co_await t->connect(u.is_secure(), &backend.tls, !backend.options.tls.insecure_skip_verify,
-                      deadline_at(opts.connect_timeout));
+  if (!connect) {
+    connect = [&backend, ro = opts](const courier::uri& to, clock::time_point until) {
+      return connect_transport(backend, to, ro, until);
+    };
+  }
+  std::unique_ptr<byte_stream> t = co_await connect(u, deadline_at(opts.connect_timeout));
 
   const std::string key = pws::make_client_key();
   const auto offer = make_offer(req, wopts);
   headers h = req.headers();
   h.erase("Sec-WebSocket-Protocol");
-  h.erase("Accept-Encoding");  // meaningless for an upgrade
+  h.erase("Accept-Encoding");      // meaningless for an upgrade
+  h.erase("Proxy-Authorization");  // for a proxy only; the tunnel already carried it
   for (const auto& f : pws::upgrade_request_headers(key, offer))
     h.add_unchecked(f.name, f.value);
   if (!h.contains("Host")) h.add("Host", u.authority());
@@ -213,9 +228,10 @@ websocket_response<Value> make_response(upgraded& up, Value v) {
 using open_callback = std::function<void(std::exception_ptr, upgraded)>;
 
 void start_upgrade(asio_backend::impl& backend, request_data req, ws::connection_options o,
-                   bool auto_pong, open_callback done) {
+                   bool auto_pong, stream_connector connect, open_callback done) {
   net::co_spawn(
-      net::make_strand(backend.ioc), run_upgrade(backend, std::move(req), std::move(o), auto_pong),
+      net::make_strand(backend.ioc),
+      run_upgrade(backend, std::move(req), std::move(o), auto_pong, std::move(connect)),
       [done = std::move(done)](std::exception_ptr e, upgraded u) { done(e, std::move(u)); });
 }
 
@@ -310,12 +326,13 @@ websocket_response<ws::sender> finish_open(asio_backend::impl& b, upgraded& up,
 template <class Handler>
 websocket_response<typename Handler::value_type> open_sync(asio_backend::impl& backend,
                                                            const request_data& req,
-                                                           const Handler& handler) {
+                                                           const Handler& handler,
+                                                           stream_connector connect) {
   check_handler(handler);
   backend.check_blocking_allowed("open_websocket()");
   std::promise<upgraded> promise;
   auto fut = promise.get_future();
-  start_upgrade(backend, req, connection_of(handler), auto_pong_of(handler),
+  start_upgrade(backend, req, connection_of(handler), auto_pong_of(handler), std::move(connect),
                 [&promise](std::exception_ptr e, upgraded u) {
                   if (e) {
                     promise.set_exception(e);
@@ -329,12 +346,12 @@ websocket_response<typename Handler::value_type> open_sync(asio_backend::impl& b
 
 template <class Handler, class Done>
 void open_async(std::shared_ptr<asio_backend::impl> impl, const request_data& req,
-                const Handler& handler, Done done) {
+                const Handler& handler, Done done, stream_connector connect) {
   using value = typename Handler::value_type;
   auto done_ex = boost::asio::get_associated_executor(done, impl->ioc.get_executor());
   auto work = std::make_shared<boost::asio::executor_work_guard<decltype(done_ex)>>(done_ex);
   auto shared = std::make_shared<Done>(std::move(done));
-  start_upgrade(*impl, req, connection_of(handler), auto_pong_of(handler),
+  start_upgrade(*impl, req, connection_of(handler), auto_pong_of(handler), std::move(connect),
                 [impl, handler, shared, work](std::exception_ptr e, upgraded up) mutable {
                   complete_async<Handler, value>(*impl, std::move(*shared), e, [&] {
                     check_handler(handler);
@@ -345,26 +362,55 @@ void open_async(std::shared_ptr<asio_backend::impl> impl, const request_data& re
 }
 
 }  // namespace
+
+websocket_response<ws::websocket> open_websocket_over(asio_backend::impl& backend,
+                                                      const request_data& req,
+                                                      const ws::high_level& handler,
+                                                      stream_connector connect) {
+  return open_sync(backend, req, handler, std::move(connect));
+}
+
+websocket_response<ws::sender> open_websocket_over(asio_backend::impl& backend,
+                                                   const request_data& req,
+                                                   const ws::low_level& handler,
+                                                   stream_connector connect) {
+  return open_sync(backend, req, handler, std::move(connect));
+}
+
+void async_open_websocket_over(std::shared_ptr<asio_backend::impl> backend, const request_data& req,
+                               const ws::high_level& handler,
+                               asio_backend::ws_open_handler<ws::high_level> done,
+                               stream_connector connect) {
+  open_async(std::move(backend), req, handler, std::move(done), std::move(connect));
+}
+
+void async_open_websocket_over(std::shared_ptr<asio_backend::impl> backend, const request_data& req,
+                               const ws::low_level& handler,
+                               asio_backend::ws_open_handler<ws::low_level> done,
+                               stream_connector connect) {
+  open_async(std::move(backend), req, handler, std::move(done), std::move(connect));
+}
+
 }  // namespace asio_detail
 
 websocket_response<ws::websocket> asio_backend::open_websocket(const request_data& req,
                                                                const ws::high_level& handler) {
-  return asio_detail::open_sync(*impl_, req, handler);
+  return asio_detail::open_websocket_over(*impl_, req, handler, nullptr);
 }
 
 websocket_response<ws::sender> asio_backend::open_websocket(const request_data& req,
                                                             const ws::low_level& handler) {
-  return asio_detail::open_sync(*impl_, req, handler);
+  return asio_detail::open_websocket_over(*impl_, req, handler, nullptr);
 }
 
 void asio_backend::async_open_websocket_raw(const request_data& req, const ws::high_level& handler,
                                             ws_open_handler<ws::high_level> done) {
-  asio_detail::open_async(impl_, req, handler, std::move(done));
+  asio_detail::async_open_websocket_over(impl_, req, handler, std::move(done), nullptr);
 }
 
 void asio_backend::async_open_websocket_raw(const request_data& req, const ws::low_level& handler,
                                             ws_open_handler<ws::low_level> done) {
-  asio_detail::open_async(impl_, req, handler, std::move(done));
+  asio_detail::async_open_websocket_over(impl_, req, handler, std::move(done), nullptr);
 }
 
 }  // namespace courier

@@ -4,19 +4,23 @@
 #include <courier/ws/errors.hpp>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 namespace courier::asio_detail {
 
 namespace {
-constexpr std::size_t ws_read_buffer_size = 64 * 1024;
+// The read buffer starts small, so that an idle connection costs little, and doubles while
+// reads fill it (a busy or large-message connection reads up to the maximum per syscall).
+constexpr std::size_t ws_read_buffer_initial = 2 * 1024;
+constexpr std::size_t ws_read_buffer_max = 256 * 1024;
 std::string ms(std::chrono::milliseconds d) {
   return std::to_string(d.count()) + " ms";
 }
 }  // namespace
 
-ws_session::ws_session(ws_strand strand, std::unique_ptr<transport> t,
+ws_session::ws_session(ws_strand strand, std::unique_ptr<byte_stream> t,
                        proto::ws::connection_options core, ws::connection_options options,
                        std::string where)
     : strand_(std::move(strand)),
@@ -27,7 +31,20 @@ ws_session::ws_session(ws_strand strand, std::unique_ptr<transport> t,
 
 ws_session::~ws_session() = default;
 
+template <class F>
+void ws_session::on_strand(F f) {
+  if (strand_.running_in_this_thread()) {
+    f();
+    return;
+  }
+  net::post(strand_, [self = shared_from_this(), f = std::move(f)]() mutable {
+    std::lock_guard lock(self->mutex_);
+    f();
+  });
+}
+
 void ws_session::start(std::weak_ptr<ws_event_sink> sink, bool own_sink, std::string initial) {
+  std::lock_guard lock(mutex_);
   sink_ = sink;
   if (own_sink) owned_sink_ = sink.lock();
   auto self = shared_from_this();
@@ -42,24 +59,35 @@ std::uint64_t ws_session::queued_bytes() const noexcept {
 }
 
 net::awaitable<void> ws_session::read_loop(std::string initial) {
+  std::unique_lock lock(mutex_);
   if (!initial.empty()) {
     core_.receive_data(initial);
     drain_events();
     flush();
   }
-  std::vector<char> buffer(ws_read_buffer_size);
+  // Not zero-filled: only what a read returns is looked at.
+  std::size_t buffer_size = ws_read_buffer_initial;
+  auto buffer = std::make_unique_for_overwrite<char[]>(buffer_size);
   while (!finished_) {
     if (paused_) {
       resume_timer_ = std::make_unique<net::steady_timer>(strand_, clock::time_point::max());
       boost::system::error_code ignored;
+      lock.unlock();
       co_await resume_timer_->async_wait(net::redirect_error(net::use_awaitable, ignored));
+      lock.lock();
       resume_timer_.reset();
       continue;
     }
     boost::system::error_code ec;
-    std::size_t n = co_await transport_->read_some(net::buffer(buffer), ec);
+    lock.unlock();
+    std::size_t n = co_await transport_->read_some(net::buffer(buffer.get(), buffer_size), ec);
+    lock.lock();
     if (finished_) break;
-    if (n > 0) core_.receive_data(std::string_view(buffer.data(), n));
+    if (n > 0) core_.receive_data(std::string_view(buffer.get(), n));
+    if (n == buffer_size && buffer_size < ws_read_buffer_max) {
+      buffer_size *= 2;
+      buffer = std::make_unique_for_overwrite<char[]>(buffer_size);
+    }
     if (ec) {
       if (ec != net::error::eof && ec != net::ssl::error::stream_truncated && !failure_) {
         failure_ = std::make_exception_ptr(
@@ -102,6 +130,17 @@ void ws_session::drain_events() {
 }
 
 void ws_session::send(ws::frame f, bool is_continuation, send_callback done) {
+  bool spawn = false;
+  {
+    std::lock_guard lock(mutex_);
+    send_locked(std::move(f), is_continuation, std::move(done));
+    spawn = std::exchange(writer_to_spawn_, false);
+  }
+  // Started after unlocking, so that the woken I/O thread does not wait for our lock.
+  if (spawn) spawn_writer();
+}
+
+void ws_session::send_locked(ws::frame f, bool is_continuation, send_callback done) {
   if (finished_ || core_.current_state() != proto::ws::state::open) {
     if (done) {
       done(std::make_exception_ptr(websocket_closed("the WebSocket to " + where_ + " is closed",
@@ -124,7 +163,8 @@ void ws_session::send(ws::frame f, bool is_continuation, send_callback done) {
     auto e = std::make_exception_ptr(websocket_buffer_full(
         "the outgoing queue to " + where_ + " overflowed; the connection was closed"));
     if (s.done) s.done(e);
-    fail(ws::close_code::policy_violation, "outgoing queue full", e);
+    // Possibly on a caller's thread: the socket and timers are touched on the strand only.
+    on_strand([this, e] { fail(ws::close_code::policy_violation, "outgoing queue full", e); });
     return;
   }
   if (full || !deferred_.empty() || (new_message && message_open_)) {
@@ -144,7 +184,9 @@ void ws_session::apply_send(pending_send&& s) {
     return;
   }
   if (s.frame.is_data()) message_open_ = !s.frame.fin;
-  if (s.done) completions_.push_back({moved_ + core_.pending_output().size(), std::move(s.done)});
+  // Done once queued: the frame is in the core's output, in order, and the outgoing bound
+  // (queued_bytes) still counts it until it is written. Many frames then go out in one write.
+  if (s.done) s.done(nullptr);
 }
 
 // Applies deferred sends in order while there is room. A new data message waits while another
@@ -172,6 +214,14 @@ void ws_session::pump_deferred() {
 void ws_session::flush() {
   if (writing_ || core_.pending_output().empty() || !transport_->is_open()) return;
   writing_ = true;
+  if (strand_.running_in_this_thread()) {
+    spawn_writer();
+  } else {
+    writer_to_spawn_ = true;  // the public member that got here starts it once unlocked
+  }
+}
+
+void ws_session::spawn_writer() {
   auto self = shared_from_this();
   net::co_spawn(strand_, write_loop(), [self](std::exception_ptr) {});
 }
@@ -179,14 +229,17 @@ void ws_session::flush() {
 // Writes everything the core has queued, in as few writes as possible: frames queued while a
 // write is in flight go out together in the next one.
 net::awaitable<void> ws_session::write_loop() {
+  std::unique_lock lock(mutex_);
+  std::vector<net::const_buffer> buffers(1);
   while (!core_.pending_output().empty() && transport_->is_open()) {
-    auto out = core_.pending_output();
-    write_buffer_.assign(out.data(), out.size());
-    core_.consume_output(out.size());
-    moved_ += write_buffer_.size();
+    core_.take_output(write_buffer_);  // O(1): the core continues in the other buffer
+    const std::string_view out = write_buffer_.data();
+    moved_ += out.size();
     boost::system::error_code ec;
-    const std::vector<net::const_buffer> buffers{net::buffer(write_buffer_)};
+    buffers[0] = net::buffer(out.data(), out.size());
+    lock.unlock();
     co_await transport_->write(buffers, ec);
+    lock.lock();
     if (ec) {
       writing_ = false;
       if (!failure_) {
@@ -198,35 +251,33 @@ net::awaitable<void> ws_session::write_loop() {
       finish(ws::close_event{ws::close_code::abnormal, "the connection was lost while sending"});
       co_return;
     }
-    written_ += write_buffer_.size();
-    complete_written();
+    written_ += out.size();
+    write_buffer_.consume(out.size());
     pump_deferred();
   }
   writing_ = false;
   if (finished_) transport_->close();
 }
 
-void ws_session::complete_written() {
-  while (!completions_.empty() && completions_.front().mark <= written_) {
-    auto done = std::move(completions_.front().done);
-    completions_.pop_front();
-    done(nullptr);
-  }
-}
-
 void ws_session::fail_all_sends(std::exception_ptr e) {
-  auto completions = std::move(completions_);
   auto deferred = std::move(deferred_);
-  completions_.clear();
   deferred_.clear();
-  for (auto& c : completions)
-    c.done(e);
   for (auto& d : deferred) {
     if (d.done) d.done(e);
   }
 }
 
 void ws_session::close(std::uint16_t code, std::string reason, send_callback done) {
+  bool spawn = false;
+  {
+    std::lock_guard lock(mutex_);
+    close_locked(code, std::move(reason), std::move(done));
+    spawn = std::exchange(writer_to_spawn_, false);
+  }
+  if (spawn) spawn_writer();
+}
+
+void ws_session::close_locked(std::uint16_t code, std::string reason, send_callback done) {
   if (finished_) {
     if (done) done(nullptr);
     return;
@@ -254,6 +305,7 @@ void ws_session::close(std::uint16_t code, std::string reason, send_callback don
     close_timer_->expires_after(options_.close_timeout);
     auto self = shared_from_this();
     close_timer_->async_wait([self](boost::system::error_code ec) {
+      std::lock_guard lock(self->mutex_);
       if (ec || self->finished_) return;
       self->transport_->close();
       self->finish(ws::close_event{
@@ -264,6 +316,7 @@ void ws_session::close(std::uint16_t code, std::string reason, send_callback don
 }
 
 void ws_session::fail(std::uint16_t code, std::string reason, std::exception_ptr error) {
+  std::lock_guard lock(mutex_);
   if (finished_) return;
   if (!failure_) failure_ = error;
   if (core_.current_state() == proto::ws::state::open) {
@@ -277,9 +330,20 @@ void ws_session::fail(std::uint16_t code, std::string reason, std::exception_ptr
   finish(ws::close_event{code, std::move(reason)});
 }
 
+void ws_session::pause() noexcept {
+  std::lock_guard lock(mutex_);
+  paused_ = true;
+}
+
+// Called after every receive: cheap unless reading was paused. The timer belongs to the
+// strand, so a caller's thread hands the wake-up over.
 void ws_session::resume() {
+  std::lock_guard lock(mutex_);
+  if (!paused_) return;
   paused_ = false;
-  if (resume_timer_) resume_timer_->cancel();
+  on_strand([this] {
+    if (resume_timer_) resume_timer_->cancel();
+  });
 }
 
 void ws_session::finish(const ws::close_event& close) {
@@ -314,17 +378,22 @@ void ws_session::finish(const ws::close_event& close) {
 }
 
 net::awaitable<void> ws_session::keepalive_loop() {
+  std::unique_lock lock(mutex_);
   keepalive_timer_ = std::make_unique<net::steady_timer>(strand_);
   while (!finished_) {
     boost::system::error_code ec;
     keepalive_timer_->expires_after(*options_.ping_interval);
+    lock.unlock();
     co_await keepalive_timer_->async_wait(net::redirect_error(net::use_awaitable, ec));
+    lock.lock();
     if (ec || finished_) co_return;
     awaiting_pong_ = true;
     apply_send(pending_send{ws::frame::ping("courier keep-alive"), false, nullptr});
     flush();
     keepalive_timer_->expires_after(options_.pong_timeout);
+    lock.unlock();
     co_await keepalive_timer_->async_wait(net::redirect_error(net::use_awaitable, ec));
+    lock.lock();
     if (ec || finished_) co_return;
     if (awaiting_pong_) {
       fail(ws::close_code::going_away, "no pong",

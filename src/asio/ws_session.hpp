@@ -1,8 +1,11 @@
 // One open WebSocket connection on the Asio backend: it drives the sans-I/O core
 // (proto/ws/connection), batches outgoing frames into one write, and hands events to a
-// handler (the high-level buffer or a user's listener). All its state lives on one strand.
+// handler (the high-level buffer or a user's listener). I/O runs on one strand; the state is
+// guarded by a (recursive) mutex, so that a blocking caller can queue a frame or take a buffered
+// message on its own thread without waking the I/O thread.
 #pragma once
 
+#include "asio/byte_stream.hpp"
 #include "asio/transport.hpp"
 #include "proto/ws/connection.hpp"
 
@@ -11,10 +14,12 @@
 
 #include <boost/asio/strand.hpp>
 
+#include <atomic>
 #include <deque>
 #include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace courier::asio_detail {
@@ -36,7 +41,7 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
  public:
   using send_callback = std::function<void(std::exception_ptr)>;
 
-  ws_session(ws_strand strand, std::unique_ptr<transport> t, proto::ws::connection_options core,
+  ws_session(ws_strand strand, std::unique_ptr<byte_stream> t, proto::ws::connection_options core,
              ws::connection_options options, std::string where);
   ~ws_session();
 
@@ -44,16 +49,22 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   /// With `own_sink`, the session keeps the sink alive; otherwise events stop when it dies.
   void start(std::weak_ptr<ws_event_sink> sink, bool own_sink, std::string initial);
 
-  // Each of these must run on the strand.
+  /// Held while the session's state is used. Every member below takes it; the I/O loops take
+  /// it between their waits, and a sink is called with it held. Callers may hold it to run
+  /// several steps (a receive) atomically on their own thread.
+  std::recursive_mutex& mutex() const noexcept { return mutex_; }
+
+  /// Queues a frame; `done` runs once it is in the core's output (or failed), or later when
+  /// the outgoing queue is full (outgoing_full::wait). May run on any thread.
   void send(ws::frame f, bool is_continuation, send_callback done);
   /// Starts the close handshake; `done` runs when it ends (or close_timeout passes).
   void close(std::uint16_t code, std::string reason, send_callback done);
   /// Fails the connection: sends a close frame with `code` and drops the TCP connection.
   void fail(std::uint16_t code, std::string reason, std::exception_ptr error);
   /// Reading stops while paused (backpressure) and resumes on resume().
-  void pause() noexcept { paused_ = true; }
+  void pause() noexcept;
   void resume();
-  bool is_open() const noexcept { return open_; }
+  bool is_open() const noexcept { return open_.load(std::memory_order_relaxed); }
 
   const ws_strand& strand() const noexcept { return strand_; }
   const std::string& where() const noexcept { return where_; }
@@ -64,10 +75,6 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
     bool is_continuation;
     send_callback done;
   };
-  struct waiting_completion {
-    std::uint64_t mark;  // done once written_ reaches it
-    send_callback done;
-  };
 
   net::awaitable<void> read_loop(std::string initial);
   net::awaitable<void> write_loop();
@@ -75,34 +82,42 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   void drain_events();
   void apply_send(pending_send&& s);
   void pump_deferred();
+  void send_locked(ws::frame f, bool is_continuation, send_callback done);
+  void close_locked(std::uint16_t code, std::string reason, send_callback done);
+  /// Starts the writer if there is output and none runs. Off the strand it only marks the
+  /// writer as wanted (writer_to_spawn_); send() and close() start it after unlocking.
   void flush();
+  void spawn_writer();
   void finish(const ws::close_event& close);
-  void complete_written();
+  /// Runs `f` on the strand (now, if already there), with the lock held.
+  template <class F>
+  void on_strand(F f);
   void fail_all_sends(std::exception_ptr e);
   std::uint64_t queued_bytes() const noexcept;
 
   ws_strand strand_;
-  std::unique_ptr<transport> transport_;
+  std::unique_ptr<byte_stream> transport_;  // TCP/TLS, or an in-memory pipe (stub backend)
   proto::ws::connection core_;
+  mutable std::recursive_mutex mutex_;
   ws::connection_options options_;
   std::string where_;
   std::weak_ptr<ws_event_sink> sink_;
   std::shared_ptr<ws_event_sink> owned_sink_;
 
-  bool open_ = true;       // no close frame exchanged and no failure yet
-  bool finished_ = false;  // on_closed was reported
+  std::atomic<bool> open_{true};  // no close frame exchanged and no failure yet
+  bool finished_ = false;         // on_closed was reported
   bool paused_ = false;
   bool writing_ = false;
+  bool writer_to_spawn_ = false;
   bool message_open_ = false;  // a fragmented message we send is not finished
   std::unique_ptr<net::steady_timer> resume_timer_;
   std::unique_ptr<net::steady_timer> close_timer_;
   std::unique_ptr<net::steady_timer> keepalive_timer_;
   bool awaiting_pong_ = false;
-  std::string write_buffer_;
-  std::uint64_t moved_ = 0;    // bytes taken from the core into write_buffer_
-  std::uint64_t written_ = 0;  // bytes written to the socket
-  std::deque<waiting_completion> completions_;
-  std::deque<pending_send> deferred_;  // waiting for room, or for a fragmented message to end
+  proto::ws::output_buffer write_buffer_;  // swapped with the core's output for each write
+  std::uint64_t moved_ = 0;                // bytes taken from the core into write_buffer_
+  std::uint64_t written_ = 0;              // bytes written to the socket
+  std::deque<pending_send> deferred_;      // waiting for room, or for a fragmented message to end
   std::vector<send_callback> close_waiters_;
   std::exception_ptr failure_;
   std::optional<ws::close_event> peer_close_;

@@ -16,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -533,6 +534,72 @@ TEST(WebSocketThreads, ConcurrentSendsAreNeverInterleaved) {
 
 // --- async, low level, streams
 // --------------------------------------------------------------------
+
+TEST(WebSocketThreads, SyncSendReturnsOnceQueuedAndEverythingIsWrittenLater) {
+  // A peer that reads nothing for 3 s: sends return once queued (not once written), and the
+  // queued frames all reach the peer, in order, when it reads again.
+  constexpr int frames = 24;
+  constexpr std::size_t size = 1 << 20;
+  constexpr std::size_t wire = size + 14;  // 10-byte header with a 64-bit length, 4-byte mask
+  std::atomic<bool> all_read{false};
+  ct::fault_server server(upgrade_then([&](ct::connection& c) {
+    c.pause(std::chrono::milliseconds(3000));
+    for (int i = 0; i < frames; ++i) {
+      std::string f = c.read_exactly(wire);
+      const auto* m = reinterpret_cast<const unsigned char*>(f.data()) + 10;
+      // Unmask the first and last payload bytes: frame i carries 'a' + i.
+      if ((static_cast<unsigned char>(f[14]) ^ m[0]) != 'a' + i ||
+          (static_cast<unsigned char>(f[wire - 1]) ^ m[(size - 1) % 4]) != 'a' + i) {
+        return;
+      }
+    }
+    all_read = true;
+    c.write(server_frame(1, "all read"));
+    c.pause(std::chrono::milliseconds(500));
+  }));
+  ws::buffer_options o;
+  o.connection.max_outgoing_bytes = std::size_t{64} << 20;
+  auto socket = open_on(server, o);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < frames; ++i)
+    socket.send_binary(std::string(size, static_cast<char>('a' + i)));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_LT(took, 2000ms) << "24 MiB are more than the socket buffers hold: send waited for "
+                             "the peer instead of returning once queued";
+  EXPECT_EQ(socket.receive_text(), "all read");
+  EXPECT_TRUE(all_read.load());
+}
+
+TEST(WebSocketThreads, BufferedMessagesAreServedInOrderToSeveralReceivers) {
+  // Messages that are already buffered are taken on the receiving thread; with two threads
+  // receiving, every message is delivered once and each thread sees them in order.
+  ws::buffer_options o;
+  o.capacity = std::nullopt;
+  auto socket = open("/echo", o);
+  constexpr int n = 1000;
+  for (int i = 0; i < n; ++i)
+    socket.send_text(std::to_string(i));
+  std::vector<int> got[2];
+  std::vector<std::thread> pool;
+  for (int t = 0; t < 2; ++t) {
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < n / 2; ++i)
+        got[t].push_back(std::stoi(socket.receive_text()));
+    });
+  }
+  for (auto& th : pool)
+    th.join();
+  std::vector<int> all;
+  for (auto& g : got) {
+    EXPECT_TRUE(std::is_sorted(g.begin(), g.end()));
+    all.insert(all.end(), g.begin(), g.end());
+  }
+  std::sort(all.begin(), all.end());
+  ASSERT_EQ(all.size(), static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i)
+    ASSERT_EQ(all[static_cast<std::size_t>(i)], i);
+  socket.close();
+}
 
 TEST(WebSocketAsync, CoroutineEcho) {
   boost::asio::io_context io;

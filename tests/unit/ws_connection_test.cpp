@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 namespace ws = courier::proto::ws;
 using courier::ws::frame;
 using courier::ws::opcode;
@@ -326,6 +328,53 @@ TEST(WsConnection, ConsumeOutputInPieces) {
   EXPECT_EQ(c.pending_output().substr(0, 8), all.substr(3));
   c.consume_output(c.pending_output().size());
   EXPECT_TRUE(c.pending_output().empty());
+}
+
+TEST(WsConnection, TakeOutputMovesThePendingBytesWithoutCopying) {
+  ws::connection c;
+  c.send(frame::binary(std::string(100, 'a')));
+  c.send(frame::binary(std::string(50, 'b')));
+  const std::string expected(c.pending_output());
+  const char* storage = c.pending_output().data();
+  ws::output_buffer taken;
+  c.take_output(taken);
+  EXPECT_EQ(taken.data(), expected);
+  EXPECT_EQ(taken.data().data(), storage) << "the storage moves, not the bytes";
+  EXPECT_TRUE(c.pending_output().empty());
+
+  // New frames go to the other buffer while the taken bytes are being written.
+  c.send(frame::text("next"));
+  EXPECT_EQ(taken.data(), expected);
+  auto frames = sent(c);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].payload, "next");
+
+  // Taking into a buffer that still holds bytes is refused; once written, it can be reused.
+  c.send(frame::text("again"));
+  EXPECT_THROW(c.take_output(taken), courier::invalid_request);
+  EXPECT_FALSE(c.pending_output().empty()) << "a refused take leaves the output alone";
+  taken.consume(taken.size());
+  const std::string pending(c.pending_output());
+  c.take_output(taken);
+  EXPECT_EQ(taken.data(), pending);
+  EXPECT_TRUE(c.pending_output().empty());
+}
+
+TEST(WsConnection, OutputBufferSwapExchangesContents) {
+  ws::output_buffer a, b;
+  std::memcpy(a.prepare(3), "abc", 3);
+  a.commit(3);
+  a.consume(1);
+  std::memcpy(b.prepare(2), "xy", 2);
+  b.commit(2);
+  a.swap(b);
+  EXPECT_EQ(a.data(), "xy");
+  EXPECT_EQ(b.data(), "bc");
+  b.consume(2);
+  EXPECT_TRUE(b.empty());
+  std::memcpy(b.prepare(4), "1234", 4);  // the swapped-in storage is reused
+  b.commit(4);
+  EXPECT_EQ(b.data(), "1234");
 }
 
 TEST(WsConnection, OutputBufferSurvivesManyInterleavedWritesAndPartialConsumes) {

@@ -1,4 +1,5 @@
-// --curl: the request as a curl command line, quoted for a POSIX shell.
+// --curl: the request as a curl command line (courier::to_curl), plus the command line's own
+// options that are not part of the request (TLS files, --insecure, -o).
 #pragma once
 
 #include "http_args.hpp"
@@ -9,11 +10,8 @@
 
 namespace courier::cli {
 
-/// `text` as one shell word: unchanged when it is plain, else in single quotes.
-std::string shell_quote(std::string_view text);
-
 /// A curl command that sends the same request (method, URL with query, headers, body,
-/// redirects, timeouts, TLS options, output file). Long commands are split with " \\\n  ".
+/// redirects, timeouts, TLS options, output file), one option per line.
 std::string curl_command(const request_plan& plan, const http_args& args,
                          std::string_view user_agent);
 

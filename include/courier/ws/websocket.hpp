@@ -48,7 +48,9 @@ class websocket {
 
   // --- sending --------------------------------------------------------------------------------
   /// Sends one frame. For fragments: the first with fin = false, then frames with
-  /// is_continuation = true, the last with fin = true. Blocks until written to the socket.
+  /// is_continuation = true, the last with fin = true. Returns once the frame is queued, in
+  /// order, for the socket (frames queued together go out in one write); it blocks only while
+  /// the outgoing queue holds max_outgoing_bytes (outgoing_full::wait).
   void send(frame f, bool is_continuation = false);
   void send_text(std::string text);
   void send_binary(std::span<const std::byte> bytes);

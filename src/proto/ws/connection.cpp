@@ -495,4 +495,12 @@ void connection::consume_output(std::size_t n) {
   out_.consume(n);
 }
 
+void connection::take_output(output_buffer& into) {
+  if (!into.empty()) {
+    throw courier::invalid_request("take_output into a buffer that still holds " +
+                                   std::to_string(into.size()) + " bytes");
+  }
+  out_.swap(into);
+}
+
 }  // namespace courier::proto::ws

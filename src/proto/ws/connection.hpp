@@ -129,6 +129,10 @@ class connection {
   std::string_view pending_output() const noexcept { return out_.data(); }
   /// Marks the first `n` bytes of pending_output() as written.
   void consume_output(std::size_t n);
+  /// Moves all pending output into `into` (which must be empty) without copying: the two
+  /// buffers swap storage, so a writer can alternate between two buffers. Throws
+  /// courier::invalid_request if `into` still holds bytes.
+  void take_output(output_buffer& into);
 
   state current_state() const noexcept { return state_; }
   /// True once nothing more will be read or written as frames: the close handshake is done

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <utility>
 
 namespace courier::proto::ws {
 
@@ -23,6 +24,14 @@ class output_buffer {
     return buf_.get() + end_;
   }
   void commit(std::size_t n) noexcept { end_ += n; }
+
+  /// Exchanges the contents (and the storage) of two buffers: O(1).
+  void swap(output_buffer& other) noexcept {
+    std::swap(buf_, other.buf_);
+    std::swap(capacity_, other.capacity_);
+    std::swap(begin_, other.begin_);
+    std::swap(end_, other.end_);
+  }
 
   /// Drops `n` bytes (at most size()) from the front.
   void consume(std::size_t n) noexcept {

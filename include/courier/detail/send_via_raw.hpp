@@ -1,0 +1,57 @@
+// request<T>::async_send written once over a backend's raw layer (async_send_raw), so that
+// every backend and wrapper takes any Asio completion token the same way asio_backend does.
+#pragma once
+
+#include <courier/error.hpp>
+#include <courier/request.hpp>
+#include <courier/response.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+
+#include <utility>
+
+namespace courier::detail {
+
+using raw_handler =
+    boost::asio::any_completion_handler<void(boost::system::error_code, raw_response)>;
+
+/// Starts `backend.async_send_raw`, turns what it read into response<T> (the request's
+/// response_as applied) and completes `token` on the handler's associated executor.
+/// Completion signature: void(boost::system::error_code, response<T>).
+template <class Backend, class T, class CompletionToken>
+auto async_send_via_raw(Backend& backend, const request<T>& req, CompletionToken&& token) {
+  using signature = void(boost::system::error_code, response<T>);
+  return boost::asio::async_initiate<CompletionToken, signature>(
+      [&backend, req](auto handler) {
+        // Keep the caller's executor busy until its handler runs, and run the handler there.
+        auto work = boost::asio::make_work_guard(boost::asio::get_associated_executor(handler));
+        backend.async_send_raw(
+            req.data(), req.response_as().destination(),
+            raw_handler([req, handler = std::move(handler), work = std::move(work)](
+                            boost::system::error_code ec, raw_response raw) mutable {
+              response<T> res;
+              if (!ec) {
+                try {
+                  res = detail::make_response(req, std::move(raw));
+                } catch (const courier::error& e) {
+                  ec = e.code();
+                } catch (...) {
+                  ec = make_error_code(errc::decode_failed);
+                }
+              }
+              auto ex = work.get_executor();
+              boost::asio::dispatch(
+                  ex, [handler = std::move(handler), ec, res = std::move(res)]() mutable {
+                    std::move(handler)(ec, std::move(res));
+                  });
+              work.reset();
+            }));
+      },
+      token);
+}
+
+}  // namespace courier::detail

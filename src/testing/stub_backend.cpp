@@ -1,0 +1,617 @@
+#include <courier/testing/stub_backend.hpp>
+
+#include "asio/backend_impl.hpp"
+#include "asio/ws_open.hpp"
+#include "asio/ws_session.hpp"
+#include "testing/memory_stream.hpp"
+#include "testing/stub_server.hpp"
+
+#include <courier/asio_backend.hpp>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <random>
+
+namespace courier::testing {
+
+namespace net = boost::asio;
+using clock = std::chrono::steady_clock;
+
+// --- rules -------------------------------------------------------------------------------------
+
+namespace detail {
+
+struct stub_rule {
+  explicit stub_rule(matcher m) : match(std::move(m)) {}
+
+  enum class kind { none, fixed, sequence, computed, websocket };
+
+  matcher match;
+  mutable std::mutex mutex;
+  kind how = kind::none;
+  answer fixed;
+  std::vector<answer> sequence;
+  std::size_t next = 0;
+  std::function<answer(const request_data&)> computed;
+  std::optional<ws_script> script;
+  std::chrono::milliseconds delay{0};
+  std::size_t hits = 0;
+
+  struct decision {
+    answer reply;
+    std::optional<ws_script> script;
+  };
+
+  // The answer for one request (a sequence advances). A throwing computed answer propagates.
+  decision decide(const request_data& req) {
+    std::function<answer(const request_data&)> f;
+    decision d;
+    {
+      std::lock_guard lock(mutex);
+      ++hits;
+      switch (how) {
+        case kind::none:
+          throw invalid_request("stub_backend: the rule for " + match.description() + " matched " +
+                                describe(req) +
+                                " but says nothing: call respond(), fail() or "
+                                "respond_websocket() on it");
+        case kind::fixed:
+          d.reply = fixed;
+          break;
+        case kind::sequence:
+          d.reply = sequence[std::min(next, sequence.size() - 1)];
+          if (next < sequence.size()) ++next;
+          break;
+        case kind::computed:
+          f = computed;
+          break;
+        case kind::websocket:
+          d.script = script;
+          break;
+      }
+      d.reply.delay += delay;
+    }
+    if (f) {
+      auto extra = d.reply.delay;
+      d.reply = f(req);
+      d.reply.delay += extra;
+    }
+    return d;
+  }
+
+  void set(kind k) {
+    how = k;
+    script.reset();
+    computed = nullptr;
+    sequence.clear();
+    next = 0;
+  }
+};
+
+}  // namespace detail
+
+rule& rule::respond(int status, std::string body, courier::headers headers) {
+  answer a;
+  a.status = status;
+  a.body = std::move(body);
+  a.headers = std::move(headers);
+  return respond(std::move(a));
+}
+
+rule& rule::respond(answer a) {
+  std::lock_guard lock(rule_->mutex);
+  rule_->set(detail::stub_rule::kind::fixed);
+  rule_->fixed = std::move(a);
+  return *this;
+}
+
+rule& rule::respond_sequence(std::vector<answer> answers) {
+  if (answers.empty()) {
+    throw invalid_request("stub_backend: respond_sequence needs at least one answer");
+  }
+  std::lock_guard lock(rule_->mutex);
+  rule_->set(detail::stub_rule::kind::sequence);
+  rule_->sequence = std::move(answers);
+  return *this;
+}
+
+rule& rule::respond_with(std::function<answer(const request_data&)> f) {
+  std::lock_guard lock(rule_->mutex);
+  rule_->set(detail::stub_rule::kind::computed);
+  rule_->computed = std::move(f);
+  return *this;
+}
+
+rule& rule::fail(courier::errc code, std::string message) {
+  return respond(failure(code, std::move(message)));
+}
+
+rule& rule::delay(std::chrono::milliseconds d) {
+  std::lock_guard lock(rule_->mutex);
+  rule_->delay = d;
+  return *this;
+}
+
+rule& rule::respond_websocket(ws_script script) {
+  std::lock_guard lock(rule_->mutex);
+  rule_->set(detail::stub_rule::kind::websocket);
+  rule_->script = std::move(script);
+  return *this;
+}
+
+std::size_t rule::hits() const {
+  std::lock_guard lock(rule_->mutex);
+  return rule_->hits;
+}
+
+const std::string& rule::description() const {
+  return rule_->match.description();
+}
+
+// --- the backend -------------------------------------------------------------------------------
+
+struct stub_backend::impl : std::enable_shared_from_this<stub_backend::impl> {
+  explicit impl(recorder& r) : rec(r) {}
+
+  std::shared_ptr<asio_backend::impl> io;  // io_context, its thread, open WebSockets
+  recorder& rec;
+  std::mutex mutex;
+  std::vector<std::shared_ptr<detail::stub_rule>> rules;
+  std::vector<std::weak_ptr<detail::memory_channel>> channels;
+  std::vector<std::weak_ptr<net::steady_timer>> delays;  // answers waiting to be given
+
+  void track(const std::shared_ptr<net::steady_timer>& t) {
+    std::lock_guard lock(mutex);
+    std::erase_if(delays, [](const auto& w) { return w.expired(); });
+    delays.push_back(t);
+  }
+
+  std::shared_ptr<detail::stub_rule> find(const request_data& req) {
+    std::vector<std::shared_ptr<detail::stub_rule>> snapshot;
+    {
+      std::lock_guard lock(mutex);
+      snapshot = rules;
+    }
+    for (auto& r : snapshot) {
+      if (r->match(req)) return r;
+    }
+    std::string known;
+    for (std::size_t i = 0; i < snapshot.size(); ++i) {
+      known += (i ? "; " : "") + std::to_string(i + 1) + ". " + snapshot[i]->match.description();
+    }
+    throw unmatched_request(
+        "stub_backend: no rule matches " + describe(req) +
+        (snapshot.empty() ? " (no rules were added)" : " (rules: " + known + ")"));
+  }
+
+  void track(const detail::memory_pipe& p) {
+    std::lock_guard lock(mutex);
+    std::erase_if(channels, [](const auto& w) { return w.expired(); });
+    channels.push_back(p.to_client);
+    channels.push_back(p.to_server);
+  }
+};
+
+stub_backend::stub_backend() : impl_(std::make_shared<impl>(*this)) {
+  asio_backend_options o;
+  o.user_agent = "courier/0.1";
+  impl_->io = std::make_shared<asio_backend::impl>(std::move(o));
+  auto& io = *impl_->io;
+  auto work = std::make_shared<net::executor_work_guard<net::io_context::executor_type>>(
+      io.ioc.get_executor());
+  io.threads.emplace_back([p = &io, work] { p->ioc.run(); });
+  io.thread_ids.push_back(io.threads.back().get_id());
+}
+
+stub_backend::~stub_backend() {
+  auto& io = *impl_->io;
+  io.stopped = true;
+  // Delayed answers fail with operation_aborted now, rather than never.
+  std::vector<std::shared_ptr<net::steady_timer>> waiting;
+  {
+    std::lock_guard lock(impl_->mutex);
+    for (auto& w : impl_->delays) {
+      if (auto t = w.lock()) waiting.push_back(std::move(t));
+    }
+  }
+  if (!waiting.empty()) {
+    auto drained = std::make_shared<std::promise<void>>();
+    auto done = drained->get_future();
+    net::post(io.ioc, [waiting, drained, ioc = &io.ioc] {
+      for (auto& t : waiting)
+        t->cancel();
+      // Queued after the cancelled waits' handlers: it runs once they have.
+      net::post(*ioc, [drained] { drained->set_value(); });
+    });
+    done.wait_for(std::chrono::seconds(1));
+  }
+  // As asio_backend does: fail open WebSockets while the thread still runs, so that nobody
+  // waits on a backend that is gone.
+  std::vector<std::shared_ptr<asio_detail::ws_session>> live;
+  {
+    std::lock_guard lock(io.sessions_mutex);
+    for (auto& w : io.sessions) {
+      if (auto s = w.lock()) live.push_back(std::move(s));
+    }
+  }
+  if (!live.empty()) {
+    auto left = std::make_shared<std::atomic<std::size_t>>(live.size());
+    auto all_done = std::make_shared<std::promise<void>>();
+    auto done = all_done->get_future();
+    for (auto& s : live) {
+      net::dispatch(s->strand(), [s, left, all_done] {
+        s->fail(ws::close_code::going_away, "client shutting down",
+                std::make_exception_ptr(
+                    operation_aborted("the stub_backend of this WebSocket was destroyed")));
+        if (--*left == 0) all_done->set_value();
+      });
+    }
+    done.wait_for(std::chrono::seconds(1));
+  }
+  io.ioc.stop();
+  for (auto& t : io.threads) {
+    if (t.joinable()) t.join();
+  }
+  // Readers parked on in-memory pipes are not known to the io_context: drop them here, or the
+  // coroutines waiting in them would keep each other alive.
+  std::lock_guard lock(impl_->mutex);
+  for (auto& w : impl_->channels) {
+    if (auto c = w.lock()) c->abandon();
+  }
+}
+
+rule stub_backend::when(matcher m) {
+  auto r = std::make_shared<detail::stub_rule>(std::move(m));
+  std::lock_guard lock(impl_->mutex);
+  impl_->rules.push_back(r);
+  return rule(r);
+}
+
+rule stub_backend::when(courier::method m, std::string_view uri) {
+  return when(method_is(std::move(m)) && uri_is(uri));
+}
+
+rule stub_backend::when_any() {
+  return when(any_request());
+}
+
+void stub_backend::clear_rules() {
+  std::lock_guard lock(impl_->mutex);
+  impl_->rules.clear();
+}
+
+// --- HTTP --------------------------------------------------------------------------------------
+
+namespace {
+
+using exchange_done = std::function<void(std::exception_ptr, raw_response)>;
+
+std::string default_message(courier::errc code, const request_data& req) {
+  return "stub_backend: " + make_error_code(code).message() + " for " + describe(req) +
+         " (the stub's answer)";
+}
+
+void deliver_body(raw_response& raw, std::string body, const body_destination& dest,
+                  const request_data& req) {
+  if (std::holds_alternative<to_memory>(dest)) {
+    if (body.size() > req.options().max_body_size) {
+      throw body_too_large("stub_backend: the body of the answer to " + describe(req) + " (" +
+                           std::to_string(body.size()) + " bytes) exceeds max_body_size (" +
+                           std::to_string(req.options().max_body_size) + ")");
+    }
+    raw.body.bytes = std::move(body);
+  } else if (const auto* file = std::get_if<to_file>(&dest)) {
+    // As the asio backend does: a temporary file renamed into place, never a partial file.
+    std::filesystem::path temp = file->path;
+    temp += ".courier-" + std::to_string(std::random_device{}()) + ".part";
+    std::FILE* f = std::fopen(temp.c_str(), "wb");
+    if (!f) {
+      throw file_error("cannot open " + file->path.string() +
+                       " for writing: " + std::strerror(errno));
+    }
+    bool ok = std::fwrite(body.data(), 1, body.size(), f) == body.size();
+    ok = std::fclose(f) == 0 && ok;
+    std::error_code ec;
+    if (ok) std::filesystem::rename(temp, file->path, ec);
+    if (!ok || ec) {
+      std::filesystem::remove(temp, ec);
+      throw file_error("writing " + file->path.string() + " failed");
+    }
+  }
+}
+
+// A request_data whose uri and method a redirect may change (its members are protected).
+struct redirected_request : request_data {
+  redirected_request(const request_data& d, courier::method m, courier::uri u, bool keep_body)
+      : request_data(d) {
+    method_ = std::move(m);
+    uri_ = std::move(u);
+    query_.clear();
+    if (!keep_body) {
+      body_.reset();
+      headers_.erase("Content-Type");
+    }
+  }
+};
+
+bool is_followed_redirect(int status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+}  // namespace
+
+namespace detail {
+
+// One request, redirects included; `done` runs once on the stub's thread.
+void run_exchange(std::shared_ptr<stub_backend::impl> self, request_data req, body_destination dest,
+                  std::vector<redirect_record> history, exchange_done done) {
+  stub_rule::decision d;
+  try {
+    if (!req.uri()) throw invalid_request("the request has no uri: call get(uri) first");
+    d = self->find(req)->decide(req);
+    if (d.script) {
+      throw invalid_request("stub_backend: the rule for " + describe(req) +
+                            " answers WebSockets (respond_websocket) but the request was sent, "
+                            "not opened with open_websocket");
+    }
+  } catch (...) {
+    net::post(self->io->ioc, [done, e = std::current_exception()] { done(e, {}); });
+    return;
+  }
+  const auto& opts = req.options();
+  auto limit = opts.timeout ? std::min(opts.read_timeout, *opts.timeout) : opts.read_timeout;
+  const bool times_out = d.reply.delay >= limit;
+  // Handlers left in the io_context hold the stub weakly: the io_context belongs to it.
+  auto finish = [weak = std::weak_ptr(self), req, dest, history = std::move(history),
+                 reply = std::move(d.reply), times_out, limit, done](bool aborted) mutable {
+    raw_response raw;
+    try {
+      if (aborted) {
+        throw operation_aborted("stub_backend: destroyed before answering " + describe(req));
+      }
+      if (times_out) {
+        throw timeout_error("stub_backend: read timeout: no answer to " + describe(req) +
+                            " within " + std::to_string(limit.count()) + " ms");
+      }
+      if (reply.error) {
+        throw_error(make_error_code(*reply.error), reply.error_message.empty()
+                                                       ? default_message(*reply.error, req)
+                                                       : reply.error_message);
+      }
+      raw.head = response_head{reply.status,
+                               reply.reason.empty() ? reason_for(reply.status) : reply.reason,
+                               reply.headers};
+      raw.final_uri = *req.uri();
+      auto location = reply.headers.get("Location");
+      if (req.options().follow_redirects && is_followed_redirect(reply.status) && location) {
+        if (static_cast<int>(history.size()) >= req.options().max_redirects) {
+          throw too_many_redirects("stub_backend: more than " +
+                                   std::to_string(req.options().max_redirects) +
+                                   " redirects, the last to " + std::string(*location));
+        }
+        auto next_uri = req.uri()->resolve(*location);
+        history.push_back(redirect_record{req.method(), *req.uri(), raw.head});
+        const bool to_get = reply.status == 303 || ((reply.status == 301 || reply.status == 302) &&
+                                                    req.method() == courier::method::post);
+        redirected_request next(req, to_get ? courier::method::get : req.method(), next_uri,
+                                !to_get);
+        if (auto self = weak.lock()) run_exchange(self, next, dest, std::move(history), done);
+        return;
+      }
+      raw.history = std::move(history);
+      deliver_body(raw, std::move(reply.body), dest, req);
+    } catch (...) {
+      done(std::current_exception(), {});
+      return;
+    }
+    done(nullptr, std::move(raw));
+  };
+  auto wait = times_out ? limit : d.reply.delay;
+  if (wait.count() <= 0) {
+    net::post(self->io->ioc, [finish = std::move(finish)]() mutable { finish(false); });
+    return;
+  }
+  auto timer = std::make_shared<net::steady_timer>(self->io->ioc, wait);
+  self->track(timer);
+  timer->async_wait([timer, finish = std::move(finish)](boost::system::error_code ec) mutable {
+    finish(ec == net::error::operation_aborted);
+  });
+}
+
+}  // namespace detail
+
+namespace {
+// Records the exchange, then hands over the result.
+exchange_done recording(std::shared_ptr<stub_backend::impl> self, const request_data& req,
+                        const body_destination& dest, exchange_done done) {
+  auto start = clock::now();
+  return [weak = std::weak_ptr(self), req, dest, start, done = std::move(done)](
+             std::exception_ptr e, raw_response raw) {
+    recorded_exchange rec{req};
+    rec.duration = clock::now() - start;
+    if (e) {
+      courier::detail::record_failure(rec, e);
+    } else {
+      courier::detail::record_result(rec, raw, dest);
+    }
+    if (auto self = weak.lock()) self->rec.add(std::move(rec));
+    done(e, std::move(raw));
+  };
+}
+}  // namespace
+
+raw_response stub_backend::send_raw(const request_data& req, const body_destination& dest) {
+  impl_->io->check_blocking_allowed("stub_backend::send()");
+  std::promise<raw_response> promise;
+  auto result = promise.get_future();
+  detail::run_exchange(
+      impl_, req, dest, {},
+      recording(impl_, req, dest, [&promise](std::exception_ptr e, raw_response r) {
+        if (e) {
+          promise.set_exception(e);
+        } else {
+          promise.set_value(std::move(r));
+        }
+      }));
+  return result.get();
+}
+
+void stub_backend::async_send_raw(const request_data& req, const body_destination& dest,
+                                  raw_handler handler) {
+  auto shared = std::make_shared<raw_handler>(std::move(handler));
+  detail::run_exchange(impl_, req, dest, {},
+                       recording(impl_, req, dest, [shared](std::exception_ptr e, raw_response r) {
+                         auto ec = e ? asio_detail::code_of(e) : boost::system::error_code{};
+                         std::move (*shared)(ec, std::move(r));
+                       }));
+}
+
+// --- WebSockets --------------------------------------------------------------------------------
+
+namespace {
+
+net::awaitable<std::unique_ptr<asio_detail::byte_stream>> connect_stub(
+    std::shared_ptr<stub_backend::impl> self, detail::server_plan plan) {
+  auto pipe = detail::make_memory_pipe(self->io->ioc.get_executor());
+  self->track(pipe);
+  net::co_spawn(net::make_strand(self->io->ioc),
+                detail::run_stub_server(std::move(pipe.server), std::move(plan)),
+                [](std::exception_ptr) {});
+  co_return std::move(pipe.client);
+}
+
+// Decides how the stub answers this upgrade, now, on the caller's thread.
+asio_detail::stream_connector make_connector(const std::shared_ptr<stub_backend::impl>& self,
+                                             const request_data& req) {
+  if (!req.uri()) {
+    throw invalid_request("the WebSocket request has no uri: call get(uri) first");
+  }
+  auto d = self->find(req)->decide(req);
+  detail::server_plan plan;
+  plan.delay = d.reply.delay;
+  if (d.script) {
+    plan.script = std::move(d.script);
+  } else if (d.reply.error) {
+    const auto code = *d.reply.error;
+    const std::string message =
+        d.reply.error_message.empty() ? default_message(code, req) : d.reply.error_message;
+    if (code == errc::read_failed) {
+      plan.hang_up = true;  // the upgrade request is read, then the connection drops
+    } else {
+      return [code, message](const courier::uri&, asio_detail::clock::time_point)
+                 -> net::awaitable<std::unique_ptr<asio_detail::byte_stream>> {
+        throw_error(make_error_code(code), message);
+      };
+    }
+  } else {
+    plan.refusal = std::move(d.reply);
+  }
+  return [weak = std::weak_ptr(self), plan = std::move(plan)](const courier::uri&,
+                                                              asio_detail::clock::time_point) {
+    auto self = weak.lock();
+    if (!self) throw operation_aborted("the stub_backend was destroyed");
+    return connect_stub(self, plan);
+  };
+}
+
+template <class Value>
+void record_open(recorder& rec, const request_data& req, clock::time_point start,
+                 std::exception_ptr e, const websocket_response<Value>* r) {
+  recorded_exchange x{req, true};
+  x.duration = clock::now() - start;
+  if (e) {
+    courier::detail::record_failure(x, e);
+  } else {
+    courier::detail::record_upgrade(x, *r);
+  }
+  rec.add(std::move(x));
+}
+
+template <class Handler>
+websocket_response<typename Handler::value_type> open_sync(
+    const std::shared_ptr<stub_backend::impl>& self, const request_data& req,
+    const Handler& handler) {
+  auto start = clock::now();
+  try {
+    self->io->check_blocking_allowed("stub_backend::open_websocket()");
+    auto r = asio_detail::open_websocket_over(*self->io, req, handler, make_connector(self, req));
+    record_open(self->rec, req, start, nullptr, &r);
+    return r;
+  } catch (...) {
+    record_open<typename Handler::value_type>(self->rec, req, start, std::current_exception(),
+                                              nullptr);
+    throw;
+  }
+}
+
+template <class Handler, class Done>
+void open_async(const std::shared_ptr<stub_backend::impl>& self, const request_data& req,
+                const Handler& handler, Done done) {
+  using value = typename Handler::value_type;
+  auto start = clock::now();
+  auto ex = net::get_associated_executor(done, self->io->ioc.get_executor());
+  asio_detail::stream_connector connector;
+  try {
+    connector = make_connector(self, req);
+  } catch (...) {
+    auto e = std::current_exception();
+    record_open<value>(self->rec, req, start, e, nullptr);
+    net::post(self->io->ioc, [ex, done = std::move(done), ec = asio_detail::code_of(e)]() mutable {
+      net::dispatch(ex, [done = std::move(done), ec]() mutable {
+        std::move(done)(ec, websocket_response<value>{});
+      });
+    });
+    return;
+  }
+  Done recorded(net::bind_executor(
+      ex, [weak = std::weak_ptr(self), req, start, done = std::move(done)](
+              boost::system::error_code ec, websocket_response<value> r) mutable {
+        recorded_exchange x{req, true};
+        x.duration = clock::now() - start;
+        if (ec) {
+          x.error = ec;
+          x.error_message = ec.message();
+        } else {
+          courier::detail::record_upgrade(x, r);
+        }
+        if (auto self = weak.lock()) self->rec.add(std::move(x));
+        std::move(done)(ec, std::move(r));
+      }));
+  asio_detail::async_open_websocket_over(self->io, req, handler, std::move(recorded),
+                                         std::move(connector));
+}
+
+}  // namespace
+
+websocket_response<ws::websocket> stub_backend::open_websocket(const request_data& req,
+                                                               const ws::high_level& handler) {
+  return open_sync(impl_, req, handler);
+}
+
+websocket_response<ws::sender> stub_backend::open_websocket(const request_data& req,
+                                                            const ws::low_level& handler) {
+  return open_sync(impl_, req, handler);
+}
+
+void stub_backend::async_open_websocket_raw(const request_data& req, const ws::high_level& handler,
+                                            ws_open_handler<ws::high_level> done) {
+  open_async(impl_, req, handler, std::move(done));
+}
+
+void stub_backend::async_open_websocket_raw(const request_data& req, const ws::low_level& handler,
+                                            ws_open_handler<ws::low_level> done) {
+  open_async(impl_, req, handler, std::move(done));
+}
+
+}  // namespace courier::testing
