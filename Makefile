@@ -3,6 +3,8 @@
 #   make test           install what is missing, build, run every test
 #   make test-sanitize  the same under ASan + UBSan
 #   make test-clang     the same built with clang 14
+#   make fuzz           every libFuzzer target for a minute from its seed corpus
+#   make bench          courier vs Beast vs libcurl vs raw TCP on local servers (bench/)
 SHELL := /bin/bash
 .DEFAULT_GOAL := demo
 
@@ -10,7 +12,8 @@ SHELL := /bin/bash
 DEPS := build-essential cmake ninja-build ccache clang pkgconf \
         libboost1.81-dev libboost-url1.81-dev libssl-dev openssl zlib1g-dev \
         libbrotli-dev libzstd-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev \
-        libcli11-dev nginx-light python3 python3-httpbin python3-websockets curl
+        libcli11-dev nginx-light python3 python3-httpbin python3-websockets curl tinyproxy microsocks \
+        libcurl4-openssl-dev libclang-rt-14-dev
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS ?= $(shell nproc)
@@ -61,4 +64,14 @@ format:
 	@clang-format -i $$(git ls-files '*.hpp' '*.cpp')
 
 clean:
-	@rm -rf build build-sanitize build-clang build-release
+	@rm -rf build build-sanitize build-clang build-release build-bench build-fuzz
+
+# End-to-end benchmarks (bench/run.sh): courier vs Boost.Beast vs libcurl vs raw TCP on local
+# servers, table to bench/results/. BENCH_QUICK=1 scales the workloads down.
+.PHONY: bench fuzz
+bench: deps
+	@bash bench/run.sh
+
+# Every libFuzzer target for FUZZ_SECONDS (default 60) from a copy of its seed corpus.
+fuzz: deps
+	@bash .ci/fuzz

@@ -9,11 +9,15 @@
 #include "proto/ws/utf8.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/flat_static_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/detail/frame.hpp>
 #include <boost/beast/websocket/detail/mask.hpp>
 #include <boost/beast/websocket/detail/utf8_checker.hpp>
+#include <boost/beast/zlib/deflate_stream.hpp>
+#include <boost/beast/zlib/inflate_stream.hpp>
 
 #include <benchmark/benchmark.h>
 
@@ -127,6 +131,71 @@ void ws_serialize_small_frames(benchmark::State& state) {
 }
 BENCHMARK(ws_serialize_small_frames);
 
+// --- WebSocket frame headers: decoding (Beast's parser lives inside its stream, so only
+// courier's here) and encoding beside Beast's detail::write.
+void ws_header_decode_courier(benchmark::State& state) {
+  // 64 headers of every length class, masked (as a server would read them) and not.
+  std::string wire;
+  std::vector<std::size_t> offsets;
+  for (int i = 0; i < 64; ++i) {
+    pws::frame_header h;
+    h.opcode = 2;
+    h.masked = (i & 1) != 0;
+    h.key = {1, 2, 3, 4};
+    h.payload_length = i % 3 == 0 ? 100 : i % 3 == 1 ? 1000 : 100000;
+    char buf[pws::max_frame_header_size];
+    offsets.push_back(wire.size());
+    wire.append(buf, pws::encode_frame_header(h, buf));
+  }
+  std::uint64_t total = 0;
+  for (auto _ : state) {
+    std::string_view in = wire;
+    while (!in.empty()) {
+      const auto r = pws::decode_frame_header(in);
+      total += r.header.payload_length;
+      in.remove_prefix(r.size);
+    }
+    benchmark::DoNotOptimize(total);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * 64);
+}
+BENCHMARK(ws_header_decode_courier);
+
+void ws_header_encode_courier(benchmark::State& state) {
+  pws::frame_header h;
+  h.opcode = 2;
+  h.masked = true;
+  h.key = {1, 2, 3, 4};
+  char buf[pws::max_frame_header_size];
+  std::uint64_t n = 0;
+  for (auto _ : state) {
+    h.payload_length = 100 + (n++ & 0xffff);
+    benchmark::DoNotOptimize(pws::encode_frame_header(h, buf));
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+void ws_header_encode_beast(benchmark::State& state) {
+  namespace bd = boost::beast::websocket::detail;
+  bd::frame_header h{};
+  h.op = bd::opcode::binary;
+  h.fin = true;
+  h.mask = true;
+  h.key = 0x04030201;
+  bd::fh_buffer buf;
+  std::uint64_t n = 0;
+  for (auto _ : state) {
+    buf.clear();
+    h.len = 100 + (n++ & 0xffff);
+    bd::write(buf, h);
+    benchmark::DoNotOptimize(buf.data().data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(ws_header_encode_courier);
+BENCHMARK(ws_header_encode_beast);
+
 // --- HTTP/1.1 response parsing ------------------------------------------------------------
 const std::string& http_response() {
   static const std::string r =
@@ -175,6 +244,40 @@ void deflate_round_trip(benchmark::State& state) {
   set_bytes(state, text.size());
 }
 BENCHMARK(deflate_round_trip);
+
+// Beast's permessage-deflate runs on its own zlib port (boost/beast/zlib): the same round
+// trip, a sync-flushed raw deflate block with the 00 00 ff ff tail removed and re-added.
+void deflate_round_trip_beast(benchmark::State& state) {
+  namespace bz = boost::beast::zlib;
+  auto text = mixed_text(64 * 1024);
+  bz::deflate_stream d;
+  d.reset(6, 15, 8, bz::Strategy::normal);
+  bz::inflate_stream i;
+  i.reset(15);
+  std::string packed(text.size() + 1024, '\0'), unpacked(text.size() + 1024, '\0');
+  for (auto _ : state) {
+    bz::z_params zs;
+    zs.next_in = text.data();
+    zs.avail_in = text.size();
+    zs.next_out = packed.data();
+    zs.avail_out = packed.size();
+    boost::beast::error_code ec;
+    d.write(zs, bz::Flush::sync, ec);
+    const std::size_t packed_size = packed.size() - zs.avail_out - 4;  // drop 00 00 ff ff
+    static const char tail[4] = {0, 0, '\xff', '\xff'};
+    std::string in = packed.substr(0, packed_size);
+    in.append(tail, 4);
+    bz::z_params zi;
+    zi.next_in = in.data();
+    zi.avail_in = in.size();
+    zi.next_out = unpacked.data();
+    zi.avail_out = unpacked.size();
+    i.write(zi, bz::Flush::sync, ec);
+    if (unpacked.size() - zi.avail_out != text.size()) state.SkipWithError("bad round trip");
+  }
+  set_bytes(state, text.size());
+}
+BENCHMARK(deflate_round_trip_beast);
 
 }  // namespace
 

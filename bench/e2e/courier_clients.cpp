@@ -1,0 +1,267 @@
+// courier's clients: sync (blocking calls on the caller's thread) and async (C++20 coroutines
+// on an io_context; courier's I/O runs on the backend's own thread either way).
+#include "bench_client.hpp"
+
+#include <courier/courier.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <atomic>
+#include <exception>
+#include <thread>
+
+namespace bench {
+namespace {
+
+namespace cr = courier;
+namespace asio = boost::asio;
+using clock = std::chrono::steady_clock;
+
+cr::ws::high_level ws_handler() {
+  cr::ws::high_level h;
+  h.options.connection.max_message_size = std::size_t{64} << 20;
+  h.options.connection.max_outgoing_bytes = std::size_t{64} << 20;
+  return h;
+}
+
+std::string ws_url(const workload& w) {
+  return "ws://" + w.host + ":" + std::to_string(w.ws_port) + "/";
+}
+std::string http_url(const workload& w) {
+  return "http://" + w.host + ":" + std::to_string(w.http_port) + w.path;
+}
+
+cr::asio_backend_options backend_options(const workload& w) {
+  cr::asio_backend_options o;
+  o.max_connections_per_origin = static_cast<std::size_t>(std::max(1, w.connections));
+  return o;
+}
+
+cr::ws::frame data_frame(const workload& w, std::string payload) {
+  return w.name == "ws_text" ? cr::ws::frame::text(std::move(payload))
+                             : cr::ws::frame::binary(std::move(payload));
+}
+
+// --- sync -------------------------------------------------------------------------------------
+
+outcome ws_sync(const workload& w) {
+  cr::asio_backend backend;
+  auto ws =
+      cr::basic_request().get(cr::uri(ws_url(w))).open_websocket(backend, ws_handler()).result;
+  const std::string& payload = w.payload;
+  outcome out;
+  if (w.name == "ws_latency") {
+    out.latencies_us.reserve(static_cast<std::size_t>(w.count));
+    for (long i = 0; i < w.count; ++i) {
+      check_deadline(w);
+      const auto t0 = clock::now();
+      ws.send(data_frame(w, payload));
+      auto m = ws.receive_message();
+      out.latencies_us.push_back(
+          std::chrono::duration<double, std::micro>(clock::now() - t0).count());
+      if (m.data.size() != w.size) throw std::runtime_error("short echo");
+    }
+  } else if (w.name == "ws_pipeline") {
+    long sent = 0;
+    for (; sent < std::min<long>(w.in_flight, w.count); ++sent)
+      ws.send(data_frame(w, payload));
+    for (long got = 0; got < w.count; ++got) {
+      check_deadline(w);
+      auto m = ws.receive_message();
+      if (m.data.size() != w.size) throw std::runtime_error("short echo");
+      if (sent < w.count) {
+        ws.send(data_frame(w, std::move(m.data)));  // the echo goes out again, no copy
+        ++sent;
+      }
+    }
+  } else {  // ws_binary, ws_text: one large message in flight, echoed back each time
+    std::string next = payload;
+    for (long i = 0; i < w.count; ++i) {
+      check_deadline(w);
+      ws.send(data_frame(w, std::move(next)));
+      next = std::move(ws.receive_message().data);
+      if (next.size() != w.size) throw std::runtime_error("short echo");
+    }
+  }
+  out.ops = w.count;
+  out.bytes = static_cast<std::uint64_t>(w.count) * w.size;
+  ws.close();
+  return out;
+}
+
+outcome ws_idle(const workload& w) {
+  cr::asio_backend backend;
+  std::vector<cr::ws::websocket> open;
+  open.reserve(static_cast<std::size_t>(w.count));
+  // One connection first, so that lazily made state (threads, TLS context) is not counted.
+  open.push_back(
+      cr::basic_request().get(cr::uri(ws_url(w))).open_websocket(backend, ws_handler()).result);
+  const double before = current_rss_kib();
+  for (long i = 1; i < w.count; ++i) {
+    check_deadline(w);
+    open.push_back(
+        cr::basic_request().get(cr::uri(ws_url(w))).open_websocket(backend, ws_handler()).result);
+  }
+  const double after = current_rss_kib();
+  outcome out;
+  out.ops = w.count;
+  out.idle_rss_kib = (after - before) / static_cast<double>(w.count - 1);
+  for (auto& ws : open)
+    if (!ws.is_open()) throw std::runtime_error("an idle websocket was closed");
+  return out;
+}
+
+outcome http_sync(const workload& w) {
+  cr::asio_backend backend(backend_options(w));
+  const cr::uri target(http_url(w));
+  outcome out;
+  std::atomic<std::uint64_t> bytes{0};
+  if (w.name == "http_download") {
+    const auto req = cr::basic_request().get(target).response_as(cr::ignore());
+    for (long i = 0; i < w.count; ++i) {
+      check_deadline(w);
+      auto r = backend.send(req);
+      if (r.status() != 200) throw std::runtime_error("status " + std::to_string(r.status()));
+    }
+    out.bytes = static_cast<std::uint64_t>(w.count) * w.size;
+  } else {
+    const auto req = cr::basic_request().get(target).response_as(cr::as_string());
+    const int threads = w.name == "http_conc" ? w.connections : 1;
+    std::atomic<long> next{0};
+    std::exception_ptr failure;
+    std::mutex failure_mutex;
+    auto worker = [&] {
+      try {
+        while (next.fetch_add(1) < w.count) {
+          check_deadline(w);
+          auto r = backend.send(req);
+          if (r.status() != 200) throw std::runtime_error("status " + std::to_string(r.status()));
+          bytes += r.body().size();
+        }
+      } catch (...) {
+        std::lock_guard lock(failure_mutex);
+        failure = std::current_exception();
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads; ++t)
+      pool.emplace_back(worker);
+    worker();
+    for (auto& t : pool)
+      t.join();
+    if (failure) std::rethrow_exception(failure);
+    out.bytes = bytes;
+  }
+  out.ops = w.count;
+  return out;
+}
+
+// --- async (coroutines) -----------------------------------------------------------------------
+
+template <class F>
+void run_coroutines(int n, F make) {
+  asio::io_context io;
+  std::exception_ptr failure;
+  for (int i = 0; i < n; ++i)
+    asio::co_spawn(io, make(i), [&](std::exception_ptr e) {
+      if (e && !failure) failure = e;
+    });
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+}
+
+outcome ws_async(const workload& w) {
+  cr::asio_backend backend;
+  outcome out;
+  run_coroutines(1, [&](int) -> asio::awaitable<void> {
+    auto res = co_await cr::basic_request()
+                   .get(cr::uri(ws_url(w)))
+                   .async_open_websocket(backend, ws_handler(), asio::use_awaitable);
+    cr::ws::websocket ws = res.result;
+    const std::string& payload = w.payload;
+    if (w.name == "ws_latency") {
+      out.latencies_us.reserve(static_cast<std::size_t>(w.count));
+      for (long i = 0; i < w.count; ++i) {
+        check_deadline(w);
+        const auto t0 = clock::now();
+        co_await ws.async_send(data_frame(w, payload), asio::use_awaitable);
+        auto m = co_await ws.async_receive_message(asio::use_awaitable);
+        out.latencies_us.push_back(
+            std::chrono::duration<double, std::micro>(clock::now() - t0).count());
+        if (m.data.size() != w.size) throw std::runtime_error("short echo");
+      }
+    } else if (w.name == "ws_pipeline") {
+      long sent = 0;
+      for (; sent < std::min<long>(w.in_flight, w.count); ++sent)
+        co_await ws.async_send(data_frame(w, payload), asio::use_awaitable);
+      for (long got = 0; got < w.count; ++got) {
+        check_deadline(w);
+        auto m = co_await ws.async_receive_message(asio::use_awaitable);
+        if (m.data.size() != w.size) throw std::runtime_error("short echo");
+        if (sent < w.count) {
+          co_await ws.async_send(data_frame(w, std::move(m.data)), asio::use_awaitable);
+          ++sent;
+        }
+      }
+    } else {
+      std::string next = payload;
+      for (long i = 0; i < w.count; ++i) {
+        check_deadline(w);
+        co_await ws.async_send(data_frame(w, std::move(next)), asio::use_awaitable);
+        next = std::move((co_await ws.async_receive_message(asio::use_awaitable)).data);
+        if (next.size() != w.size) throw std::runtime_error("short echo");
+      }
+    }
+    co_await ws.async_close(cr::ws::close_code::normal, "", asio::use_awaitable);
+  });
+  out.ops = w.count;
+  out.bytes = static_cast<std::uint64_t>(w.count) * w.size;
+  return out;
+}
+
+outcome http_async(const workload& w) {
+  cr::asio_backend backend(backend_options(w));
+  const cr::uri target(http_url(w));
+  outcome out;
+  long next = 0;  // only touched on the io_context's one thread
+  std::uint64_t bytes = 0;
+  const bool download = w.name == "http_download";
+  const int workers = w.name == "http_conc" ? w.connections : 1;
+  run_coroutines(workers, [&](int) -> asio::awaitable<void> {
+    const auto text = cr::basic_request().get(target).response_as(cr::as_string());
+    const auto drop = cr::basic_request().get(target).response_as(cr::ignore());
+    while (next++ < w.count) {
+      check_deadline(w);
+      if (download) {
+        auto r = co_await backend.async_send(drop, asio::use_awaitable);
+        if (r.status() != 200) throw std::runtime_error("status " + std::to_string(r.status()));
+        bytes += w.size;
+      } else {
+        auto r = co_await backend.async_send(text, asio::use_awaitable);
+        if (r.status() != 200) throw std::runtime_error("status " + std::to_string(r.status()));
+        bytes += r.body().size();
+      }
+    }
+  });
+  out.ops = w.count;
+  out.bytes = bytes;
+  return out;
+}
+
+}  // namespace
+
+void register_courier(registry& r) {
+  for (const char* ws : {"ws_latency", "ws_pipeline", "ws_binary", "ws_text"}) {
+    r["courier_sync"][ws] = ws_sync;
+    r["courier_async"][ws] = ws_async;
+  }
+  r["courier_sync"]["ws_idle"] = ws_idle;
+  for (const char* h : {"http_seq", "http_conc", "http_download"}) {
+    r["courier_sync"][h] = http_sync;
+    r["courier_async"][h] = http_async;
+  }
+}
+
+}  // namespace bench

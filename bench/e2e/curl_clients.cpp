@@ -1,0 +1,95 @@
+// libcurl clients: one easy handle reused for sequential requests and downloads (keep-alive),
+// and a multi handle driving `connections` transfers at once for the concurrent workload.
+#include "bench_client.hpp"
+
+#include <curl/curl.h>
+
+#include <vector>
+
+namespace bench {
+namespace {
+
+std::size_t count_bytes(char*, std::size_t size, std::size_t n, void* user) {
+  *static_cast<std::uint64_t*>(user) += size * n;
+  return size * n;
+}
+
+std::string url(const workload& w) {
+  return "http://" + w.host + ":" + std::to_string(w.http_port) + w.path;
+}
+
+CURL* make_easy(const std::string& u, std::uint64_t* bytes) {
+  CURL* h = curl_easy_init();
+  curl_easy_setopt(h, CURLOPT_URL, u.c_str());
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, count_bytes);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, bytes);
+  curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  return h;
+}
+
+outcome easy(const workload& w) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  outcome out;
+  const std::string u = url(w);
+  CURL* h = make_easy(u, &out.bytes);
+  for (long i = 0; i < w.count; ++i) {
+    check_deadline(w);
+    if (const CURLcode rc = curl_easy_perform(h); rc != CURLE_OK)
+      throw std::runtime_error(curl_easy_strerror(rc));
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (status != 200) throw std::runtime_error("status " + std::to_string(status));
+  }
+  curl_easy_cleanup(h);
+  out.ops = w.count;
+  return out;
+}
+
+outcome multi(const workload& w) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  outcome out;
+  const std::string u = url(w);
+  CURLM* m = curl_multi_init();
+  curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(w.connections));
+  std::vector<CURL*> handles;
+  long started = 0, done = 0;
+  for (int i = 0; i < w.connections && started < w.count; ++i, ++started) {
+    handles.push_back(make_easy(u, &out.bytes));
+    curl_multi_add_handle(m, handles.back());
+  }
+  while (done < w.count) {
+    check_deadline(w);
+    int running = 0;
+    curl_multi_perform(m, &running);
+    int left = 0;
+    while (CURLMsg* msg = curl_multi_info_read(m, &left)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      if (msg->data.result != CURLE_OK)
+        throw std::runtime_error(curl_easy_strerror(msg->data.result));
+      ++done;
+      CURL* h = msg->easy_handle;
+      curl_multi_remove_handle(m, h);
+      if (started < w.count) {  // reuse the handle (and its connection) for the next request
+        curl_multi_add_handle(m, h);
+        ++started;
+      }
+    }
+    if (done < w.count) curl_multi_poll(m, nullptr, 0, 100, nullptr);
+  }
+  for (CURL* h : handles)
+    curl_easy_cleanup(h);
+  curl_multi_cleanup(m);
+  out.ops = w.count;
+  return out;
+}
+
+}  // namespace
+
+void register_curl(registry& r) {
+  r["curl_easy"]["http_seq"] = easy;
+  r["curl_easy"]["http_download"] = easy;
+  r["curl_multi"]["http_conc"] = multi;
+}
+
+}  // namespace bench

@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Turns bench_client RESULT lines into the Markdown report: one table of figures per
+workload (medians with min-max over the runs), the ratios courier/Beast, courier/libcurl and
+courier/raw TCP, and the issue's targets marked met or missed."""
+import argparse
+import re
+import statistics
+from collections import defaultdict
+
+ORDER = ["ws_latency", "ws_pipeline", "ws_binary", "ws_text", "http_seq", "http_conc",
+         "http_download", "ws_idle"]
+TITLES = {
+    "ws_latency": "WebSocket latency: 32 B binary, one in flight",
+    "ws_pipeline": "WebSocket pipelined: 128 B binary, 64 in flight",
+    "ws_binary": "WebSocket 1 MiB binary messages",
+    "ws_text": "WebSocket 16 MiB text messages (UTF-8 validated)",
+    "http_seq": "HTTP: sequential GETs of 100 B on one keep-alive connection",
+    "http_conc": "HTTP: GETs of 100 B over 16 concurrent connections",
+    "http_download": "HTTP: 32 MiB downloads",
+    "ws_idle": "10,000 idle WebSockets from one process",
+}
+BYTES_WORKLOADS = {"ws_binary", "ws_text", "http_download"}
+
+
+def parse(path):
+    runs = defaultdict(list)   # (workload, client) -> [dict]
+    failures = []
+    for line in open(path):
+        line = line.strip()
+        kind, _, rest = line.partition(" ")
+        fields = dict(re.findall(r'(\w+)=("[^"]*"|\S+)', rest))
+        if kind == "RESULT":
+            runs[(fields["workload"], fields["client"])].append(fields)
+        elif kind == "FAIL":
+            failures.append(fields)
+    return runs, failures
+
+
+def med(values):
+    values = sorted(values)
+    return statistics.median(values), values[0], values[-1]
+
+
+def fmt(triple, digits=2):
+    m, lo, hi = triple
+    if lo == hi:
+        return f"{m:.{digits}f}"
+    return f"{m:.{digits}f} ({lo:.{digits}f}–{hi:.{digits}f})"
+
+
+def figures(rs, workload):
+    cpu = med([float(r["cpu_s"]) / int(r["ops"]) * 1e6 for r in rs])
+    if workload in BYTES_WORKLOADS:
+        tput = med([int(r["bytes"]) / float(r["wall_s"]) / 1e6 for r in rs])
+    else:
+        tput = med([int(r["ops"]) / float(r["wall_s"]) for r in rs])
+    rss = med([int(r["maxrss_kib"]) / 1024 for r in rs])
+    p50 = med([float(r["p50_us"]) for r in rs]) if "p50_us" in rs[0] else None
+    p99 = med([float(r["p99_us"]) for r in rs]) if "p99_us" in rs[0] else None
+    return {"cpu": cpu, "tput": tput, "rss": rss, "p50": p50, "p99": p99}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("raw")
+    ap.add_argument("--reps", default="3")
+    ap.add_argument("--quick", default="0")
+    ap.add_argument("--machine", default="")
+    ap.add_argument("--load", default="")
+    ap.add_argument("--note", default="")
+    a = ap.parse_args()
+    runs, failures = parse(a.raw)
+    out = []
+    out.append("# courier end-to-end benchmark\n")
+    out.append(f"- Machine: {a.machine}. Servers (epoll echo server, nginx with one worker) "
+               "pinned to CPU 0, each client run its own process pinned to CPU 1.")
+    out.append(f"- {a.reps} runs per client and workload, interleaved; figures are medians "
+               "with (min–max). CPU is the client process's user + system time (getrusage) "
+               "divided by operations; RSS is the client's peak.")
+    if a.quick == "1":
+        out.append("- **BENCH_QUICK=1**: a tenth of the issue's sizes.")
+    out.append(f"- System {a.load}.")
+    if a.note:
+        out.append(f"- Note: {a.note}")
+    out.append("- Reproduce: `make bench` (or `bash bench/run.sh`).\n")
+
+    fig = {}
+    for w in ORDER:
+        clients = [c for (ww, c) in runs if ww == w]
+        if not clients:
+            continue
+        out.append(f"## {TITLES[w]}\n")
+        if w == "ws_idle":
+            out.append("| client | connections | RSS per connection, KiB | peak RSS, MiB |")
+            out.append("|---|---|---|---|")
+            for c in clients:
+                rs = runs[(w, c)]
+                per = med([float(r.get("idle_kib_per_conn", 0)) for r in rs])
+                fig[(w, c)] = {"idle": per}
+                out.append(f"| {c} | {rs[0]['ops']} | {fmt(per, 1)} | "
+                           f"{fmt(med([int(r['maxrss_kib']) / 1024 for r in rs]), 1)} |")
+            out.append("")
+            continue
+        unit = "MB/s" if w in BYTES_WORKLOADS else "ops/s"
+        lat = w == "ws_latency"
+        head = f"| client | ops | CPU µs/op | {unit} |" + (" p50 µs | p99 µs |" if lat else "") + " peak RSS MiB |"
+        out.append(head)
+        out.append("|---" * (head.count("|") - 1) + "|")
+        for c in clients:
+            rs = runs[(w, c)]
+            f = figures(rs, w)
+            fig[(w, c)] = f
+            row = f"| {c} | {rs[0]['ops']} | {fmt(f['cpu'])} | {fmt(f['tput'], 0 if unit == 'ops/s' else 1)} |"
+            if lat:
+                row += f" {fmt(f['p50'], 1)} | {fmt(f['p99'], 1)} |"
+            row += f" {fmt(f['rss'], 1)} |"
+            out.append(row)
+        out.append("")
+
+    # Ratios of the medians.
+    def ratio(w, c, ref, key):
+        if (w, c) not in fig or (w, ref) not in fig:
+            return None
+        return fig[(w, c)][key][0] / fig[(w, ref)][key][0]
+
+    out.append("## Ratios (medians): courier / reference\n")
+    out.append("CPU ratio < 1 means courier spends less CPU per operation; throughput ratio > 1 "
+               "means courier is faster.\n")
+    out.append("| workload | courier client | reference | CPU/op ratio | throughput ratio |")
+    out.append("|---|---|---|---|---|")
+    refs = {"courier_sync": ["beast_sync", "curl_easy", "curl_multi", "raw_tcp"],
+            "courier_async": ["beast_async", "beast_sync", "curl_easy", "curl_multi", "raw_tcp"]}
+    for w in ORDER:
+        if w == "ws_idle":
+            continue
+        for c in ("courier_sync", "courier_async"):
+            for ref in refs[c]:
+                cr, tr = ratio(w, c, ref, "cpu"), ratio(w, c, ref, "tput")
+                if cr is None:
+                    continue
+                out.append(f"| {w} | {c} | {ref} | {cr:.2f} | {tr:.2f} |")
+    out.append("")
+
+    # The issue's targets.
+    def best(w, ref, key, better):
+        vals = [r for r in (ratio(w, c, ref, key) for c in ("courier_sync", "courier_async")) if r is not None]
+        if not vals:
+            return None
+        return min(vals) if better == "low" else max(vals)
+
+    targets = [
+        ("(a) latency: CPU per round trip within 2% of Beast (sync vs sync)",
+         ratio("ws_latency", "courier_sync", "beast_sync", "cpu"), lambda r: r <= 1.02),
+        ("(b) pipelined: CPU per message ≤ 1/3 of Beast (sync vs sync)",
+         ratio("ws_pipeline", "courier_sync", "beast_sync", "cpu"), lambda r: r <= 1 / 3),
+        ("(c) 1 MiB binary: ≥ 95% of raw TCP throughput (best courier client)",
+         best("ws_binary", "raw_tcp", "tput", "high"), lambda r: r >= 0.95),
+        ("(d) 16 MiB text: ≥ 70% of raw TCP throughput (best courier client)",
+         best("ws_text", "raw_tcp", "tput", "high"), lambda r: r >= 0.70),
+        ("HTTP keep-alive: CPU per request ≤ Beast sync",
+         ratio("http_seq", "courier_sync", "beast_sync", "cpu"), lambda r: r <= 1.0),
+        ("HTTP keep-alive: CPU per request ≤ 75% of libcurl easy",
+         ratio("http_seq", "courier_sync", "curl_easy", "cpu"), lambda r: r <= 0.75),
+        ("HTTP 16 connections: requests/s ≥ libcurl multi (best courier client)",
+         best("http_conc", "curl_multi", "tput", "high"), lambda r: r >= 1.0),
+        ("32 MiB download: ≥ 95% of raw TCP throughput (best courier client)",
+         best("http_download", "raw_tcp", "tput", "high"), lambda r: r >= 0.95),
+    ]
+    out.append("## Targets of issue 8\n")
+    out.append("| target | measured ratio | met? |")
+    out.append("|---|---|---|")
+    for name, r, ok in targets:
+        if r is None:
+            out.append(f"| {name} | not run | |")
+        else:
+            out.append(f"| {name} | {r:.2f} | {'yes' if ok(r) else '**no**'} |")
+    if ("ws_idle", "courier_sync") in fig:
+        kib = fig[("ws_idle", "courier_sync")]["idle"][0]
+        out.append(f"| 10k idle WebSockets: < 20 KiB RSS each | {kib:.1f} KiB | {'yes' if kib < 20 else '**no**'} |")
+    out.append("")
+    if failures:
+        out.append("## Failed runs\n")
+        for f in failures:
+            out.append(f"- {f.get('client')} / {f.get('workload')}: {f.get('error', '').strip(chr(34))}")
+        out.append("")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
