@@ -6,17 +6,18 @@
 #include "signals.hpp"
 #include "terminal.hpp"
 
+#include <courier/progress.hpp>
 #include <courier/response.hpp>
 #include <courier/response_as.hpp>
 
 #include <unistd.h>
 
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -34,19 +35,6 @@ struct temporary_files {
   std::string prefix;  // file name of the temporary; as_file's part files start with it too
 
   fs::path path() const { return dir / prefix; }
-
-  // The bytes written so far: the part file while it grows, then the completed temporary.
-  std::uint64_t bytes_so_far() const {
-    std::uint64_t bytes = 0;
-    std::error_code ec;
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-      if (it->path().filename().string().rfind(prefix, 0) != 0) continue;
-      std::error_code size_ec;
-      const auto size = it->file_size(size_ec);
-      if (!size_ec) bytes = std::max<std::uint64_t>(bytes, size);
-    }
-    return bytes;
-  }
 
   void remove_all() const {
     std::error_code ec;
@@ -78,35 +66,18 @@ temporary_files temporaries_for(const fs::path& target) {
                    ".download"};
 }
 
-// Content-Length from a HEAD request, so the bar can show a total and the time left. Failures
-// that would also fail the download (connect, TLS, timeouts) are thrown; anything else only
-// costs the total.
-std::optional<std::uint64_t> content_length(courier::asio_backend& backend, request_plan plan) {
-  if (plan.method != courier::method::get) return std::nullopt;
-  plan.method = courier::method::head;
-  try {
-    auto res = to_request(plan).response_as(courier::ignore()).send(backend);
-    if (!res.is_success()) return std::nullopt;
-    auto value = res.header("Content-Length");
-    if (!value) return std::nullopt;
-    std::uint64_t n = 0;
-    auto [p, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
-    if (ec != std::errc{} || p != value->data() + value->size()) return std::nullopt;
-    return n;
-  } catch (const courier::error& e) {
-    if (e.code() == errc::connect_failed || e.code() == errc::tls_failed ||
-        e.code() == errc::timeout || e.code() == errc::invalid_request) {
-      throw;
-    }
-    return std::nullopt;
-  }
-}
+// What the library reports through on_progress (on an I/O thread), read by the bar's thread.
+struct download_progress {
+  static constexpr std::uint64_t unknown = ~std::uint64_t{0};
+  std::atomic<std::uint64_t> bytes{0};
+  std::atomic<std::uint64_t> total{unknown};
+};
 
 // Redraws the bar on stderr every 200 ms until stopped.
 class progress_bar {
  public:
-  progress_bar(const temporary_files& files, std::optional<std::uint64_t> total, palette colours)
-      : files_(files), total_(total), colours_(colours) {
+  progress_bar(std::shared_ptr<const download_progress> progress, palette colours)
+      : progress_(std::move(progress)), colours_(colours) {
     thread_ = std::thread([this] { run(); });
   }
   ~progress_bar() { stop(); }
@@ -131,8 +102,9 @@ class progress_bar {
       const double elapsed =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       progress_state state;
-      state.bytes = files_.bytes_so_far();
-      state.total = total_;
+      state.bytes = progress_->bytes.load(std::memory_order_relaxed);
+      const std::uint64_t total = progress_->total.load(std::memory_order_relaxed);
+      if (total != download_progress::unknown) state.total = total;
       state.elapsed_seconds = elapsed;
       meter.sample(state.bytes, elapsed);
       state.bytes_per_second = meter.bytes_per_second();
@@ -141,8 +113,7 @@ class progress_bar {
     }
   }
 
-  const temporary_files& files_;
-  std::optional<std::uint64_t> total_;
+  std::shared_ptr<const download_progress> progress_;
   palette colours_;
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -168,9 +139,18 @@ int run_download(courier::asio_backend& backend, const request_plan& plan, const
   const auto start = std::chrono::steady_clock::now();
   courier::response<fs::path> res;
   try {
+    auto progress = std::make_shared<download_progress>();
     std::optional<progress_bar> bar;
-    if (show_bar) bar.emplace(files, content_length(backend, plan), err_colours);
-    res = to_request(plan).response_as(courier::as_file(files.path())).send(backend);
+    if (show_bar) bar.emplace(progress, err_colours);
+    res = to_request(plan)
+              .response_as(courier::as_file(files.path()))
+              .on_progress([progress](const courier::transfer_progress& p) {
+                if (p.dir != courier::transfer_progress::direction::download) return;
+                progress->bytes.store(p.bytes, std::memory_order_relaxed);
+                progress->total.store(p.total.value_or(download_progress::unknown),
+                                      std::memory_order_relaxed);
+              })
+              .send(backend);
   } catch (...) {
     files.remove_all();
     on_interrupt({});
