@@ -3,7 +3,8 @@
 # local servers, in one run. Builds bench/ in Release, starts its own servers on 127.0.0.1
 # (the epoll WebSocket + raw TCP echo server in bench/e2e, and nginx), runs every client on
 # every workload BENCH_REPS times (each run its own process, pinned to another CPU than the
-# servers), and writes the Markdown table to bench/results/<date>.md and stdout.
+# servers), and writes the Markdown table to bench/results/<date>.md (<date>-2.md, ... for later
+# runs that day) and stdout.
 #
 #   BENCH_QUICK=1     a tenth of the sizes (a smoke run; the default is the full size)
 #   BENCH_REPS=N      runs per client and workload (default 3; medians with min-max)
@@ -128,6 +129,10 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 mkdir -p bench/results
 out="bench/results/$(date -u +%Y-%m-%d).md"
 [ "$quick" = 1 ] && out="bench/results/$(date -u +%Y-%m-%d)-quick.md"
+# A second run on the same day gets its own file instead of replacing the first.
+n=2
+base=${out%.md}
+while [ -e "$out" ] && [ "$n" -lt 100 ]; do out="$base-$n.md"; n=$((n + 1)); done
 python3 bench/report.py "$raw" --reps "$reps" --quick "$quick" \
   --machine "$(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)" \
   --load "load average before $load_before, after $load_after" --note "${BENCH_NOTE:-}" >"$out"
