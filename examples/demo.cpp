@@ -1,5 +1,5 @@
 // The demo behind `make demo`: a tour of courier against the local servers the project starts.
-// Usage: demo HTTPBIN_BASE_URL NGINX_BASE_URL
+// Usage: demo HTTPBIN_BASE_URL NGINX_BASE_URL [PROXY_URI]
 #include <courier/courier.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -16,7 +16,7 @@ using namespace std::chrono_literals;
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::cerr << "usage: demo HTTPBIN_BASE_URL NGINX_BASE_URL\n";
+    std::cerr << "usage: demo HTTPBIN_BASE_URL NGINX_BASE_URL [PROXY_URI]\n";
     return 2;
   }
   const std::string httpbin = argv[1], nginx = argv[2];
@@ -83,6 +83,31 @@ int main(int argc, char** argv) {
     cr::basic_request().header("X-Injected", "oops\r\nEvil: 1");
   } catch (const cr::invalid_header& e) {
     std::cout << "   invalid_header: " << e.what() << "\n";
+  }
+
+  std::cout << "8. A body streamed as it arrives, with progress:\n";
+  {
+    std::uint64_t progress_calls = 0;
+    auto res = cr::basic_request()
+                   .get(cr::uri(nginx + "/large.bin"))
+                   .response_as(cr::as_stream())
+                   .on_progress([&](const cr::transfer_progress&) { ++progress_calls; })
+                   .send(backend);
+    std::uint64_t bytes = 0, chunks = 0;
+    for (std::string_view chunk : res.body().chunks()) {
+      bytes += chunk.size();
+      ++chunks;
+    }
+    std::cout << "   -> " << bytes << " bytes in " << chunks << " chunks, " << progress_calls
+              << " progress calls, never more than one chunk in memory\n";
+  }
+
+  if (argc > 3) {
+    std::cout << "9. Through an HTTP proxy (" << cr::proxy(argv[3]).redacted() << "):\n";
+    auto req = cr::basic_request().get(cr::uri(nginx + "/small.txt")).proxy(cr::proxy(argv[3]));
+    std::cout << "   as curl: " << cr::to_curl(req.data()) << "\n";
+    auto res = req.send(backend);
+    std::cout << "   -> " << res.status() << ", " << res.body()->size() << " bytes\n";
   }
   std::cout << "Done.\n";
 }

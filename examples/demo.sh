@@ -6,4 +6,5 @@ build=${1:-build}
 # shellcheck disable=SC1090
 source "$COURIER_TEST_ENV"
 echo "== courier demo: httpbin on 127.0.0.1:$HTTPBIN_PORT, nginx on 127.0.0.1:$NGINX_HTTP_PORT"
-"$build/examples/demo" "http://127.0.0.1:$HTTPBIN_PORT" "http://127.0.0.1:$NGINX_HTTP_PORT"
+"$build/examples/demo" "http://127.0.0.1:$HTTPBIN_PORT" "http://127.0.0.1:$NGINX_HTTP_PORT" \
+  "http://127.0.0.1:$TINYPROXY_PORT"

@@ -1,4 +1,5 @@
-// Everything a courier user needs: requests, responses, errors, and the Asio backend.
+// Everything a courier user needs: requests, responses, streams, proxies, errors, and the Asio
+// backend. (The stub backend for tests is <courier/testing/stub_backend.hpp>, in courier_testing.)
 #pragma once
 
 #include <courier/asio_backend.hpp>
@@ -12,7 +13,9 @@
 #include <courier/method.hpp>
 #include <courier/options.hpp>
 #include <courier/progress.hpp>
+#include <courier/proxy.hpp>
 #include <courier/request.hpp>
 #include <courier/response.hpp>
 #include <courier/response_as.hpp>
+#include <courier/to_curl.hpp>
 #include <courier/uri.hpp>

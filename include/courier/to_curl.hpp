@@ -26,7 +26,8 @@ std::string shell_quote(std::string_view text);
 /// A curl command that sends the same request: method, uri (with query), headers, body (text
 /// with --data-raw, binary through printf on stdin, a form url-encoded, multipart parts with
 /// -F/--form-string, a file body as --data-binary @file), --compressed when the request asks
-/// for compressed answers, -L/--max-redirs when it follows redirects, and its timeouts. Every
+/// for compressed answers, -L/--max-redirs when it follows redirects, --proxy (or --noproxy '*')
+/// when the request chose its proxy (credentials hidden with redact), and its timeouts. Every
 /// word is quoted for a POSIX shell. Throws invalid_request when the request has no uri.
 std::string to_curl(const request_data& req, const curl_options& options = {});
 

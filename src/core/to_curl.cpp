@@ -4,9 +4,11 @@
 
 #include <courier/error.hpp>
 #include <courier/headers.hpp>
+#include <courier/proxy.hpp>
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
 
 namespace courier {
@@ -20,6 +22,30 @@ bool is_plain(char c) {
 
 constexpr std::array<std::string_view, 4> always_sensitive{"Authorization", "Proxy-Authorization",
                                                            "Cookie", "Set-Cookie"};
+
+// The proxy as curl takes it, credentials included (percent-encoded).
+std::string proxy_uri(const proxy& p) {
+  static constexpr const char* schemes[] = {"http", "https", "socks5", "socks5h"};
+  auto encode = [](const std::string& text) {
+    std::string out;
+    for (unsigned char c : text) {
+      if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+        out += static_cast<char>(c);
+      } else {
+        static constexpr char hex[] = "0123456789ABCDEF";
+        out += '%';
+        out += hex[c >> 4];
+        out += hex[c & 15];
+      }
+    }
+    return out;
+  };
+  std::string out = schemes[static_cast<int>(p.type())];
+  out += "://";
+  if (p.has_credentials()) out += encode(p.username()) + ":" + encode(p.password()) + "@";
+  out += p.host().find(':') != std::string::npos ? "[" + p.host() + "]" : p.host();
+  return out + ":" + std::to_string(p.port());
+}
 
 bool is_redacted(std::string_view name, const curl_options& o) {
   for (const auto& n : o.redact_headers) {
@@ -109,6 +135,14 @@ std::string to_curl(const request_data& req, const curl_options& options) {
     add("--max-redirs", std::to_string(o.max_redirects));
   }
   if (o.decompress && hs.contains("Accept-Encoding")) words.push_back("--compressed");
+  if (o.proxy) {
+    // The request's own proxy choice; without one curl would apply its environment.
+    if (auto p = o.proxy->select(*u)) {
+      add("--proxy", options.redact ? p->redacted() : proxy_uri(*p));
+    } else {
+      add("--noproxy", "*");
+    }
+  }
   for (const auto& f : hs) {
     std::string value = is_redacted(f.name, options) ? "[REDACTED]" : f.value;
     // curl sends "Name;" as a header with an empty value ("Name:" would remove it).

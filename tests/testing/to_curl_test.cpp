@@ -58,6 +58,26 @@ TEST(to_curl, redacts_sensitive_headers_on_request) {
   EXPECT_EQ(some.find("k3y"), std::string::npos);
 }
 
+TEST(to_curl, the_requests_proxy_with_credentials_hidden_on_request) {
+  auto req = cr::empty_request()
+                 .follow_redirects(false)
+                 .proxy(cr::proxy("socks5h://ann:p%40ss@127.0.0.1:1080"))
+                 .get(cr::uri("https://a.example/"));
+  EXPECT_EQ(cr::to_curl(req),
+            "curl https://a.example/ --proxy socks5h://ann:p%40ss@127.0.0.1:1080");
+  cr::curl_options o;
+  o.redact = true;
+  auto hidden = cr::to_curl(req, o);
+  EXPECT_EQ(hidden.find("p%40ss"), std::string::npos) << hidden;
+  EXPECT_NE(hidden.find("--proxy 'socks5h://ann:***@127.0.0.1:1080'"), std::string::npos) << hidden;
+  auto direct =
+      cr::empty_request().follow_redirects(false).no_proxy().get(cr::uri("http://a.example/"));
+  EXPECT_EQ(cr::to_curl(direct), "curl http://a.example/ --noproxy '*'");
+  // No proxy chosen on the request: nothing added (the backend's choice is not the request's).
+  EXPECT_EQ(cr::to_curl(cr::empty_request().follow_redirects(false).get(cr::uri("http://a/"))),
+            "curl http://a/");
+}
+
 TEST(to_curl, needs_a_uri) {
   EXPECT_THROW(cr::to_curl(cr::basic_request()), cr::invalid_request);
 }
