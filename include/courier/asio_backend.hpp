@@ -3,6 +3,7 @@
 #pragma once
 
 #include <courier/body_stream.hpp>
+#include <courier/detail/send_via_raw.hpp>
 #include <courier/error.hpp>
 #include <courier/proxy.hpp>
 #include <courier/request.hpp>
@@ -77,37 +78,11 @@ class asio_backend {
     return detail::make_response(req, send_raw(req.data(), req.response_as().destination()));
   }
 
-  /// Completion signature: void(boost::system::error_code, response<T>).
+  /// Completion signature: void(boost::system::error_code, response<T>). The handler runs on its
+  /// associated executor (a coroutine resumes on its own executor, not on a backend thread).
   template <class T, class CompletionToken>
   auto async_send(const request<T>& req, CompletionToken&& token) {
-    using signature = void(boost::system::error_code, response<T>);
-    return boost::asio::async_initiate<CompletionToken, signature>(
-        [this, req](auto handler) {
-          // Keep the caller's executor busy until its handler runs, and run the handler there
-          // (a coroutine resumes on its own executor, not on a backend thread).
-          auto work = boost::asio::make_work_guard(boost::asio::get_associated_executor(handler));
-          async_send_raw(req.data(), req.response_as().destination(),
-                         [req, handler = std::move(handler), work = std::move(work)](
-                             boost::system::error_code ec, raw_response raw) mutable {
-                           response<T> res;
-                           if (!ec) {
-                             try {
-                               res = detail::make_response(req, std::move(raw));
-                             } catch (const courier::error& e) {
-                               ec = e.code();
-                             } catch (...) {
-                               ec = make_error_code(errc::decode_failed);
-                             }
-                           }
-                           auto ex = work.get_executor();
-                           boost::asio::dispatch(ex, [handler = std::move(handler), ec,
-                                                      res = std::move(res)]() mutable {
-                             std::move(handler)(ec, std::move(res));
-                           });
-                           work.reset();
-                         });
-        },
-        token);
+    return detail::async_send_via_raw(*this, req, std::forward<CompletionToken>(token));
   }
 
   // --- WebSockets ------------------------------------------------------------------------------
@@ -128,13 +103,8 @@ class asio_backend {
   template <class Handler, class CompletionToken>
   auto async_open_websocket(const request_data& req, const Handler& handler,
                             CompletionToken&& token) {
-    using signature =
-        void(boost::system::error_code, websocket_response<typename Handler::value_type>);
-    return boost::asio::async_initiate<CompletionToken, signature>(
-        [this](auto h, const request_data& r, const Handler& hd) {
-          async_open_websocket_raw(r, hd, std::move(h));
-        },
-        token, req, handler);
+    return detail::async_open_websocket_via_raw(*this, req, handler,
+                                                std::forward<CompletionToken>(token));
   }
 
   const asio_backend_options& options() const noexcept;

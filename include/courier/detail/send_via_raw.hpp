@@ -1,10 +1,12 @@
-// request<T>::async_send written once over a backend's raw layer (async_send_raw), so that
-// every backend and wrapper takes any Asio completion token the same way asio_backend does.
+// request<T>::async_send and async_open_websocket written once over a backend's raw layer
+// (async_send_raw, async_open_websocket_raw), so that every backend and wrapper takes any Asio
+// completion token the same way.
 #pragma once
 
 #include <courier/error.hpp>
 #include <courier/request.hpp>
 #include <courier/response.hpp>
+#include <courier/ws/handler.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -52,6 +54,20 @@ auto async_send_via_raw(Backend& backend, const request<T>& req, CompletionToken
             }));
       },
       token);
+}
+
+/// Starts `backend.async_open_websocket_raw` with any completion token.
+/// Completion signature: void(boost::system::error_code, websocket_response<Handler::value_type>).
+template <class Backend, class Handler, class CompletionToken>
+auto async_open_websocket_via_raw(Backend& backend, const request_data& req, const Handler& handler,
+                                  CompletionToken&& token) {
+  using signature =
+      void(boost::system::error_code, websocket_response<typename Handler::value_type>);
+  return boost::asio::async_initiate<CompletionToken, signature>(
+      [&backend](auto h, const request_data& r, const Handler& hd) {
+        backend.async_open_websocket_raw(r, hd, std::move(h));
+      },
+      token, req, handler);
 }
 
 }  // namespace courier::detail

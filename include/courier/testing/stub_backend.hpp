@@ -130,13 +130,8 @@ class stub_backend : public recorder {
   template <class Handler, class CompletionToken>
   auto async_open_websocket(const request_data& req, const Handler& handler,
                             CompletionToken&& token) {
-    using signature =
-        void(boost::system::error_code, websocket_response<typename Handler::value_type>);
-    return boost::asio::async_initiate<CompletionToken, signature>(
-        [this](auto h, const request_data& r, const Handler& hd) {
-          this->async_open_websocket_raw(r, hd, std::move(h));
-        },
-        token, req, handler);
+    return courier::detail::async_open_websocket_via_raw(*this, req, handler,
+                                                         std::forward<CompletionToken>(token));
   }
 
   struct impl;
