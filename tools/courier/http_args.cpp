@@ -222,22 +222,8 @@ std::optional<http_args> parse_http_args(int argc, char** argv) {
   }
   if (*timeout_opt) a.timeout = timeout;
   if (*connect_opt) a.connect_timeout = connect_timeout;
-  if (*cacert_opt) {
-    if (::access(cacert.c_str(), R_OK) != 0) {
-      throw usage_error("cannot read the CA file '" + cacert + "'");
-    }
-    a.cacert = cacert;
-  }
-  if (*proxy_opt) {
-    try {
-      courier::proxy checked(proxy);
-    } catch (const courier::invalid_request& e) {
-      throw usage_error(e.what(),
-                        "write --proxy http://[USER:PASS@]HOST:PORT (or https://, "
-                        "socks5://, socks5h://)");
-    }
-    a.proxy = proxy;
-  }
+  if (*cacert_opt) a.cacert = readable_ca_file(cacert);
+  if (*proxy_opt) a.proxy = valid_proxy(proxy);
   a.follow = !no_follow;
 
   if (pretty == "auto") pretty = is_terminal(STDOUT_FILENO) ? "all" : "none";
@@ -256,6 +242,23 @@ std::optional<http_args> parse_http_args(int argc, char** argv) {
     a.print_headers = is_terminal(STDOUT_FILENO) || a.verbose;
   }
   return a;
+}
+
+std::string readable_ca_file(const std::string& path) {
+  if (::access(path.c_str(), R_OK) != 0)
+    throw usage_error("cannot read the CA file '" + path + "'");
+  return path;
+}
+
+std::string valid_proxy(const std::string& uri) {
+  try {
+    courier::proxy checked(uri);
+  } catch (const courier::invalid_request& e) {
+    throw usage_error(e.what(),
+                      "write --proxy http://[USER:PASS@]HOST:PORT (or https://, socks5://, "
+                      "socks5h://)");
+  }
+  return uri;
 }
 
 }  // namespace courier::cli

@@ -49,4 +49,9 @@ std::optional<http_args> parse_http_args(int argc, char** argv);
 /// means http://localhost:8080/x. Throws usage_error when the result does not parse.
 std::string normalise_url(const std::string& text, const std::string& default_scheme);
 
+/// Checks shared by `courier` and `courier ws`: --cacert names a readable file, and --proxy a
+/// uri courier::proxy accepts. Each returns its argument or throws usage_error with a hint.
+std::string readable_ca_file(const std::string& path);
+std::string valid_proxy(const std::string& uri);
+
 }  // namespace courier::cli

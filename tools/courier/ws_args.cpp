@@ -160,22 +160,8 @@ std::optional<ws_args> parse_ws_args(int argc, char** argv) {
     if (a.max_message_size == 0) throw usage_error("--max-message-size must be at least 1");
   }
   if (*connect_opt) a.connect_timeout = connect_timeout;
-  if (*cacert_opt) {
-    if (::access(cacert.c_str(), R_OK) != 0) {
-      throw usage_error("cannot read the CA file '" + cacert + "'");
-    }
-    a.cacert = cacert;
-  }
-  if (*proxy_opt) {
-    try {
-      courier::proxy checked(proxy);
-    } catch (const courier::invalid_request& e) {
-      throw usage_error(e.what(),
-                        "write --proxy http://[USER:PASS@]HOST:PORT (or https://, "
-                        "socks5://, socks5h://)");
-    }
-    a.proxy = proxy;
-  }
+  if (*cacert_opt) a.cacert = readable_ca_file(cacert);
+  if (*proxy_opt) a.proxy = valid_proxy(proxy);
   return a;
 }
 
