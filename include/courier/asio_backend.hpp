@@ -67,8 +67,10 @@ class asio_backend {
   asio_backend(const asio_backend&) = delete;
   asio_backend& operator=(const asio_backend&) = delete;
 
-  /// Blocks until the response is read; throws a courier::error. Must not be called from one
-  /// of the backend's own I/O threads (it would wait on itself): that throws invalid_request.
+  /// Blocks until the response is read; throws a courier::error. The exchange runs on the
+  /// calling thread (plain connections are read and written from it; connecting and TLS use
+  /// the I/O threads). Must not be called from one of the backend's own I/O threads (it would
+  /// wait on itself): that throws invalid_request.
   raw_response send_raw(const request_data& req, const body_destination& dest);
   /// Starts sending; `handler` is called once, on a backend thread (or the handler's executor).
   void async_send_raw(const request_data& req, const body_destination& dest, raw_handler handler);

@@ -78,7 +78,8 @@ struct async_body_reader;
 /// body_source_error and the connection is closed, not reused.
 struct stream_body {
   /// Fills the buffer with the next bytes and returns how many; 0 means the body is complete.
-  /// Runs on a backend I/O thread. Empty when `async_read` is the source.
+  /// Runs on the thread of a sync send, else on a backend I/O thread. Empty when `async_read` is
+  /// the source.
   std::function<std::size_t(std::span<char>)> read;
   /// A coroutine source, used instead of `read` when set.
   std::shared_ptr<const detail::async_body_reader> async_read;

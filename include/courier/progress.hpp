@@ -19,9 +19,10 @@ struct transfer_progress {
   bool done = false;
 };
 
-/// Called on one of the backend's I/O threads (for an as_stream() download: on the thread reading
-/// the stream), at most once per request_options::progress_interval per direction, plus a final
-/// call with done = true. Keep it short: the transfer waits for it.
+/// Called where the transfer runs (the calling thread of a sync send, a backend I/O thread for an
+/// async one, the reading thread for an as_stream() download), at most once per
+/// request_options::progress_interval per direction, plus a final call with done = true. Keep it
+/// short: the transfer waits for it.
 using progress_callback = std::function<void(const transfer_progress&)>;
 
 }  // namespace courier

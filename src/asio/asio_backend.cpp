@@ -123,17 +123,7 @@ const asio_backend_options& asio_backend::options() const noexcept {
 
 raw_response asio_backend::send_raw(const request_data& req, const body_destination& dest) {
   impl_->check_blocking_allowed("asio_backend::send()");
-  std::promise<raw_response> promise;
-  auto result = promise.get_future();
-  asio_detail::start_http_exchange(*impl_, req, dest,
-                                   [&promise](std::exception_ptr e, raw_response r) {
-                                     if (e) {
-                                       promise.set_exception(e);
-                                     } else {
-                                       promise.set_value(std::move(r));
-                                     }
-                                   });
-  return result.get();
+  return asio_detail::run_http_exchange_here(*impl_, req, dest);
 }
 
 void asio_backend::async_send_raw(const request_data& req, const body_destination& dest,

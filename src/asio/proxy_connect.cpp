@@ -27,11 +27,12 @@ std::unique_ptr<asio_detail::transport> make_transport(asio_detail::net::any_io_
 
 asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>> asio_backend::impl::connect(
     const courier::uri& u, const request_options& ro, asio_detail::clock::time_point until) {
-  auto fresh = make_transport(ioc.get_executor(), u, proxy_for(u, ro), false);
-  const std::string key = fresh->pool_key();
+  auto via = proxy_for(u, ro);
+  const std::string key = asio_detail::transport::make_pool_key(u.origin(), via, false);
   auto t = co_await pool.acquire(key, until);
   if (t) co_return t;
   try {
+    auto fresh = make_transport(ioc.get_executor(), u, std::move(via), false);
     co_await fresh->connect(u.is_secure(), &tls, !options.tls.insecure_skip_verify, until);
     co_return fresh;
   } catch (...) {

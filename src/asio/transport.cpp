@@ -18,7 +18,17 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <climits>
+#include <utility>
+
+#include <algorithm>
+#include <cerrno>
 
 namespace courier::asio_detail {
 
@@ -44,8 +54,36 @@ transport::~transport() {
   close();
 }
 
-tcp::socket& transport::socket() noexcept {
+tcp::socket& transport::socket() {
+  attach_to_reactor();
   return *tcp_;
+}
+
+void transport::detach_from_reactor() noexcept {
+  if (detached_fd_ >= 0 || !tcp_ || !tcp_->is_open()) return;
+  boost::system::error_code ec;
+  auto local = tcp_->local_endpoint(ec);
+  detached_v6_ = !ec && local.address().is_v6();
+  const int fd = tcp_->release(ec);
+  if (ec) return;
+  detached_fd_ = fd;
+  // Blocking reads wait in recv() itself; Asio makes the socket non-blocking again once it is
+  // handed back and used for an async operation.
+  const int flags = ::fcntl(fd, F_GETFL);
+  blocking_ = flags >= 0 && ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0;
+}
+
+void transport::attach_to_reactor() {
+  if (detached_fd_ < 0) return;
+  const int fd = std::exchange(detached_fd_, -1);
+  blocking_ = false;
+  boost::system::error_code ec;
+  tcp_->assign(detached_v6_ ? tcp::v6() : tcp::v4(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    throw read_error("cannot hand the connection to " + endpoint_name() +
+                     " back to the I/O thread: " + ec.message());
+  }
 }
 
 std::string transport::endpoint_name() const {
@@ -77,8 +115,16 @@ void transport::use_proxy(courier::proxy via, bool tunnel_plain) {
   proxy_ = std::move(via);
   const bool secure = origin_.starts_with("https:") || origin_.starts_with("wss:");
   tunnel_ = proxy_->is_socks() || secure || tunnel_plain;
-  pool_key_ = origin_ + " via " + proxy_->redacted() + (tunnel_ ? " (tunnel)" : "") +
-              credentials_digest(*proxy_);
+  pool_key_ = make_pool_key(origin_, proxy_, tunnel_plain);
+}
+
+std::string transport::make_pool_key(const std::string& origin,
+                                     const std::optional<courier::proxy>& via, bool tunnel_plain) {
+  if (!via) return origin;
+  const bool secure = origin.starts_with("https:") || origin.starts_with("wss:");
+  const bool tunnel = via->is_socks() || secure || tunnel_plain;
+  return origin + " via " + via->redacted() + (tunnel ? " (tunnel)" : "") +
+         credentials_digest(*via);
 }
 
 std::string transport::proxy_authorization() const {
@@ -473,6 +519,7 @@ net::awaitable<std::size_t> transport::write(const std::vector<net::const_buffer
     co_return co_await net::async_write(*tls_, buffers,
                                         net::redirect_error(net::use_awaitable, ec));
   }
+  attach_to_reactor();
   co_return co_await net::async_write(*tcp_, buffers, net::redirect_error(net::use_awaitable, ec));
 }
 
@@ -485,7 +532,111 @@ net::awaitable<std::size_t> transport::read_some(net::mutable_buffer buffer,
   if (tls_) {
     co_return co_await tls_->async_read_some(buffer, net::redirect_error(net::use_awaitable, ec));
   }
+  attach_to_reactor();
   co_return co_await tcp_->async_read_some(buffer, net::redirect_error(net::use_awaitable, ec));
+}
+
+namespace {
+
+// Waits until `fd` is ready for `events` or `until` passes; false on timeout.
+bool wait_ready(int fd, short events, clock::time_point until, boost::system::error_code& ec) {
+  for (;;) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - clock::now()).count();
+    if (left <= 0) {
+      ec = net::error::timed_out;
+      return false;
+    }
+    pollfd p{fd, events, 0};
+    const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 60'000)));
+    if (n > 0) return true;
+    if (n < 0 && errno != EINTR) {
+      ec.assign(errno, boost::system::system_category());
+      return false;
+    }
+  }
+}
+
+}  // namespace
+
+std::size_t transport::write_here(const std::vector<net::const_buffer>& buffers,
+                                  clock::time_point until, boost::system::error_code& ec) {
+  ec.clear();
+  detach_from_reactor();
+  const int fd = native_fd();
+  std::vector<iovec> iov;
+  iov.reserve(buffers.size());
+  std::size_t total = 0;
+  for (const auto& b : buffers) {
+    if (b.size() == 0) continue;
+    iov.push_back(iovec{const_cast<void*>(b.data()), b.size()});
+    total += b.size();
+  }
+  std::size_t written = 0, first = 0;
+  while (written < total) {
+    msghdr msg{};
+    msg.msg_iov = iov.data() + first;
+    msg.msg_iovlen = std::min<std::size_t>(iov.size() - first, IOV_MAX);
+    const ssize_t n = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (!wait_ready(fd, POLLOUT, until, ec)) return written;
+        continue;
+      }
+      ec.assign(errno, boost::system::system_category());
+      return written;
+    }
+    written += static_cast<std::size_t>(n);
+    // Drop what was sent from the front of the vector.
+    for (std::size_t sent = static_cast<std::size_t>(n); sent > 0;) {
+      if (sent >= iov[first].iov_len) {
+        sent -= iov[first].iov_len;
+        ++first;
+      } else {
+        iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + sent;
+        iov[first].iov_len -= sent;
+        sent = 0;
+      }
+    }
+  }
+  return written;
+}
+
+std::size_t transport::read_some_here(net::mutable_buffer buffer, clock::time_point until,
+                                      boost::system::error_code& ec) {
+  ec.clear();
+  if (buffer.size() == 0) return 0;
+  detach_from_reactor();
+  const int fd = native_fd();
+  for (;;) {
+    // A blocking recv() bounded by SO_RCVTIMEO: one syscall per read when the answer comes in
+    // time. The option is set again only when the time left changes (a whole-request timeout).
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - clock::now()).count();
+    if (left <= 0) {
+      ec = net::error::timed_out;
+      return 0;
+    }
+    const int wait_ms = static_cast<int>(std::min<long long>(left, 3'600'000));
+    if (wait_ms != receive_timeout_ms_) {
+      timeval tv{wait_ms / 1000, (wait_ms % 1000) * 1000};
+      if (::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0) {
+        receive_timeout_ms_ = wait_ms;
+      }
+    }
+    const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), blocking_ ? 0 : MSG_DONTWAIT);
+    if (n > 0) return static_cast<std::size_t>(n);
+    if (n == 0) {
+      ec = net::error::eof;
+      return 0;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      ec.assign(errno, boost::system::system_category());
+      return 0;
+    }
+    // SO_RCVTIMEO ran out (the loop then reports the timeout), or the socket is non-blocking.
+    if (!blocking_ && !wait_ready(fd, POLLIN, until, ec)) return 0;
+  }
 }
 
 void transport::cancel() noexcept {
@@ -495,22 +646,31 @@ void transport::cancel() noexcept {
 
 void transport::close() noexcept {
   boost::system::error_code ignored;
+  if (detached_fd_ >= 0) {
+    ::shutdown(detached_fd_, SHUT_RDWR);
+    ::close(std::exchange(detached_fd_, -1));
+  }
   if (tcp_ && tcp_->is_open()) {
     tcp_->shutdown(tcp::socket::shutdown_both, ignored);
     tcp_->close(ignored);
   }
 }
 
+int transport::native_fd() const noexcept {
+  if (detached_fd_ >= 0) return detached_fd_;
+  return tcp_ && tcp_->is_open() ? const_cast<tcp::socket&>(*tcp_).native_handle() : -1;
+}
+
 bool transport::is_open() const noexcept {
-  return tcp_ && tcp_->is_open();
+  return native_fd() >= 0;
 }
 
 bool transport::looks_dead() const noexcept {
-  if (!is_open()) return true;
+  const int fd = native_fd();
+  if (fd < 0) return true;
   char byte;
   // An idle HTTP connection has nothing to read: EOF or stray bytes both mean "do not reuse".
-  ssize_t n =
-      ::recv(const_cast<tcp::socket&>(*tcp_).native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n == 0) return true;
   if (n > 0) return true;
   return !(errno == EAGAIN || errno == EWOULDBLOCK);

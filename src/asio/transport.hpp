@@ -95,10 +95,23 @@ class transport : public byte_stream {
   net::awaitable<std::size_t> read_some(net::mutable_buffer buffer,
                                         boost::system::error_code& ec) override;
 
+  /// True for a connection with no TLS layer, whose bytes a blocking call can move itself.
+  bool is_plain() const noexcept { return !tls_ && !inner_tls_; }
+  /// For a blocking call on a plain connection: writes all of the buffers from the calling
+  /// thread, waiting with poll() when the socket is full, never past `until` (then ec =
+  /// timed_out). No thread of the backend is involved, so a small request costs one syscall.
+  std::size_t write_here(const std::vector<net::const_buffer>& buffers, clock::time_point until,
+                         boost::system::error_code& ec);
+  /// As write_here, for reading at least one byte (ec = eof when the peer closed).
+  std::size_t read_some_here(net::mutable_buffer buffer, clock::time_point until,
+                             boost::system::error_code& ec);
+
   /// Cancels pending reads and writes (used by deadlines).
   void cancel() noexcept override;
   void close() noexcept override;
   bool is_open() const noexcept override;
+  /// The socket's descriptor, registered or not (-1 when closed).
+  int native_fd() const noexcept;
   /// True when the idle connection has been closed by the peer or has unexpected bytes waiting.
   bool looks_dead() const noexcept;
 
@@ -106,6 +119,10 @@ class transport : public byte_stream {
   /// The pool's key: the origin, and the proxy (with a digest of its credentials) when there
   /// is one, so a proxied connection is never reused for another origin or without the proxy.
   const std::string& pool_key() const noexcept { return pool_key_; }
+  /// The pool key of a connection to `origin` through `via` (see use_proxy()), computed without
+  /// making one.
+  static std::string make_pool_key(const std::string& origin,
+                                   const std::optional<courier::proxy>& via, bool tunnel_plain);
   std::string endpoint_name() const;  ///< host:port, for messages
   /// Requests go to an HTTP proxy that forwards them: absolute-form targets, and the proxy's
   /// own Proxy-Authorization on every request.
@@ -115,8 +132,12 @@ class transport : public byte_stream {
   const std::optional<courier::proxy>& via() const noexcept { return proxy_; }
   clock::time_point idle_since{};
   int requests_served = 0;
+  /// The HTTP exchange's read buffer, kept with the connection so that a keep-alive request
+  /// neither allocates nor clears one.
+  std::vector<char> read_buffer;
 
-  tcp::socket& socket() noexcept;
+  /// The TCP socket, registered with the backend's reactor (again, after blocking calls).
+  tcp::socket& socket();
 
  private:
   net::awaitable<void> connect_tcp(const std::string& host, std::uint16_t port,
@@ -135,6 +156,15 @@ class transport : public byte_stream {
   std::optional<courier::proxy> proxy_;
   bool tunnel_ = false;
   std::optional<tcp::socket> tcp_;
+  // While blocking calls use a plain connection it is taken off the backend's reactor, so that
+  // the I/O thread is not woken by every arrival it has no reader for. The descriptor is kept
+  // here until an async read or write registers it again.
+  int detached_fd_ = -1;
+  bool detached_v6_ = false;
+  bool blocking_ = false;        // detached and switched to blocking mode
+  int receive_timeout_ms_ = -1;  // the SO_RCVTIMEO last set
+  void detach_from_reactor() noexcept;
+  void attach_to_reactor();
   // TLS over TCP: to the origin, or to an https:// proxy.
   std::unique_ptr<net::ssl::stream<tcp::socket&>> tls_;
   // TLS to the origin inside the TLS to an https:// proxy.

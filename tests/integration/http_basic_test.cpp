@@ -1,4 +1,5 @@
 // The asio backend against nginx and httpbin: methods, bodies, headers, response-as, pooling.
+#include <courier/body_stream.hpp>
 #include <courier/courier.hpp>
 #ifdef COURIER_HAVE_NLOHMANN_JSON
 #include <courier/json.hpp>
@@ -285,6 +286,26 @@ TEST(HttpBasic, KeepAliveReusesOneConnection) {
   for (int i = 0; i < 5; ++i) {
     auto res = cr::basic_request().get(cr::uri(server.url("/"))).send(local);
     ASSERT_EQ(*res.body(), "ok");
+  }
+  EXPECT_EQ(server.connections_accepted(), 1);
+}
+
+TEST(HttpBasic, BlockingAsyncAndStreamedRequestsShareOneConnection) {
+  // A blocking send moves the bytes on the caller's thread, async ones on the I/O thread, and a
+  // stream reads as asked: one pooled connection passes between the three, in every order.
+  ct::fault_server server([](ct::connection& c) {
+    while (c.try_read_request_head()) {
+      c.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    }
+  });
+  cr::asio_backend local;
+  const auto req = cr::basic_request().get(cr::uri(server.url("/")));
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(*req.send(local).body(), "ok");
+    EXPECT_EQ(*req.async_send(local, boost::asio::use_future).get().body(), "ok");
+    auto streamed = req.response_as(cr::as_stream()).send(local);
+    EXPECT_EQ(streamed.body().read_all(1024), "ok");
+    EXPECT_EQ(*req.send(local).body(), "ok");
   }
   EXPECT_EQ(server.connections_accepted(), 1);
 }

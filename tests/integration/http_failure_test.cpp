@@ -151,6 +151,27 @@ TEST(Timeouts, ServerThatNeverAnswers) {
   EXPECT_LT(took, 3s);
 }
 
+TEST(Timeouts, UploadToAServerThatStopsReading) {
+  // The request body is far larger than the socket buffers, and the server reads only the head:
+  // the blocking write waits on the caller's thread, and read_timeout ends the wait.
+  ct::fault_server server([](ct::connection& c) {
+    c.read_request_head();
+    c.pause(5s);
+  });
+  const std::string body(64 << 20, 'x');
+  auto took = elapsed([&] {
+    auto msg = expect_error<cr::timeout_error>([&] {
+      cr::basic_request()
+          .read_timeout(300ms)
+          .body(body)
+          .post(cr::uri(server.url("/")))
+          .send(backend());
+    });
+    EXPECT_NE(msg.find("write timeout"), std::string::npos) << msg;
+  });
+  EXPECT_LT(took, 3s);
+}
+
 TEST(Connect, RefusedIsAConnectErrorNamingTheEndpoint) {
   auto msg = expect_error<cr::connect_error>(
       [] { cr::basic_request().get(cr::uri("http://127.0.0.1:1/")).send(backend()); });

@@ -47,7 +47,7 @@ std::string pattern(std::size_t n) {
     s[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
   return s;
 }
-// Collects progress calls (they come from a backend thread).
+// Collects progress calls (from the sending thread or a backend thread).
 struct progress_log {
   std::mutex m;
   std::vector<cr::transfer_progress> calls;
