@@ -8,6 +8,7 @@
 #include <boost/system/error_code.hpp>
 
 #include <cstddef>
+#include <string_view>
 #include <vector>
 
 namespace courier::asio_detail {
@@ -22,6 +23,14 @@ class byte_stream {
   /// Reads at least one byte, or reports eof / an error in `ec`.
   virtual boost::asio::awaitable<std::size_t> read_some(boost::asio::mutable_buffer buffer,
                                                         boost::system::error_code& ec) = 0;
+  /// Writes what the stream takes at once, without waiting and on the calling thread, while
+  /// another thread may be reading: the bytes written (0 when it would block, or when the
+  /// stream cannot do this and needs write()). Never call it while a write() is in progress.
+  virtual std::size_t try_write_now(std::string_view bytes, boost::system::error_code& ec) {
+    (void)bytes;
+    ec.clear();
+    return 0;
+  }
   /// Cancels pending reads and writes (they complete with operation_aborted).
   virtual void cancel() noexcept = 0;
   virtual void close() noexcept = 0;

@@ -602,6 +602,19 @@ std::size_t transport::write_here(const std::vector<net::const_buffer>& buffers,
   return written;
 }
 
+std::size_t transport::try_write_now(std::string_view bytes, boost::system::error_code& ec) {
+  ec.clear();
+  const int fd = native_fd();
+  if (!is_plain() || fd < 0 || bytes.empty()) return 0;
+  for (;;) {
+    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) ec.assign(errno, boost::system::system_category());
+    return 0;
+  }
+}
+
 std::size_t transport::read_some_here(net::mutable_buffer buffer, clock::time_point until,
                                       boost::system::error_code& ec) {
   ec.clear();

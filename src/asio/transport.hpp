@@ -95,6 +95,8 @@ class transport : public byte_stream {
   net::awaitable<std::size_t> read_some(net::mutable_buffer buffer,
                                         boost::system::error_code& ec) override;
 
+  /// For a plain connection, one non-blocking send(); 0 through TLS.
+  std::size_t try_write_now(std::string_view bytes, boost::system::error_code& ec) override;
   /// True for a connection with no TLS layer, whose bytes a blocking call can move itself.
   bool is_plain() const noexcept { return !tls_ && !inner_tls_; }
   /// For a blocking call on a plain connection: writes all of the buffers from the calling

@@ -83,7 +83,10 @@ net::awaitable<void> ws_session::read_loop(std::string initial) {
     std::size_t n = co_await transport_->read_some(net::buffer(buffer.get(), buffer_size), ec);
     lock.lock();
     if (finished_) break;
-    if (n > 0) core_.receive_data(std::string_view(buffer.get(), n));
+    if (n > 0) {
+      core_.receive_data(std::string_view(buffer.get(), n));
+      send_now_ = true;  // an answer to what just arrived goes out from the caller at once
+    }
     if (n == buffer_size && buffer_size < ws_read_buffer_max) {
       buffer_size *= 2;
       buffer = std::make_unique_for_overwrite<char[]>(buffer_size);
@@ -213,6 +216,23 @@ void ws_session::pump_deferred() {
 
 void ws_session::flush() {
   if (writing_ || core_.pending_output().empty() || !transport_->is_open()) return;
+  if (send_now_ && !finished_ && !strand_.running_in_this_thread()) {
+    // On a caller's thread with no writer running: one non-blocking send from here, and the
+    // I/O thread is woken only for what the socket did not take (or to report an error). Only
+    // the first send after input arrived: later ones queue behind the writer and leave in one
+    // write, which is cheaper per frame than a send each (a round trip sends once per input,
+    // a pipeline many times).
+    send_now_ = false;
+    boost::system::error_code ec;
+    const std::size_t n = transport_->try_write_now(core_.pending_output(), ec);
+    if (!ec && n > 0) {
+      core_.consume_output(n);
+      if (core_.pending_output().empty()) {
+        if (!deferred_.empty()) pump_deferred();  // room was made: queue what waited
+        return;
+      }
+    }
+  }
   writing_ = true;
   if (strand_.running_in_this_thread()) {
     spawn_writer();

@@ -109,6 +109,7 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   bool paused_ = false;
   bool writing_ = false;
   bool writer_to_spawn_ = false;
+  bool send_now_ = true;       // the next send from a caller's thread may write on that thread
   bool message_open_ = false;  // a fragmented message we send is not finished
   std::unique_ptr<net::steady_timer> resume_timer_;
   std::unique_ptr<net::steady_timer> close_timer_;
