@@ -31,6 +31,21 @@ class byte_stream {
     ec.clear();
     return 0;
   }
+  /// True when a caller's thread can read the stream itself (read_blocking on a descriptor):
+  /// a plain TCP connection, not TLS or an in-memory pipe.
+  virtual bool supports_caller_reads() const noexcept { return false; }
+  /// The descriptor for read_blocking(), -1 once closed. With `detach` (no async operation may
+  /// be pending then) the stream also leaves the reactor, so that arrivals no longer wake an
+  /// I/O thread.
+  virtual int fd_for_caller_reads(bool detach) noexcept {
+    (void)detach;
+    return -1;
+  }
+  /// Registers the stream with the reactor again before async operations (after
+  /// detach_for_caller_reads); call it where no other thread uses the stream.
+  virtual void attach_for_async() {}
+  /// Wakes a thread blocked reading the stream (EOF) without closing it yet.
+  virtual void shut_down() noexcept { close(); }
   /// Cancels pending reads and writes (they complete with operation_aborted).
   virtual void cancel() noexcept = 0;
   virtual void close() noexcept = 0;

@@ -652,6 +652,41 @@ std::size_t transport::read_some_here(net::mutable_buffer buffer, clock::time_po
   }
 }
 
+int transport::fd_for_caller_reads(bool detach) noexcept {
+  if (!is_plain()) return -1;
+  if (detach) detach_from_reactor();
+  return native_fd();
+}
+
+void transport::shut_down() noexcept {
+  const int fd = native_fd();
+  if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+}
+
+std::size_t read_blocking(int fd, net::mutable_buffer buffer, boost::system::error_code& ec) {
+  ec.clear();
+  if (buffer.size() == 0) return 0;
+  for (;;) {
+    const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
+    if (n > 0) return static_cast<std::size_t>(n);
+    if (n == 0) {
+      ec = net::error::eof;
+      return 0;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      ec.assign(errno, boost::system::system_category());
+      return 0;
+    }
+    // Non-blocking again (an async write took the socket meanwhile): wait for input.
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, -1) < 0 && errno != EINTR) {
+      ec.assign(errno, boost::system::system_category());
+      return 0;
+    }
+  }
+}
+
 void transport::cancel() noexcept {
   boost::system::error_code ignored;
   if (tcp_) tcp_->cancel(ignored);

@@ -95,6 +95,10 @@ class transport : public byte_stream {
   net::awaitable<std::size_t> read_some(net::mutable_buffer buffer,
                                         boost::system::error_code& ec) override;
 
+  bool supports_caller_reads() const noexcept override { return is_plain(); }
+  int fd_for_caller_reads(bool detach) noexcept override;
+  void attach_for_async() override { attach_to_reactor(); }
+  void shut_down() noexcept override;
   /// For a plain connection, one non-blocking send(); 0 through TLS.
   std::size_t try_write_now(std::string_view bytes, boost::system::error_code& ec) override;
   /// True for a connection with no TLS layer, whose bytes a blocking call can move itself.
@@ -172,6 +176,10 @@ class transport : public byte_stream {
   // TLS to the origin inside the TLS to an https:// proxy.
   std::unique_ptr<net::ssl::stream<net::ssl::stream<tcp::socket&>&>> inner_tls_;
 };
+
+/// Reads at least one byte from a descriptor given by detach_for_caller_reads(), blocking the
+/// calling thread for as long as it takes (ec = eof when the peer closed or shut_down() ran).
+std::size_t read_blocking(int fd, net::mutable_buffer buffer, boost::system::error_code& ec);
 
 /// A digest of a proxy's credentials for pool keys ("" without credentials): tells two
 /// credentials apart without putting them in a string that may reach a message.

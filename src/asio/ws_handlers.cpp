@@ -155,6 +155,10 @@ class sync_result {
     done_ = true;
     if (waiting_) ready_.notify_one();
   }
+  bool ready() {
+    std::lock_guard lock(mutex_);
+    return done_;
+  }
   T get() {
     std::unique_lock lock(mutex_);
     if (!done_) {
@@ -184,6 +188,18 @@ T wait_for(websocket::state& st,
   st.backend->check_blocking_allowed("a blocking websocket call");
   sync_result<T> result;
   start(result.callback());
+  return result.get();
+}
+
+// The same for a receive: while it waits, the calling thread reads the socket itself when the
+// session allows it (ws_session::read_here_until), so a round trip stays on this thread.
+template <class T>
+T wait_for_input(websocket::state& st,
+                 const std::function<void(std::function<void(std::exception_ptr, T)>)>& start) {
+  st.backend->check_blocking_allowed("a blocking websocket call");
+  sync_result<T> result;
+  start(result.callback());
+  if (!result.ready()) st.session->read_here_until([&] { return result.ready(); });
   return result.get();
 }
 
@@ -256,6 +272,7 @@ std::vector<std::byte> to_bytes(const std::string& s) {
 // thread); their completions are posted to the handler's executor.
 void post_receiver(const std::shared_ptr<websocket::state>& st, websocket::state::receiver r) {
   st->add_receiver(std::move(r));
+  st->session->want_background_reading();  // nobody blocks here to read for it
 }
 
 void post_send(const std::shared_ptr<websocket::state>& st, frame f, bool cont,
@@ -285,7 +302,7 @@ message blocking_receive_message(const std::shared_ptr<websocket::state>& st,
     if (want && m->type != *want) std::rethrow_exception(wrong_type(*want, m->type));
     return std::move(*m);
   }
-  return wait_for<message>(*st, [&](std::function<void(std::exception_ptr, message)> cb) {
+  return wait_for_input<message>(*st, [&](std::function<void(std::exception_ptr, message)> cb) {
     if (want) cb = expect_type(*want, std::move(cb));
     st->add_receiver(message_receiver(std::move(cb), st->session->where()));
   });
@@ -295,8 +312,8 @@ message blocking_receive_message(const std::shared_ptr<websocket::state>& st,
 
 incoming websocket::receive() {
   auto st = state_;
-  return wait_for<incoming>(*st,
-                            [st](auto cb) { st->add_receiver(frame_receiver(std::move(cb))); });
+  return wait_for_input<incoming>(
+      *st, [st](auto cb) { st->add_receiver(frame_receiver(std::move(cb))); });
 }
 
 message websocket::receive_message() {

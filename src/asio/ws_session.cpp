@@ -15,6 +15,13 @@ namespace {
 // reads fill it (a busy or large-message connection reads up to the maximum per syscall).
 constexpr std::size_t ws_read_buffer_initial = 2 * 1024;
 constexpr std::size_t ws_read_buffer_max = 256 * 1024;
+// With blocking receives reading on their callers' threads, background reading resumes after
+// this long without one (so that pings are answered and closes seen).
+constexpr std::chrono::milliseconds parked_reader_check{50};
+// Reads this large mean bulk transfer, where one thread writing while another reads moves
+// more than one thread doing both: blocking receives then leave the reading to the loop. And
+// sends this large go to the writer rather than out from the caller's thread.
+constexpr std::size_t bulk_bytes = 16 * 1024;
 std::string ms(std::chrono::milliseconds d) {
   return std::to_string(d.count()) + " ms";
 }
@@ -69,6 +76,15 @@ net::awaitable<void> ws_session::read_loop(std::string initial) {
   std::size_t buffer_size = ws_read_buffer_initial;
   auto buffer = std::make_unique_for_overwrite<char[]>(buffer_size);
   while (!finished_) {
+    if (park_wanted_ && !paused_) {
+      // Blocking receives read from here on, on their own threads.
+      park_wanted_ = false;
+      reader_ = reader::parked;
+      last_caller_read_ = clock::now();
+      watch_parked_reader();
+      input_cv_.notify_all();
+      co_return;
+    }
     if (paused_) {
       resume_timer_ = std::make_unique<net::steady_timer>(strand_, clock::time_point::max());
       boost::system::error_code ignored;
@@ -79,29 +95,146 @@ net::awaitable<void> ws_session::read_loop(std::string initial) {
       continue;
     }
     boost::system::error_code ec;
-    lock.unlock();
-    std::size_t n = co_await transport_->read_some(net::buffer(buffer.get(), buffer_size), ec);
-    lock.lock();
-    if (finished_) break;
-    if (n > 0) {
-      core_.receive_data(std::string_view(buffer.get(), n));
-      send_now_ = true;  // an answer to what just arrived goes out from the caller at once
+    try {
+      transport_->attach_for_async();  // after blocking receives read on their threads
+    } catch (const courier::error&) {
+      ec = net::error::bad_descriptor;
     }
+    std::size_t n = 0;
+    if (!ec) {
+      lock.unlock();
+      n = co_await transport_->read_some(net::buffer(buffer.get(), buffer_size), ec);
+      lock.lock();
+    }
+    if (finished_) break;
+    bulk_input_ = n >= bulk_bytes;
+    handle_input(std::string_view(buffer.get(), n), ec);
+    if (park_wanted_) input_cv_.notify_all();  // a blocking receive may have been served
     if (n == buffer_size && buffer_size < ws_read_buffer_max) {
       buffer_size *= 2;
       buffer = std::make_unique_for_overwrite<char[]>(buffer_size);
     }
-    if (ec) {
-      if (ec != net::error::eof && ec != net::ssl::error::stream_truncated && !failure_) {
-        failure_ = std::make_exception_ptr(
-            read_error("the WebSocket connection to " + where_ + " was lost: " + ec.message()));
-      }
-      core_.receive_eof();
-    }
-    drain_events();
-    flush();
     if (ec) break;
   }
+}
+
+void ws_session::handle_input(std::string_view data, const boost::system::error_code& ec) {
+  if (!data.empty()) {
+    core_.receive_data(data);
+    send_now_ = true;  // an answer to what just arrived goes out from the caller at once
+  }
+  if (ec) {
+    if (ec != net::error::eof && ec != net::ssl::error::stream_truncated && !failure_) {
+      failure_ = std::make_exception_ptr(
+          read_error("the WebSocket connection to " + where_ + " was lost: " + ec.message()));
+    }
+    core_.receive_eof();
+  }
+  drain_events();
+  flush();
+}
+
+bool ws_session::read_here_until(const std::function<bool()>& served) {
+  if (!transport_->supports_caller_reads()) return false;
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    if (served() || finished_) return true;
+    if (writing_) {
+      // Large or many frames are going out: the I/O thread, busy with them anyway, reads too
+      // (one thread reading while another writes keeps both directions moving).
+      park_wanted_ = false;
+      if (reader_ == reader::parked) restart_read_loop();
+      if (reader_ == reader::loop) return false;
+    }
+    if (reader_ == reader::loop && bulk_input_) return false;
+    if (reader_ == reader::loop) {
+      park_wanted_ = true;  // the loop stops after its next read, then this thread reads
+      input_cv_.wait(lock);
+      continue;
+    }
+    if (reader_ == reader::caller) {
+      input_cv_.wait(lock);  // another thread reads for every receiver
+      continue;
+    }
+    if (paused_) {
+      restart_read_loop();  // the loop resumes reading once the buffer drains
+      continue;
+    }
+    // With a write in flight (started while this thread read) the socket stays with the
+    // reactor: Asio owns it until the write ends.
+    const int fd = transport_->fd_for_caller_reads(!writing_);
+    if (fd < 0) return false;
+    if (!caller_buffer_) {
+      caller_buffer_size_ = ws_read_buffer_initial;
+      caller_buffer_ = std::make_unique_for_overwrite<char[]>(caller_buffer_size_);
+    }
+    reader_ = reader::caller;
+    boost::system::error_code ec;
+    lock.unlock();
+    const std::size_t n =
+        read_blocking(fd, net::buffer(caller_buffer_.get(), caller_buffer_size_), ec);
+    lock.lock();
+    reader_ = reader::parked;
+    last_caller_read_ = clock::now();
+    if (std::exchange(close_after_read_, false)) transport_->close();
+    if (!finished_) handle_input(std::string_view(caller_buffer_.get(), n), ec);
+    input_cv_.notify_all();
+    if (n == caller_buffer_size_ && caller_buffer_size_ < ws_read_buffer_max) {
+      caller_buffer_size_ *= 2;
+      caller_buffer_ = std::make_unique_for_overwrite<char[]>(caller_buffer_size_);
+    }
+    if (std::exchange(writer_to_spawn_, false)) {
+      lock.unlock();
+      spawn_writer();
+      lock.lock();
+    }
+  }
+}
+
+void ws_session::want_background_reading() {
+  std::lock_guard lock(mutex_);
+  park_wanted_ = false;
+  if (reader_ == reader::parked && !finished_) restart_read_loop();
+}
+
+void ws_session::restart_read_loop() {
+  reader_ = reader::loop;
+  park_wanted_ = false;
+  auto self = shared_from_this();
+  net::co_spawn(strand_, read_loop({}), [self](std::exception_ptr) {});
+}
+
+// On the strand. While blocking receives read, checks now and then that one still comes, and
+// else reads in the background again.
+void ws_session::watch_parked_reader() {
+  if (!park_timer_) park_timer_ = std::make_unique<net::steady_timer>(strand_);
+  park_timer_->expires_after(parked_reader_check);
+  park_timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    std::lock_guard lock(self->mutex_);
+    if (ec || self->finished_ || self->reader_ == reader::loop) return;
+    if (self->reader_ == reader::parked && !self->writing_ &&
+        clock::now() - self->last_caller_read_ >= parked_reader_check) {
+      self->restart_read_loop();
+      return;
+    }
+    self->watch_parked_reader();
+  });
+}
+
+void ws_session::cancel_timers() {
+  if (close_timer_) close_timer_->cancel();
+  if (keepalive_timer_) keepalive_timer_->cancel();
+  if (resume_timer_) resume_timer_->cancel();
+  if (park_timer_) park_timer_->cancel();
+}
+
+void ws_session::close_transport() {
+  if (reader_ == reader::caller) {
+    transport_->shut_down();  // the reading thread wakes with EOF and closes it
+    close_after_read_ = true;
+    return;
+  }
+  transport_->close();
 }
 
 void ws_session::drain_events() {
@@ -216,7 +349,8 @@ void ws_session::pump_deferred() {
 
 void ws_session::flush() {
   if (writing_ || core_.pending_output().empty() || !transport_->is_open()) return;
-  if (send_now_ && !finished_ && !strand_.running_in_this_thread()) {
+  if (send_now_ && !finished_ && core_.pending_output().size() < bulk_bytes &&
+      !strand_.running_in_this_thread()) {
     // On a caller's thread with no writer running: one non-blocking send from here, and the
     // I/O thread is woken only for what the socket did not take (or to report an error). Only
     // the first send after input arrived: later ones queue behind the writer and leave in one
@@ -257,9 +391,16 @@ net::awaitable<void> ws_session::write_loop() {
     moved_ += out.size();
     boost::system::error_code ec;
     buffers[0] = net::buffer(out.data(), out.size());
-    lock.unlock();
-    co_await transport_->write(buffers, ec);
-    lock.lock();
+    try {
+      transport_->attach_for_async();  // after blocking receives read on their threads
+    } catch (const courier::error&) {
+      ec = net::error::bad_descriptor;
+    }
+    if (!ec) {
+      lock.unlock();
+      co_await transport_->write(buffers, ec);
+      lock.lock();
+    }
     if (ec) {
       writing_ = false;
       if (!failure_) {
@@ -267,7 +408,7 @@ net::awaitable<void> ws_session::write_loop() {
             write_error("sending to the WebSocket peer " + where_ + " failed: " + ec.message()));
       }
       fail_all_sends(failure_);
-      transport_->close();
+      close_transport();
       finish(ws::close_event{ws::close_code::abnormal, "the connection was lost while sending"});
       co_return;
     }
@@ -276,7 +417,7 @@ net::awaitable<void> ws_session::write_loop() {
     pump_deferred();
   }
   writing_ = false;
-  if (finished_) transport_->close();
+  if (finished_) close_transport();
 }
 
 void ws_session::fail_all_sends(std::exception_ptr e) {
@@ -295,6 +436,7 @@ void ws_session::close(std::uint16_t code, std::string reason, send_callback don
     spawn = std::exchange(writer_to_spawn_, false);
   }
   if (spawn) spawn_writer();
+  want_background_reading();  // the handshake needs the peer's close frame
 }
 
 void ws_session::close_locked(std::uint16_t code, std::string reason, send_callback done) {
@@ -327,7 +469,7 @@ void ws_session::close_locked(std::uint16_t code, std::string reason, send_callb
     close_timer_->async_wait([self](boost::system::error_code ec) {
       std::lock_guard lock(self->mutex_);
       if (ec || self->finished_) return;
-      self->transport_->close();
+      self->close_transport();
       self->finish(ws::close_event{
           ws::close_code::abnormal,
           "the peer did not answer the close frame within " + ms(self->options_.close_timeout)});
@@ -371,9 +513,9 @@ void ws_session::finish(const ws::close_event& close) {
   finished_ = true;
   open_ = false;
   peer_close_ = close;
-  if (close_timer_) close_timer_->cancel();
-  if (keepalive_timer_) keepalive_timer_->cancel();
-  if (resume_timer_) resume_timer_->cancel();
+  input_cv_.notify_all();
+  // Possibly on a caller's thread (a blocking receive read the close): timers are the strand's.
+  on_strand([this] { cancel_timers(); });
   auto closed =
       std::make_exception_ptr(websocket_closed("the WebSocket to " + where_ + " is closed", close));
   auto deferred = std::move(deferred_);
@@ -393,7 +535,7 @@ void ws_session::finish(const ws::close_event& close) {
   // Our close frame or echo may still be queued: the writer closes TCP once it is out.
   if (!writing_) {
     flush();
-    if (!writing_) transport_->close();
+    if (!writing_) close_transport();
   }
 }
 

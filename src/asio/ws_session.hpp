@@ -15,6 +15,7 @@
 #include <boost/asio/strand.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <exception>
 #include <functional>
@@ -61,6 +62,16 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   void close(std::uint16_t code, std::string reason, send_callback done);
   /// Fails the connection: sends a close frame with `code` and drops the TCP connection.
   void fail(std::uint16_t code, std::string reason, std::exception_ptr error);
+  /// For a blocking receive whose receiver waits: reads and handles input on the calling thread
+  /// until `served()`, so that a round trip involves no other thread. While the I/O thread's
+  /// read loop runs, it waits for that loop to stop (after its next read), and while another
+  /// caller reads, for that one. False when this stream is only read by the loop (TLS, the
+  /// stub's pipe): the caller then waits for the I/O thread. Input is read in the background
+  /// again once no blocking receive came for a moment, or when an async receive or a close
+  /// needs it.
+  bool read_here_until(const std::function<bool()>& served);
+  /// An async receive or a close needs input: restarts background reading if it was stopped.
+  void want_background_reading();
   /// Reading stops while paused (backpressure) and resumes on resume().
   void pause() noexcept;
   void resume();
@@ -77,6 +88,14 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   };
 
   net::awaitable<void> read_loop(std::string initial);
+  /// Hands bytes read (by the loop or a caller) to the core and their events to the sink.
+  void handle_input(std::string_view data, const boost::system::error_code& ec);
+  void restart_read_loop();
+  void watch_parked_reader();
+  void cancel_timers();
+  /// Closes the socket, or only shuts it down while a caller's thread is blocked reading it
+  /// (that thread closes it when it returns, so the descriptor cannot be reused under it).
+  void close_transport();
   net::awaitable<void> write_loop();
   net::awaitable<void> keepalive_loop();
   void drain_events();
@@ -109,7 +128,20 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   bool paused_ = false;
   bool writing_ = false;
   bool writer_to_spawn_ = false;
-  bool send_now_ = true;       // the next send from a caller's thread may write on that thread
+  bool send_now_ = true;  // the next send from a caller's thread may write on that thread
+  // Who reads the socket: the read loop on the strand, nobody (parked: blocking receives read
+  // on their own threads), or a caller's thread right now.
+  enum class reader { loop, parked, caller };
+  reader reader_ = reader::loop;
+  bool bulk_input_ = false;        // the loop's last read was large (bulk_bytes or more)
+  bool park_wanted_ = false;       // a blocking receive asked the loop to stop reading
+  bool close_after_read_ = false;  // close_transport() ran while a caller was reading
+  clock::time_point last_caller_read_{};
+  std::unique_ptr<net::steady_timer> park_timer_;
+  std::unique_ptr<char[]> caller_buffer_;
+  std::size_t caller_buffer_size_ = 0;
+  // Blocking receives wait here for the read loop to stop or another caller's read to end.
+  std::condition_variable_any input_cv_;
   bool message_open_ = false;  // a fragmented message we send is not finished
   std::unique_ptr<net::steady_timer> resume_timer_;
   std::unique_ptr<net::steady_timer> close_timer_;

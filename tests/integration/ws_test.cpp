@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -530,6 +531,98 @@ TEST(WebSocketThreads, ConcurrentSendsAreNeverInterleaved) {
   for (auto& th : pool)
     th.join();
   socket.close();
+}
+
+// --- blocking receives reading on their own thread ----------------------------------------
+// After a blocking round trip the I/O thread stops reading and each blocking receive reads
+// the socket itself; these check that nothing the background reader did is lost meanwhile.
+
+TEST(WebSocketCallerReads, AsyncReceiveAfterBlockingRoundTrips) {
+  auto socket = open("/echo");
+  for (int i = 0; i < 20; ++i) {
+    socket.send_text("sync " + std::to_string(i));
+    ASSERT_EQ(socket.receive_text(), "sync " + std::to_string(i));
+  }
+  // Nobody blocks in a receive now: the async one must restart reading in the background.
+  auto next = socket.async_receive_text(boost::asio::use_future);
+  socket.send_text("async");
+  ASSERT_EQ(next.wait_for(2s), std::future_status::ready);
+  EXPECT_EQ(next.get(), "async");
+  socket.send_text("sync again");
+  EXPECT_EQ(socket.receive_text(), "sync again");
+  socket.close();
+}
+
+TEST(WebSocketCallerReads, AnotherThreadSendsWhileThisOneReads) {
+  auto socket = open("/echo");
+  socket.send_text("warm-up");
+  ASSERT_EQ(socket.receive_text(), "warm-up");
+  constexpr int count = 200;
+  std::thread sender([&] {
+    for (int i = 0; i < count; ++i) {
+      socket.send_text(std::to_string(i));
+      if (i % 16 == 0) std::this_thread::sleep_for(1ms);  // let the receiver block now and then
+    }
+  });
+  for (int i = 0; i < count; ++i) {
+    ASSERT_EQ(socket.receive_text(), std::to_string(i));
+  }
+  sender.join();
+  socket.close();
+}
+
+TEST(WebSocketCallerReads, PingIsAnsweredWhileNobodyReceives) {
+  std::atomic<bool> got_pong{false};
+  ct::fault_server server(upgrade_then([&](ct::connection& c) {
+    // Reads one masked client frame of under 126 bytes: its opcode.
+    auto read_frame_op = [&c] {
+      std::string h = c.read_exactly(2);
+      const std::size_t len = static_cast<unsigned char>(h[1]) & 0x7f;
+      c.read_exactly(4 + len);  // mask key and payload
+      return static_cast<unsigned char>(h[0]) & 0x0f;
+    };
+    read_frame_op();  // "go"
+    c.write(server_frame(0x1, "reply"));
+    c.pause(300ms);  // the client is not receiving now
+    c.write(server_frame(0x9, "are you there"));
+    got_pong = read_frame_op() == 0xA;
+    c.write(server_frame(0x1, "done"));
+    c.wait_for_peer_close(2s);
+  }));
+  auto socket = open_on(server);
+  socket.send_text("go");
+  EXPECT_EQ(socket.receive_text(), "reply");
+  std::this_thread::sleep_for(1s);  // the ping comes and must be answered meanwhile
+  EXPECT_TRUE(got_pong);
+  EXPECT_EQ(socket.receive_text(), "done");
+}
+
+TEST(WebSocketCallerReads, CloseWhileAnotherThreadBlocksInReceive) {
+  auto socket = open("/echo");
+  socket.send_text("warm-up");
+  ASSERT_EQ(socket.receive_text(), "warm-up");
+  std::thread receiver([&] { EXPECT_THROW(socket.receive_text(), cr::websocket_closed); });
+  std::this_thread::sleep_for(100ms);  // blocked in recv() on its own thread
+  auto t0 = std::chrono::steady_clock::now();
+  socket.close();
+  receiver.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  EXPECT_FALSE(socket.is_open());
+}
+
+TEST(WebSocketCallerReads, DestroyingTheBackendWakesABlockedReader) {
+  std::optional<cr::asio_backend> local(std::in_place);
+  auto socket = cr::basic_request()
+                    .get(cr::uri(ct::ws_url("/echo")))
+                    .open_websocket(*local, ws::high_level{})
+                    .result;
+  socket.send_text("warm-up");
+  ASSERT_EQ(socket.receive_text(), "warm-up");
+  std::thread receiver([&] { EXPECT_THROW(socket.receive(), cr::operation_aborted); });
+  std::this_thread::sleep_for(100ms);
+  local.reset();
+  receiver.join();
+  EXPECT_FALSE(socket.is_open());
 }
 
 // --- async, low level, streams
