@@ -23,10 +23,7 @@ void configure_tls(asio_detail::net::ssl::context& ctx, const tls_options& opts)
     if (ec) {
       throw tls_error("cannot load the CA file " + opts.ca_file->string() + ": " + ec.message());
     }
-  } else {
-    ctx.set_default_verify_paths(ec);
-    if (ec) throw tls_error("cannot load the system CA store: " + ec.message());
-  }
+  }  // else the system store, loaded on first use (asio_backend::impl::tls_context)
   if (opts.client_cert_file) {
     ctx.use_certificate_chain_file(opts.client_cert_file->string(), ec);
     if (ec) {
@@ -46,6 +43,17 @@ asio_backend::impl::impl(asio_backend_options opts)
 }
 
 asio_backend::impl::~impl() = default;
+
+asio_detail::net::ssl::context& asio_backend::impl::tls_context() {
+  if (!options.tls.ca_file) {
+    std::call_once(system_store_loaded, [this] {
+      boost::system::error_code ec;
+      tls.set_default_verify_paths(ec);
+      if (ec) throw tls_error("cannot load the system CA store: " + ec.message());
+    });
+  }
+  return tls;
+}
 
 bool asio_backend::impl::on_io_thread() const noexcept {
   auto me = std::this_thread::get_id();

@@ -52,7 +52,11 @@ struct asio_backend::impl : std::enable_shared_from_this<asio_backend::impl> {
 
   asio_backend_options options;
   asio_detail::net::io_context ioc;
+  /// The TLS context, with the system CA store loaded on first use (loading it takes
+  /// milliseconds, which a backend that never speaks TLS should not pay).
+  asio_detail::net::ssl::context& tls_context();
   asio_detail::net::ssl::context tls{asio_detail::net::ssl::context::tls_client};
+  std::once_flag system_store_loaded;
   asio_detail::connection_pool pool;
   std::vector<std::thread> threads;
   std::vector<std::thread::id> thread_ids;

@@ -33,7 +33,9 @@ asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>> asio_backen
   if (t) co_return t;
   try {
     auto fresh = make_transport(ioc.get_executor(), u, std::move(via), false);
-    co_await fresh->connect(u.is_secure(), &tls, !options.tls.insecure_skip_verify, until);
+    co_await fresh->connect(
+        u.is_secure(), [this]() -> auto& { return tls_context(); },
+        !options.tls.insecure_skip_verify, until);
     co_return fresh;
   } catch (...) {
     pool.give_back_slot(key);
@@ -46,7 +48,9 @@ asio_backend::impl::connect_unpooled(asio_detail::net::any_io_executor ex, const
                                      const request_options& ro,
                                      asio_detail::clock::time_point until) {
   auto t = make_transport(std::move(ex), u, proxy_for(u, ro), true);
-  co_await t->connect(u.is_secure(), &tls, !options.tls.insecure_skip_verify, until);
+  co_await t->connect(
+      u.is_secure(), [this]() -> auto& { return tls_context(); }, !options.tls.insecure_skip_verify,
+      until);
   co_return t;
 }
 

@@ -213,8 +213,8 @@ net::awaitable<void> transport::connect_tcp(const std::string& host, std::uint16
   });
 }
 
-net::awaitable<void> transport::connect(bool secure, net::ssl::context* tls, bool verify,
-                                        clock::time_point until) {
+net::awaitable<void> transport::connect(bool secure, const std::function<net::ssl::context&()>& tls,
+                                        bool verify, clock::time_point until) {
   const std::string where = endpoint_name();
   deadline timer(ex_);
   const std::string proxy_name = proxy_ ? "proxy " + proxy_->redacted() : std::string();
@@ -222,7 +222,7 @@ net::awaitable<void> transport::connect(bool secure, net::ssl::context* tls, boo
     if (proxy_) {
       co_await connect_tcp(proxy_->host(), proxy_->port(), "the " + proxy_name, timer, until);
       if (proxy_->type() == courier::proxy::kind::https) {
-        tls_ = std::make_unique<net::ssl::stream<tcp::socket&>>(*tcp_, *tls);
+        tls_ = std::make_unique<net::ssl::stream<tcp::socket&>>(*tcp_, tls());
         boost::system::error_code ec;
         co_await tls_handshake(*tls_, proxy_->host(), verify, "the " + proxy_name, ec);
         if (timer.expired()) {
@@ -248,11 +248,11 @@ net::awaitable<void> transport::connect(bool secure, net::ssl::context* tls, boo
       SSL* ssl = nullptr;
       if (tls_) {  // TLS to an https:// proxy carries TLS to the origin
         inner_tls_ =
-            std::make_unique<net::ssl::stream<net::ssl::stream<tcp::socket&>&>>(*tls_, *tls);
+            std::make_unique<net::ssl::stream<net::ssl::stream<tcp::socket&>&>>(*tls_, tls());
         ssl = inner_tls_->native_handle();
         co_await tls_handshake(*inner_tls_, host_, verify, where, ec);
       } else {
-        tls_ = std::make_unique<net::ssl::stream<tcp::socket&>>(*tcp_, *tls);
+        tls_ = std::make_unique<net::ssl::stream<tcp::socket&>>(*tcp_, tls());
         ssl = tls_->native_handle();
         co_await tls_handshake(*tls_, host_, verify, where, ec);
       }

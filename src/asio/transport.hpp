@@ -86,8 +86,8 @@ class transport : public byte_stream {
   /// with the origin, all before `until`. Throws connect_error, tls_error, timeout_error,
   /// proxy_error or protocol_error (a proxy answering garbage). Messages never hold proxy
   /// credentials.
-  net::awaitable<void> connect(bool secure, net::ssl::context* tls, bool verify,
-                               clock::time_point until);
+  net::awaitable<void> connect(bool secure, const std::function<net::ssl::context&()>& tls,
+                               bool verify, clock::time_point until);
 
   /// Writes all of the buffers. Throws write_error / timeout_error (reported by the caller).
   net::awaitable<std::size_t> write(const std::vector<net::const_buffer>& buffers,
