@@ -73,6 +73,8 @@ class asio_backend {
   /// wait on itself): that throws invalid_request.
   raw_response send_raw(const request_data& req, const body_destination& dest);
   /// Starts sending; `handler` is called once, on a backend thread (or the handler's executor).
+  /// When the handler's executor is an io_context's (a coroutine's), the exchange runs on that
+  /// context, and plain connections are lent to its reactor for it: no thread hop.
   void async_send_raw(const request_data& req, const body_destination& dest, raw_handler handler);
 
   template <class T>

@@ -134,14 +134,32 @@ raw_response asio_backend::send_raw(const request_data& req, const body_destinat
   return asio_detail::run_http_exchange_here(*impl_, req, dest);
 }
 
+namespace {
+// The io_context a handler will run on, when it names one (a coroutine's executor does).
+std::optional<asio_detail::net::io_context::executor_type> handler_context(
+    const detail::raw_handler& handler) {
+  using io_executor = asio_detail::net::io_context::executor_type;
+  auto ex = asio_detail::net::get_associated_executor(handler);
+  if (const auto* io = ex.target<io_executor>()) return *io;
+  if (const auto* any = ex.target<asio_detail::net::any_io_executor>()) {
+    if (const auto* io = any->target<io_executor>()) return *io;
+  }
+  return std::nullopt;
+}
+}  // namespace
+
 void asio_backend::async_send_raw(const request_data& req, const body_destination& dest,
                                   raw_handler handler) {
+  // A handler bound to an io_context (a coroutine's) gets the exchange run on that context.
+  const auto caller = handler_context(handler);
   auto shared = std::make_shared<raw_handler>(std::move(handler));
   asio_detail::start_http_exchange(
-      *impl_, req, dest, [shared](std::exception_ptr e, raw_response r) mutable {
+      *impl_, req, dest,
+      [shared](std::exception_ptr e, raw_response r) mutable {
         auto ec = e ? asio_detail::code_of(e) : boost::system::error_code{};
         std::move (*shared)(ec, std::move(r));
-      });
+      },
+      caller ? &*caller : nullptr);
 }
 
 }  // namespace courier

@@ -67,9 +67,12 @@ struct asio_backend::impl : std::enable_shared_from_this<asio_backend::impl> {
 
 namespace asio_detail {
 using exchange_callback = std::function<void(std::exception_ptr, raw_response)>;
-/// Runs one HTTP request (redirects included) on the backend and calls `done` once.
+/// Runs one HTTP request (redirects included) and calls `done` once: on the backend's threads,
+/// or, given the io_context executor the caller's handler runs on (a coroutine's), on that
+/// context, with plain connections lent to its reactor so that no thread hop is needed.
 void start_http_exchange(asio_backend::impl& backend, request_data req, body_destination dest,
-                         exchange_callback done);
+                         exchange_callback done,
+                         const net::io_context::executor_type* caller = nullptr);
 /// Runs one HTTP request on the calling thread and returns its response (the blocking send).
 /// On plain connections the bytes move on this thread too; only connecting and TLS use the
 /// backend's I/O threads.

@@ -52,6 +52,7 @@ void connection_pool::wake_one(per_origin& p) {
 
 void connection_pool::release(std::unique_ptr<transport> t, bool reusable) {
   if (!t) return;
+  t->settle();
   std::lock_guard lock(mutex_);
   auto& p = origins_[t->pool_key()];
   if (reusable && t->is_open()) {

@@ -156,6 +156,9 @@ struct exchange_state {
   // A blocking call runs the exchange on its own thread, and on a plain connection moves the
   // bytes itself (transport::read_some_here) instead of handing each wait to an I/O thread.
   bool on_caller_thread = false;
+  // An async exchange running on the caller's own io_context (a coroutine's): plain
+  // connections are lent to it for the exchange (transport::lend_to).
+  bool on_caller_context = false;
 
   clock::time_point io_deadline(std::chrono::milliseconds per_op) const {
     auto t = clock::now() + per_op;
@@ -342,6 +345,7 @@ net::awaitable<hop_result> run_hop(exchange_state& st, const courier::method& m,
   const bool head_only = m == courier::method::head;
   for (int attempt = 0;; ++attempt) {
     auto conn = co_await st.backend.connect(u, st.options, st.connect_deadline());
+    if (st.on_caller_context) conn->lend_to(co_await net::this_coro::executor);
     const bool reused = conn->requests_served > 0;
     bool any_response_byte = false;
     try {
@@ -493,7 +497,9 @@ net::awaitable<hop_result> run_hop(exchange_state& st, const courier::method& m,
         }
       }
       if (streaming) {
-        // The rest of the body is read only as the caller asks for it (stream_response).
+        // The rest of the body is read only as the caller asks for it (stream_response), on
+        // the backend's I/O threads.
+        conn->settle();
         stream_response_parts parts{st.backend.shared_from_this(),
                                     std::move(conn),
                                     std::move(parser),
@@ -546,8 +552,10 @@ net::awaitable<hop_result> run_hop(exchange_state& st, const courier::method& m,
 }
 
 net::awaitable<raw_response> run_exchange(asio_backend::impl& backend, request_data req,
-                                          body_destination dest, bool on_caller_thread) {
-  exchange_state st{backend, req.options(), std::nullopt, req.progress(), on_caller_thread};
+                                          body_destination dest, bool on_caller_thread,
+                                          bool on_caller_context) {
+  exchange_state st{backend,        req.options(),    std::nullopt,
+                    req.progress(), on_caller_thread, on_caller_context};
   if (req.options().timeout) st.overall = clock::now() + *req.options().timeout;
 
   auto first_uri = req.uri();
@@ -613,10 +621,19 @@ net::awaitable<raw_response> run_exchange(asio_backend::impl& backend, request_d
 }  // namespace
 
 void start_http_exchange(asio_backend::impl& backend, request_data req, body_destination dest,
-                         exchange_callback done) {
-  net::co_spawn(
-      net::make_strand(backend.ioc), run_exchange(backend, std::move(req), std::move(dest), false),
-      [done = std::move(done)](std::exception_ptr e, raw_response r) { done(e, std::move(r)); });
+                         exchange_callback done, const net::io_context::executor_type* caller) {
+  auto finish = [done = std::move(done)](std::exception_ptr e, raw_response r) {
+    done(e, std::move(r));
+  };
+  if (caller && &caller->context() != &backend.ioc) {
+    net::co_spawn(net::make_strand(*caller),
+                  run_exchange(backend, std::move(req), std::move(dest), false, true),
+                  std::move(finish));
+    return;
+  }
+  net::co_spawn(net::make_strand(backend.ioc),
+                run_exchange(backend, std::move(req), std::move(dest), false, false),
+                std::move(finish));
 }
 
 raw_response run_http_exchange_here(asio_backend::impl& backend, request_data req,
@@ -642,7 +659,7 @@ raw_response run_http_exchange_here(asio_backend::impl& backend, request_data re
 
   std::exception_ptr failure;
   std::optional<raw_response> result;
-  net::co_spawn(ioc, run_exchange(backend, std::move(req), std::move(dest), true),
+  net::co_spawn(ioc, run_exchange(backend, std::move(req), std::move(dest), true, false),
                 [&](std::exception_ptr e, raw_response r) {
                   failure = e;
                   if (!e) result.emplace(std::move(r));

@@ -519,6 +519,10 @@ net::awaitable<std::size_t> transport::write(const std::vector<net::const_buffer
     co_return co_await net::async_write(*tls_, buffers,
                                         net::redirect_error(net::use_awaitable, ec));
   }
+  if (guest_) {
+    co_return co_await net::async_write(*guest_, buffers,
+                                        net::redirect_error(net::use_awaitable, ec));
+  }
   attach_to_reactor();
   co_return co_await net::async_write(*tcp_, buffers, net::redirect_error(net::use_awaitable, ec));
 }
@@ -531,6 +535,9 @@ net::awaitable<std::size_t> transport::read_some(net::mutable_buffer buffer,
   }
   if (tls_) {
     co_return co_await tls_->async_read_some(buffer, net::redirect_error(net::use_awaitable, ec));
+  }
+  if (guest_) {
+    co_return co_await guest_->async_read_some(buffer, net::redirect_error(net::use_awaitable, ec));
   }
   attach_to_reactor();
   co_return co_await tcp_->async_read_some(buffer, net::redirect_error(net::use_awaitable, ec));
@@ -687,13 +694,44 @@ std::size_t read_blocking(int fd, net::mutable_buffer buffer, boost::system::err
   }
 }
 
+bool transport::lend_to(const net::any_io_executor& ex) {
+  if (!is_plain()) return false;
+  if (guest_) return true;
+  detach_from_reactor();
+  if (detached_fd_ < 0) return false;
+  guest_.emplace(ex);
+  boost::system::error_code ec;
+  guest_->assign(detached_v6_ ? tcp::v6() : tcp::v4(), detached_fd_, ec);
+  if (ec) {
+    guest_.reset();
+    return false;
+  }
+  detached_fd_ = -1;
+  blocking_ = false;  // Asio makes it non-blocking for its own operations
+  return true;
+}
+
+void transport::settle() noexcept {
+  if (!guest_) return;
+  boost::system::error_code ec;
+  const int fd = guest_->is_open() ? guest_->release(ec) : -1;
+  guest_.reset();
+  if (!ec && fd >= 0) detached_fd_ = fd;
+}
+
 void transport::cancel() noexcept {
   boost::system::error_code ignored;
+  if (guest_) guest_->cancel(ignored);
   if (tcp_) tcp_->cancel(ignored);
 }
 
 void transport::close() noexcept {
   boost::system::error_code ignored;
+  if (guest_ && guest_->is_open()) {
+    guest_->shutdown(tcp::socket::shutdown_both, ignored);
+    guest_->close(ignored);
+  }
+  guest_.reset();
   if (detached_fd_ >= 0) {
     ::shutdown(detached_fd_, SHUT_RDWR);
     ::close(std::exchange(detached_fd_, -1));
@@ -706,6 +744,7 @@ void transport::close() noexcept {
 
 int transport::native_fd() const noexcept {
   if (detached_fd_ >= 0) return detached_fd_;
+  if (guest_ && guest_->is_open()) return const_cast<tcp::socket&>(*guest_).native_handle();
   return tcp_ && tcp_->is_open() ? const_cast<tcp::socket&>(*tcp_).native_handle() : -1;
 }
 

@@ -101,6 +101,13 @@ class transport : public byte_stream {
   void shut_down() noexcept override;
   /// For a plain connection, one non-blocking send(); 0 through TLS.
   std::size_t try_write_now(std::string_view bytes, boost::system::error_code& ec) override;
+  /// For an async exchange that runs on another io_context (a coroutine's own): moves a plain
+  /// connection's socket onto that context's reactor, so that its reads and writes complete
+  /// there with no thread hop. False (nothing changes) through TLS. settle() ends it.
+  bool lend_to(const net::any_io_executor& ex);
+  /// Takes the socket back from the borrowing context (it stays detached until next used).
+  /// The pool calls it on every connection handed back.
+  void settle() noexcept;
   /// True for a connection with no TLS layer, whose bytes a blocking call can move itself.
   bool is_plain() const noexcept { return !tls_ && !inner_tls_; }
   /// For a blocking call on a plain connection: writes all of the buffers from the calling
@@ -162,6 +169,7 @@ class transport : public byte_stream {
   std::optional<courier::proxy> proxy_;
   bool tunnel_ = false;
   std::optional<tcp::socket> tcp_;
+  std::optional<tcp::socket> guest_;  // the socket while lent to another io_context
   // While blocking calls use a plain connection it is taken off the backend's reactor, so that
   // the I/O thread is not woken by every arrival it has no reader for. The descriptor is kept
   // here until an async read or write registers it again.

@@ -11,9 +11,15 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -232,6 +238,55 @@ TEST(HttpAsync, FutureCallbackDeferred) {
   std::move(lazy)(
       [&](boost::system::error_code ec, auto r) { size.set_value(ec ? 0 : r.body()->size()); });
   EXPECT_EQ(size.get_future().get(), 100u);
+}
+
+TEST(HttpAsync, CoroutinesRunTheExchangeOnTheirOwnContext) {
+  // A coroutine's requests run on its io_context, the plain connection lent to that context's
+  // reactor for each exchange and handed back after: the same connection then serves a
+  // blocking request, an async one with no executor of its own, and a timeout.
+  std::atomic<int> requests{0};
+  ct::fault_server server([&](ct::connection& c) {
+    while (auto head = c.try_read_request_head()) {
+      if (++requests == 6) {
+        c.pause(5s);  // the sixth request gets no answer: the read timeout ends it
+        return;
+      }
+      c.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    }
+  });
+  cr::asio_backend local;
+  const auto req = cr::basic_request().get(cr::uri(server.url("/")));
+  boost::asio::io_context io;
+  std::vector<std::string> bodies;
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        for (int i = 0; i < 3; ++i) {
+          auto res = co_await req.async_send(local, boost::asio::use_awaitable);
+          bodies.push_back(*res.body());
+        }
+      },
+      boost::asio::detached);
+  io.run();
+  ASSERT_EQ(bodies, (std::vector<std::string>{"ok", "ok", "ok"}));
+  EXPECT_EQ(*req.send(local).body(), "ok");
+  EXPECT_EQ(*req.async_send(local, boost::asio::use_future).get().body(), "ok");
+  EXPECT_EQ(server.connections_accepted(), 1);
+
+  boost::system::error_code timed_out;
+  io.restart();
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        auto [ec, res] = co_await req.read_timeout(300ms).async_send(
+            local, boost::asio::as_tuple(boost::asio::use_awaitable));
+        timed_out = ec;
+      },
+      boost::asio::detached);
+  const auto t0 = std::chrono::steady_clock::now();
+  io.run();
+  EXPECT_EQ(timed_out, cr::errc::timeout) << timed_out.message();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
 }
 
 TEST(HttpAsync, ErrorsArriveAsCodes) {

@@ -11,6 +11,7 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 
@@ -30,28 +31,30 @@ auto async_send_via_raw(Backend& backend, const request<T>& req, CompletionToken
   return boost::asio::async_initiate<CompletionToken, signature>(
       [&backend, req](auto handler) {
         // Keep the caller's executor busy until its handler runs, and run the handler there.
-        auto work = boost::asio::make_work_guard(boost::asio::get_associated_executor(handler));
-        backend.async_send_raw(
-            req.data(), req.response_as().destination(),
-            raw_handler([req, handler = std::move(handler), work = std::move(work)](
-                            boost::system::error_code ec, raw_response raw) mutable {
-              response<T> res;
-              if (!ec) {
-                try {
-                  res = detail::make_response(req, std::move(raw));
-                } catch (const courier::error& e) {
-                  ec = e.code();
-                } catch (...) {
-                  ec = make_error_code(errc::decode_failed);
-                }
-              }
-              auto ex = work.get_executor();
-              boost::asio::dispatch(
-                  ex, [handler = std::move(handler), ec, res = std::move(res)]() mutable {
-                    std::move(handler)(ec, std::move(res));
-                  });
-              work.reset();
-            }));
+        // The raw handler carries that executor too, so that a backend may do its work there.
+        auto ex = boost::asio::get_associated_executor(handler);
+        auto work = boost::asio::make_work_guard(ex);
+        backend.async_send_raw(req.data(), req.response_as().destination(),
+                               raw_handler(boost::asio::bind_executor(
+                                   ex, [req, handler = std::move(handler), work = std::move(work)](
+                                           boost::system::error_code ec, raw_response raw) mutable {
+                                     response<T> res;
+                                     if (!ec) {
+                                       try {
+                                         res = detail::make_response(req, std::move(raw));
+                                       } catch (const courier::error& e) {
+                                         ec = e.code();
+                                       } catch (...) {
+                                         ec = make_error_code(errc::decode_failed);
+                                       }
+                                     }
+                                     auto ex = work.get_executor();
+                                     boost::asio::dispatch(ex, [handler = std::move(handler), ec,
+                                                                res = std::move(res)]() mutable {
+                                       std::move(handler)(ec, std::move(res));
+                                     });
+                                     work.reset();
+                                   })));
       },
       token);
 }
