@@ -545,6 +545,20 @@ net::awaitable<std::size_t> transport::read_some(net::mutable_buffer buffer,
 
 namespace {
 
+// One recv(): the bytes read; or 0 with ec set (eof, a failure); or 0 with ec clear when it
+// would block or was interrupted, and the caller waits or tries again.
+std::size_t receive_once(int fd, net::mutable_buffer buffer, int flags,
+                         boost::system::error_code& ec) {
+  const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), flags);
+  if (n > 0) return static_cast<std::size_t>(n);
+  if (n == 0) {
+    ec = net::error::eof;
+  } else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+    ec.assign(errno, boost::system::system_category());
+  }
+  return 0;
+}
+
 // Waits until `fd` is ready for `events` or `until` passes; false on timeout.
 bool wait_ready(int fd, short events, clock::time_point until, boost::system::error_code& ec) {
   for (;;) {
@@ -643,17 +657,8 @@ std::size_t transport::read_some_here(net::mutable_buffer buffer, clock::time_po
         receive_timeout_ms_ = wait_ms;
       }
     }
-    const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), blocking_ ? 0 : MSG_DONTWAIT);
-    if (n > 0) return static_cast<std::size_t>(n);
-    if (n == 0) {
-      ec = net::error::eof;
-      return 0;
-    }
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) {
-      ec.assign(errno, boost::system::system_category());
-      return 0;
-    }
+    const std::size_t n = receive_once(fd, buffer, blocking_ ? 0 : MSG_DONTWAIT, ec);
+    if (n > 0 || ec) return n;
     // SO_RCVTIMEO ran out (the loop then reports the timeout), or the socket is non-blocking.
     if (!blocking_ && !wait_ready(fd, POLLIN, until, ec)) return 0;
   }
@@ -674,18 +679,10 @@ std::size_t read_blocking(int fd, net::mutable_buffer buffer, boost::system::err
   ec.clear();
   if (buffer.size() == 0) return 0;
   for (;;) {
-    const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
-    if (n > 0) return static_cast<std::size_t>(n);
-    if (n == 0) {
-      ec = net::error::eof;
-      return 0;
-    }
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) {
-      ec.assign(errno, boost::system::system_category());
-      return 0;
-    }
-    // Non-blocking again (an async write took the socket meanwhile): wait for input.
+    const std::size_t n = receive_once(fd, buffer, 0, ec);
+    if (n > 0 || ec) return n;
+    // Interrupted, or non-blocking again (an async write took the socket meanwhile): wait for
+    // input.
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, -1) < 0 && errno != EINTR) {
       ec.assign(errno, boost::system::system_category());
