@@ -28,9 +28,11 @@ struct asio_backend::impl : std::enable_shared_from_this<asio_backend::impl> {
 
   /// Opens a transport to `u`'s origin through the proxy that the request's options (or else
   /// the backend's) choose for it, from the pool when one is idle for the same proxy and
-  /// origin. (src/asio/proxy_connect.cpp)
+  /// origin. `can_resend`: the request can go again on a fresh connection if a pooled one
+  /// turns out to be closed (see connection_pool::acquire). (src/asio/proxy_connect.cpp)
   asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>> connect(
-      const courier::uri& u, const request_options& ro, asio_detail::clock::time_point until);
+      const courier::uri& u, const request_options& ro, asio_detail::clock::time_point until,
+      bool can_resend = false);
   /// A connection of its own (never pooled) for a WebSocket: through the chosen proxy, with a
   /// CONNECT tunnel even for ws://.
   asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>> connect_unpooled(

@@ -9,7 +9,8 @@
 namespace courier::asio_detail {
 
 net::awaitable<std::unique_ptr<transport>> connection_pool::acquire(const std::string& origin,
-                                                                    clock::time_point until) {
+                                                                    clock::time_point until,
+                                                                    bool can_resend) {
   for (;;) {
     std::shared_ptr<net::steady_timer> timer;
     {
@@ -19,7 +20,10 @@ net::awaitable<std::unique_ptr<transport>> connection_pool::acquire(const std::s
       while (!p.idle.empty()) {
         auto t = std::move(p.idle.back());
         p.idle.pop_back();
-        if (now - t->idle_since < idle_timeout_ && !t->looks_dead()) co_return t;
+        const auto idle = now - t->idle_since;
+        if (idle < idle_timeout_ && ((can_resend && idle < recently_used) || !t->looks_dead())) {
+          co_return t;
+        }
         t->close();  // expired or closed by the server: drop it and free its slot
         --p.open;
       }

@@ -25,8 +25,14 @@ class connection_pool {
   /// An idle, live connection to `origin`, or nullptr with a slot reserved for a new one that
   /// the caller must then open (and hand back through release() or give_back_slot()). Waits
   /// while the origin has its maximum open; throws timeout_error at `until`.
+  /// A connection idle for less than `recently_used` is handed out without checking that the
+  /// server has not closed it, when the caller can resend its request on a fresh connection
+  /// (`can_resend`): the check is a syscall per request, and a stale one is retried anyway.
   net::awaitable<std::unique_ptr<transport>> acquire(const std::string& origin,
-                                                     clock::time_point until);
+                                                     clock::time_point until,
+                                                     bool can_resend = false);
+
+  static constexpr std::chrono::milliseconds recently_used{1000};
   /// Returns a connection after use: kept idle when `reusable`, closed otherwise.
   void release(std::unique_ptr<transport> t, bool reusable);
   /// Frees a slot reserved by acquire() for a connection that was never opened.

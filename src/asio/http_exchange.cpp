@@ -344,14 +344,23 @@ net::awaitable<hop_result> run_hop(exchange_state& st, const courier::method& m,
   const std::string where = host_port(u.host(), u.port());
   const bool head_only = m == courier::method::head;
   for (int attempt = 0;; ++attempt) {
-    auto conn = co_await st.backend.connect(u, st.options, st.connect_deadline());
+    // A stale pooled connection is found out by the first read and the request sent again on
+    // a fresh one (below): possible unless the body cannot be replayed.
+    const bool can_resend = attempt == 0 && (!body.source || body.source->replayable());
+    auto conn = co_await st.backend.connect(u, st.options, st.connect_deadline(), can_resend);
     if (st.on_caller_context) conn->lend_to(co_await net::this_coro::executor);
     const bool reused = conn->requests_served > 0;
     bool any_response_byte = false;
     try {
       if (body.source && attempt > 0) body.source->rewind();
       std::string head = build_head(m, u, hs, body, st.backend.options, *conn);
-      co_await write_request(st, *conn, head, body, where);
+      try {
+        co_await write_request(st, *conn, head, body, where);
+      } catch (const write_error&) {
+        // A pooled connection the server closed (and reset) fails here rather than on read.
+        if (reused && attempt == 0) throw connection_failure{true};
+        throw;
+      }
 
       http1::response_parser parser(http1::parser_options{st.options.max_header_size, head_only});
       hop_result result;

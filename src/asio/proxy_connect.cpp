@@ -26,10 +26,11 @@ std::unique_ptr<asio_detail::transport> make_transport(asio_detail::net::any_io_
 }  // namespace
 
 asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>> asio_backend::impl::connect(
-    const courier::uri& u, const request_options& ro, asio_detail::clock::time_point until) {
+    const courier::uri& u, const request_options& ro, asio_detail::clock::time_point until,
+    bool can_resend) {
   auto via = proxy_for(u, ro);
   const std::string key = asio_detail::transport::make_pool_key(u.origin(), via, false);
-  auto t = co_await pool.acquire(key, until);
+  auto t = co_await pool.acquire(key, until, can_resend);
   if (t) co_return t;
   try {
     auto fresh = make_transport(ioc.get_executor(), u, std::move(via), false);

@@ -165,6 +165,12 @@ class sequence_source final : public body_source {
       part->rewind();
     current_ = 0;
   }
+  bool rewindable() const override {
+    return std::all_of(parts_.begin(), parts_.end(), [](const auto& p) { return p->rewindable(); });
+  }
+  bool replayable() const override {
+    return std::all_of(parts_.begin(), parts_.end(), [](const auto& p) { return p->replayable(); });
+  }
 
  private:
   std::vector<std::unique_ptr<body_source>> parts_;
@@ -212,6 +218,7 @@ class stream_source final : public body_source {
     ended_ = false;
   }
   bool rewindable() const override { return (offset_ == 0 && !ended_) || bool(body_.rewind); }
+  bool replayable() const override { return bool(body_.rewind); }
 
   const async_body_reader* async_reader() const override { return body_.async_read.get(); }
   std::size_t async_read_limit(std::size_t n) const override { return limit(n); }

@@ -34,6 +34,9 @@ class body_source {
   /// Whether rewind() can succeed now (false for a streamed source without a rewind function
   /// once it has been read).
   virtual bool rewindable() const { return true; }
+  /// Whether the whole body can be sent again after it has been sent (false for a streamed
+  /// source without a rewind function).
+  virtual bool replayable() const { return true; }
 
   /// A coroutine source: the backend awaits it for the next bytes instead of calling read(), asking
   /// for at most async_read_limit(n) bytes, and hands what it got to async_read_done().

@@ -1,4 +1,5 @@
 // The asio backend against nginx and httpbin: methods, bodies, headers, response-as, pooling.
+#include <courier/body_source.hpp>
 #include <courier/body_stream.hpp>
 #include <courier/courier.hpp>
 #ifdef COURIER_HAVE_NLOHMANN_JSON
@@ -19,6 +20,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <filesystem>
@@ -377,6 +379,79 @@ TEST(HttpBasic, StaleConnectionIsReplacedTransparently) {
   for (int i = 0; i < 3; ++i) {
     auto res = cr::basic_request().get(cr::uri(server.url("/"))).send(local);
     EXPECT_EQ(*res.body(), "ok");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(server.connections_accepted(), 3);
+}
+
+namespace {
+// A server that reads one request with its Content-Length body, answers "got:<body>" while
+// claiming keep-alive, and then closes the connection.
+ct::fault_server::script echo_body_then_close() {
+  return [](ct::connection& c) {
+    const std::string head = c.read_request_head();
+    const auto at = head.find("Content-Length: ");
+    const std::size_t n = at == std::string::npos ? 0 : std::stoul(head.substr(at + 16));
+    const std::string body = c.read_exactly(n);
+    c.write("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(4 + body.size()) +
+            "\r\n\r\ngot:" + body);
+    c.close();
+  };
+}
+}  // namespace
+
+TEST(HttpBasic, StaleConnectionResendsABodyThatCanBeSentAgain) {
+  // A connection used a moment ago is reused without first checking it is still open; when it
+  // is not, the request goes again, body included, on a fresh connection.
+  ct::fault_server server(echo_body_then_close());
+  cr::asio_backend local;
+  for (int i = 0; i < 3; ++i) {
+    const std::string text = "hello-" + std::to_string(i);
+    auto res = cr::basic_request().body(text).post(cr::uri(server.url("/"))).send(local);
+    EXPECT_EQ(*res.body(), "got:" + text);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(server.connections_accepted(), 3);
+}
+
+TEST(HttpBasic, ResetPooledConnectionIsReplacedWhenTheWriteFails) {
+  // The server resets the connection after its answer: writing the next request on it fails
+  // (EPIPE or ECONNRESET), and the request goes on a fresh connection instead.
+  ct::fault_server server([](ct::connection& c) {
+    c.read_request_head();
+    c.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    c.pause(std::chrono::milliseconds(50));  // the answer is read before the reset
+    c.reset();
+  });
+  cr::asio_backend local;
+  for (int i = 0; i < 3; ++i) {
+    auto res = cr::basic_request().get(cr::uri(server.url("/"))).send(local);
+    EXPECT_EQ(*res.body(), "ok");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(server.connections_accepted(), 3);
+}
+
+TEST(HttpBasic, StaleConnectionIsCheckedBeforeABodyThatCannotBeSentAgain) {
+  // A streamed body without rewind can be sent once only: the pooled connection is checked
+  // before it is used, so a closed one is never picked and the request does not fail.
+  ct::fault_server server(echo_body_then_close());
+  cr::asio_backend local;
+  for (int i = 0; i < 3; ++i) {
+    const std::string text = "stream-" + std::to_string(i);
+    std::size_t given = 0;
+    auto source = cr::body_from_reader(
+        [&](std::span<char> out) {
+          const std::size_t n = std::min(out.size(), text.size() - given);
+          std::copy_n(text.data() + given, n, out.data());
+          given += n;
+          return n;
+        },
+        text.size());
+    auto res =
+        cr::basic_request().body(std::move(source)).post(cr::uri(server.url("/"))).send(local);
+    ASSERT_TRUE(res.body()) << res.body().error();
+    EXPECT_EQ(*res.body(), "got:" + text);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_EQ(server.connections_accepted(), 3);
