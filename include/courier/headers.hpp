@@ -41,6 +41,8 @@ class headers {
   std::size_t erase(std::string_view name);
   /// Adds a field without validation: for fields the parser already checked.
   void add_unchecked(std::string name, std::string value);
+  /// Room for `n` fields without reallocating.
+  void reserve(std::size_t n) { fields_.reserve(n); }
 
   /// The first value of `name`, if any.
   std::optional<std::string_view> get(std::string_view name) const;

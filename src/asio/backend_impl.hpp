@@ -78,8 +78,8 @@ void start_http_exchange(asio_backend::impl& backend, request_data req, body_des
 /// Runs one HTTP request on the calling thread and returns its response (the blocking send).
 /// On plain connections the bytes move on this thread too; only connecting and TLS use the
 /// backend's I/O threads.
-raw_response run_http_exchange_here(asio_backend::impl& backend, request_data req,
-                                    body_destination dest);
+raw_response run_http_exchange_here(asio_backend::impl& backend, const request_data& req,
+                                    const body_destination& dest);
 /// The errc carried by a courier exception (or a generic one for anything else).
 boost::system::error_code code_of(std::exception_ptr e);
 }  // namespace asio_detail

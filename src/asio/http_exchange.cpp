@@ -150,7 +150,7 @@ bool is_redirect_status(int s) {
 
 struct exchange_state {
   asio_backend::impl& backend;
-  request_options options;
+  const request_options& options;            // the request's, which outlives the exchange
   std::optional<clock::time_point> overall;  // whole-request deadline
   const progress_callback* progress = nullptr;
   // A blocking call runs the exchange on its own thread, and on a plain connection moves the
@@ -179,39 +179,50 @@ struct exchange_state {
 std::string build_head(const courier::method& m, const courier::uri& u, const headers& given,
                        const detail::encoded_body& body, const asio_backend_options& opts,
                        const transport& conn) {
-  headers h = given;
-  if (conn.via() && !conn.forwards_through_proxy()) {
-    // Through a tunnel the origin would see it: proxy credentials belong to CONNECT only.
-    h.erase("Proxy-Authorization");
+  const bool forwarding = conn.forwards_through_proxy();
+  const std::string proxy_auth = forwarding ? conn.proxy_authorization() : std::string();
+  // RFC 9112 3.2.2: a request to a forwarding proxy names the whole uri (never its userinfo).
+  http1::request_head_writer w(
+      m, forwarding ? std::string(u.scheme()) + "://" + u.authority() + u.target() : u.target());
+  // The request's fields in order, less those replaced below; then the defaults it lacks.
+  bool has_host = false, has_agent = false, has_accept = false, has_type = false;
+  bool has_length = false;
+  for (const header_field& f : given) {
+    const std::string_view name = f.name;
+    if (iequals(name, "Proxy-Authorization")) {
+      // Through a tunnel the origin would see it: proxy credentials belong to CONNECT only.
+      if ((conn.via() && !forwarding) || !proxy_auth.empty()) continue;
+    } else if (iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding")) {
+      if (body.source) continue;  // the body's own framing is written below
+      has_length = has_length || iequals(name, "Content-Length");
+    } else if (iequals(name, "Host")) {
+      has_host = true;
+    } else if (iequals(name, "User-Agent")) {
+      has_agent = true;
+    } else if (iequals(name, "Accept")) {
+      has_accept = true;
+    } else if (iequals(name, "Content-Type")) {
+      has_type = true;
+    }
+    w.field(name, f.value);
   }
-  if (!h.contains("Host")) h.add("Host", u.authority());
-  if (!h.contains("User-Agent") && !opts.user_agent.empty()) h.add("User-Agent", opts.user_agent);
-  if (!h.contains("Accept")) h.add("Accept", "*/*");
+  if (!has_host) w.field("Host", u.authority());
+  if (!has_agent && !opts.user_agent.empty()) w.field("User-Agent", opts.user_agent);
+  if (!has_accept) w.field("Accept", "*/*");
   if (body.source) {
-    if (!h.contains("Content-Type") && !body.content_type.empty()) {
-      h.add("Content-Type", body.content_type);
-    }
-    h.erase("Content-Length");
-    h.erase("Transfer-Encoding");
+    if (!has_type && !body.content_type.empty()) w.field("Content-Type", body.content_type);
     if (auto size = body.source->size()) {
-      h.add("Content-Length", std::to_string(*size));
+      w.field("Content-Length", std::to_string(*size));
     } else {
-      h.add("Transfer-Encoding", "chunked");
+      w.field("Transfer-Encoding", "chunked");
     }
-  } else if (m == courier::method::post || m == courier::method::put ||
-             m == courier::method::patch) {
-    if (!h.contains("Content-Length")) h.add("Content-Length", "0");
+  } else if ((m == courier::method::post || m == courier::method::put ||
+              m == courier::method::patch) &&
+             !has_length) {
+    w.field("Content-Length", "0");
   }
-  if (conn.forwards_through_proxy()) {
-    // RFC 9112 3.2.2: a request to a forwarding proxy names the whole uri (never its userinfo).
-    if (auto auth = conn.proxy_authorization(); !auth.empty()) {
-      h.erase("Proxy-Authorization");
-      h.add("Proxy-Authorization", auth);
-    }
-    return http1::serialize_request_head(
-        m, std::string(u.scheme()) + "://" + u.authority() + u.target(), h);
-  }
-  return http1::serialize_request_head(m, u.target(), h);
+  if (!proxy_auth.empty()) w.field("Proxy-Authorization", proxy_auth);
+  return w.finish();
 }
 
 // One write or read before `until`, reported as ec = timed_out when it passes. A blocking call
@@ -560,9 +571,12 @@ net::awaitable<hop_result> run_hop(exchange_state& st, const courier::method& m,
   }
 }
 
-net::awaitable<raw_response> run_exchange(asio_backend::impl& backend, request_data req,
-                                          body_destination dest, bool on_caller_thread,
-                                          bool on_caller_context) {
+// `req` and `dest` must outlive the exchange: a blocking send's caller keeps them, and the
+// async entry points go through run_owned_exchange, which holds copies. The response is
+// built in `out` (a response is large: every move of it costs).
+net::awaitable<void> run_exchange(asio_backend::impl& backend, const request_data& req,
+                                  const body_destination& dest, bool on_caller_thread,
+                                  bool on_caller_context, raw_response& out) {
   exchange_state st{backend,        req.options(),    std::nullopt,
                     req.progress(), on_caller_thread, on_caller_context};
   if (req.options().timeout) st.overall = clock::now() + *req.options().timeout;
@@ -571,12 +585,17 @@ net::awaitable<raw_response> run_exchange(asio_backend::impl& backend, request_d
   if (!first_uri) {
     throw invalid_request("the request has no uri: call get(uri), post(uri) or method(m, uri)");
   }
-  courier::uri current = *first_uri;
+  courier::uri current = std::move(*first_uri);
   courier::method m = req.method();
-  headers hs = req.headers();
+  // The request's own headers until a redirect changes them (most requests have none).
+  std::optional<headers> changed_headers;
+  const headers* hs = &req.headers();
+  auto edit_headers = [&]() -> headers& {
+    if (!changed_headers) hs = &changed_headers.emplace(req.headers());
+    return *changed_headers;
+  };
   detail::encoded_body body = detail::encode_body(req.body());
 
-  raw_response out;
   for (int hop = 0;; ++hop) {
     if (current.scheme() != "http" && current.scheme() != "https") {
       throw invalid_request("unsupported scheme \"" + std::string(current.scheme()) + "\" in " +
@@ -586,13 +605,13 @@ net::awaitable<raw_response> run_exchange(asio_backend::impl& backend, request_d
                                  : ": the asio backend speaks http and https"));
     }
     out.body.bytes.clear();
-    hop_result r = co_await run_hop(st, m, current, hs, body, dest, &out.body);
+    hop_result r = co_await run_hop(st, m, current, *hs, body, dest, &out.body);
     st.backend.check_forwarded_answer(current, st.options, r.head, out.body.bytes);
     if (!r.redirect) {
       out.head = std::move(r.head);
       out.body.stream = std::move(r.stream);
-      out.final_uri = current;
-      co_return out;
+      out.final_uri = std::move(current);
+      co_return;
     }
     if (hop >= st.options.max_redirects) {
       throw too_many_redirects("stopped after " + std::to_string(st.options.max_redirects) +
@@ -609,22 +628,31 @@ net::awaitable<raw_response> run_exchange(asio_backend::impl& backend, request_d
     if (to_get) {
       m = courier::method::get;
       body = detail::encoded_body{};
-      hs.erase("Content-Type");
-      hs.erase("Content-Length");
-      hs.erase("Transfer-Encoding");
+      headers& h = edit_headers();
+      h.erase("Content-Type");
+      h.erase("Content-Length");
+      h.erase("Transfer-Encoding");
     } else if (body.source) {
       body.source->rewind();
     }
     if (next.origin() != current.origin()) {
       // Credentials were meant for the first origin only.
-      hs.erase("Authorization");
-      hs.erase("Cookie");
-      hs.erase("Proxy-Authorization");
-      hs.erase("Host");
+      headers& h = edit_headers();
+      h.erase("Authorization");
+      h.erase("Cookie");
+      h.erase("Proxy-Authorization");
+      h.erase("Host");
     }
     // The next hop's proxy is chosen again from the settings (NO_PROXY included) by connect().
     current = std::move(next);
   }
+}
+
+net::awaitable<raw_response> run_owned_exchange(asio_backend::impl& backend, request_data req,
+                                                body_destination dest, bool on_caller_context) {
+  raw_response out;
+  co_await run_exchange(backend, req, dest, false, on_caller_context, out);
+  co_return out;
 }
 
 }  // namespace
@@ -636,17 +664,17 @@ void start_http_exchange(asio_backend::impl& backend, request_data req, body_des
   };
   if (caller && &caller->context() != &backend.ioc) {
     net::co_spawn(net::make_strand(*caller),
-                  run_exchange(backend, std::move(req), std::move(dest), false, true),
+                  run_owned_exchange(backend, std::move(req), std::move(dest), true),
                   std::move(finish));
     return;
   }
   net::co_spawn(net::make_strand(backend.ioc),
-                run_exchange(backend, std::move(req), std::move(dest), false, false),
+                run_owned_exchange(backend, std::move(req), std::move(dest), false),
                 std::move(finish));
 }
 
-raw_response run_http_exchange_here(asio_backend::impl& backend, request_data req,
-                                    body_destination dest) {
+raw_response run_http_exchange_here(asio_backend::impl& backend, const request_data& req,
+                                    const body_destination& dest) {
   // Each thread keeps an io_context for its blocking calls; a call made from inside another
   // (from a progress callback, say) gets a fresh one, as run() may not nest on one context.
   struct caller_context {
@@ -667,17 +695,17 @@ raw_response run_http_exchange_here(asio_backend::impl& backend, request_data re
   } release{mine, owns_mine};
 
   std::exception_ptr failure;
-  std::optional<raw_response> result;
-  net::co_spawn(ioc, run_exchange(backend, std::move(req), std::move(dest), true, false),
-                [&](std::exception_ptr e, raw_response r) {
-                  failure = e;
-                  if (!e) result.emplace(std::move(r));
-                });
+  bool finished = false;
+  raw_response out;
+  net::co_spawn(ioc, run_exchange(backend, req, dest, true, false, out), [&](std::exception_ptr e) {
+    failure = e;
+    finished = true;
+  });
   ioc.restart();
   ioc.run();  // returns once the exchange is done: its pending operations count as work
   if (failure) std::rethrow_exception(failure);
-  if (!result) throw operation_aborted("the request was abandoned before it completed");
-  return std::move(*result);
+  if (!finished) throw operation_aborted("the request was abandoned before it completed");
+  return out;
 }
 
 }  // namespace courier::asio_detail

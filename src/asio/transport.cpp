@@ -12,6 +12,7 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -590,7 +591,7 @@ std::size_t transport::write_here(const std::vector<net::const_buffer>& buffers,
   ec.clear();
   detach_from_reactor();
   const int fd = native_fd();
-  std::vector<iovec> iov;
+  boost::container::small_vector<iovec, 8> iov;  // a request head and a body piece or two
   iov.reserve(buffers.size());
   std::size_t total = 0;
   for (const auto& b : buffers) {

@@ -3,6 +3,8 @@
 #include <courier/error.hpp>
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <stdexcept>
 
 namespace courier::proto::http1 {
@@ -14,16 +16,44 @@ bool is_control(char c) {
   return u < 0x20 || u == 0x7f;
 }
 
+// Bytes that may not appear in a field name (controls, space, tab, colon) or value (CR, LF,
+// NUL), as one table so that each byte costs one lookup.
+constexpr std::array<std::uint8_t, 256> field_byte_rules = [] {
+  std::array<std::uint8_t, 256> t{};
+  for (int c = 0; c < 0x20; ++c)
+    t[c] |= 1;
+  t[0x7f] |= 1;
+  t[' '] |= 1;
+  t[':'] |= 1;
+  t['\r'] |= 2;
+  t['\n'] |= 2;
+  t['\0'] |= 2;
+  return t;
+}();
+
+bool has_byte(std::string_view s, std::uint8_t rule) {
+  std::uint8_t seen = 0;
+  for (char c : s)
+    seen |= field_byte_rules[static_cast<unsigned char>(c)];
+  return (seen & rule) != 0;
+}
+
 // Fields were validated when added; this guards against a field added unchecked.
-void check_field(const header_field& field) {
-  auto breaks_line = [](char c) { return c == '\r' || c == '\n' || c == '\0'; };
-  if (field.name.empty() || field.name.find_first_of(" \t:\r\n") != std::string::npos ||
-      std::any_of(field.name.begin(), field.name.end(), is_control)) {
-    throw courier::invalid_header("invalid header field name '" + field.name + "'");
+void check_field(std::string_view name, std::string_view value) {
+  if (name.empty() || has_byte(name, 1)) {
+    throw courier::invalid_header("invalid header field name '" + std::string(name) + "'");
   }
-  if (std::any_of(field.value.begin(), field.value.end(), breaks_line)) {
-    throw courier::invalid_header("header field '" + field.name +
+  if (has_byte(value, 2)) {
+    throw courier::invalid_header("header field '" + std::string(name) +
                                   "' has a value with CR, LF or NUL");
+  }
+}
+
+void check_target(std::string_view target) {
+  if (target.empty()) throw courier::invalid_request("empty HTTP request target");
+  if (std::any_of(target.begin(), target.end(), [](char c) { return c == ' ' || is_control(c); })) {
+    throw courier::invalid_request("HTTP request target holds a space or control character: '" +
+                                   std::string(target) + "'");
   }
 }
 
@@ -31,24 +61,26 @@ void check_field(const header_field& field) {
 
 std::string serialize_request_head(const courier::method& method, std::string_view target,
                                    const courier::headers& fields) {
-  if (target.empty()) throw courier::invalid_request("empty HTTP request target");
-  if (std::any_of(target.begin(), target.end(), [](char c) { return c == ' ' || is_control(c); })) {
-    throw courier::invalid_request("HTTP request target holds a space or control character: '" +
-                                   std::string(target) + "'");
-  }
-  std::size_t size = method.name().size() + 1 + target.size() + 11 + 2;
+  request_head_writer w(method, target);
   for (const header_field& field : fields)
-    size += field.name.size() + 2 + field.value.size() + 2;
+    w.field(field.name, field.value);
+  return w.finish();
+}
 
-  std::string head;
-  head.reserve(size);
-  head.append(method.name()).append(" ").append(target).append(" HTTP/1.1\r\n");
-  for (const header_field& field : fields) {
-    check_field(field);
-    head.append(field.name).append(": ").append(field.value).append("\r\n");
-  }
-  head.append("\r\n");
-  return head;
+request_head_writer::request_head_writer(const courier::method& method, std::string_view target) {
+  check_target(target);
+  head_.reserve(256 + target.size());
+  head_.append(method.name()).append(" ").append(target).append(" HTTP/1.1\r\n");
+}
+
+void request_head_writer::field(std::string_view name, std::string_view value) {
+  check_field(name, value);
+  head_.append(name).append(": ").append(value).append("\r\n");
+}
+
+std::string request_head_writer::finish() {
+  head_.append("\r\n");
+  return std::move(head_);
 }
 
 std::string chunk_prefix(std::size_t size) {

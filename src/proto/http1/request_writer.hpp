@@ -17,6 +17,20 @@ namespace courier::proto::http1 {
 std::string serialize_request_head(const courier::method& method, std::string_view target,
                                    const courier::headers& fields);
 
+/// The same head written a field at a time, for a caller that merges its fields from several
+/// places (the request's, then defaults) without building a headers object first. Checks as
+/// serialize_request_head does.
+class request_head_writer {
+ public:
+  request_head_writer(const courier::method& method, std::string_view target);
+  void field(std::string_view name, std::string_view value);
+  /// The head, ended by the empty line. The writer is empty afterwards.
+  std::string finish();
+
+ private:
+  std::string head_;
+};
+
 /// The line that starts a chunk of `size` bytes (size > 0): the size in hex, then CRLF.
 /// Throws std::invalid_argument for 0, which would end the body: send last_chunk instead.
 std::string chunk_prefix(std::size_t size);

@@ -75,7 +75,10 @@ struct response_parser::impl {
     impl& owner_;
   };
 
-  explicit impl(parser_options options) : options_(options) { start_message(); }
+  explicit impl(parser_options options) : options_(options) {
+    events_.reserve(4);  // head, a body piece, end
+    start_message();
+  }
 
   // --- state for the whole exchange ---
   parser_options options_;
@@ -167,6 +170,7 @@ void response_parser::impl::start_message() {
   status_ = 0;
   reason_.clear();
   fields_ = {};
+  fields_.reserve(16);  // a typical response head: one allocation, not five regrowths
   trailers_ = {};
   transfer_encoding_.clear();
   head_done_ = false;
