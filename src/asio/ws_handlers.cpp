@@ -11,6 +11,8 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <string>
+#include <vector>
 
 namespace courier::ws {
 
@@ -220,19 +222,32 @@ websocket::state::receiver frame_receiver(std::function<void(std::exception_ptr,
 
 websocket::state::receiver message_receiver(std::function<void(std::exception_ptr, message)> cb,
                                             std::string where) {
-  auto partial = std::make_shared<std::optional<message>>();
+  // A fragmented message's frames are kept as they come and joined once at the end: one copy
+  // into a string of the right size, not a string regrown (and recopied) at every fragment.
+  struct fragments {
+    opcode type = opcode::text;
+    std::vector<std::string> parts;
+  };
+  auto partial = std::make_shared<fragments>();
   return [cb = std::move(cb), partial, where](item& it) {
     if (auto* f = std::get_if<frame>(&it)) {
       if (f->is_control()) return false;  // surfaced pings and pongs are not messages
-      if (!*partial) {
-        *partial =
-            message{f->op == opcode::binary ? opcode::binary : opcode::text, std::move(f->payload)};
-      } else {
-        (*partial)->data += f->payload;
-      }
+      if (partial->parts.empty())
+        partial->type = f->op == opcode::binary ? opcode::binary : opcode::text;
+      partial->parts.push_back(std::move(f->payload));
       if (!f->fin) return false;
-      message m = std::move(**partial);
-      partial->reset();
+      message m{partial->type, {}};
+      if (partial->parts.size() == 1) {
+        m.data = std::move(partial->parts.front());
+      } else {
+        std::size_t total = 0;
+        for (const auto& p : partial->parts)
+          total += p.size();
+        m.data.reserve(total);
+        for (const auto& p : partial->parts)
+          m.data += p;
+      }
+      partial->parts.clear();
       cb(nullptr, std::move(m));
       return true;
     }

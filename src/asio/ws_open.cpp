@@ -202,6 +202,7 @@ net::awaitable<upgraded> run_upgrade(asio_backend::impl& backend, request_data r
   core.max_message_size = wopts.max_message_size;
   core.deflate = accepted->deflate;
   core.auto_pong = auto_pong;
+  core.fragment_size = wopts.fragment_size;
   upgraded out;
   out.head = std::move(rh);
   out.subprotocol = accepted->subprotocol;

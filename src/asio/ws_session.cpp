@@ -62,7 +62,7 @@ void ws_session::start(std::weak_ptr<ws_event_sink> sink, bool own_sink, std::st
 }
 
 std::uint64_t ws_session::queued_bytes() const noexcept {
-  return moved_ + core_.pending_output().size() - written_;
+  return moved_ + core_.pending_output_size() - written_;
 }
 
 net::awaitable<void> ws_session::read_loop(std::string initial) {
@@ -314,7 +314,7 @@ void ws_session::send_locked(ws::frame f, bool is_continuation, send_callback do
 
 void ws_session::apply_send(pending_send&& s) {
   try {
-    core_.send(s.frame, s.is_continuation);
+    core_.send(std::move(s.frame), s.is_continuation);
   } catch (...) {
     if (s.done) s.done(std::current_exception());
     return;
@@ -348,8 +348,8 @@ void ws_session::pump_deferred() {
 }
 
 void ws_session::flush() {
-  if (writing_ || core_.pending_output().empty() || !transport_->is_open()) return;
-  if (send_now_ && !finished_ && core_.pending_output().size() < bulk_bytes &&
+  if (writing_ || core_.pending_output_size() == 0 || !transport_->is_open()) return;
+  if (send_now_ && !finished_ && core_.pending_output_size() < bulk_bytes &&
       !strand_.running_in_this_thread()) {
     // On a caller's thread with no writer running: one non-blocking send from here, and the
     // I/O thread is woken only for what the socket did not take (or to report an error). Only
@@ -361,7 +361,7 @@ void ws_session::flush() {
     const std::size_t n = transport_->try_write_now(core_.pending_output(), ec);
     if (!ec && n > 0) {
       core_.consume_output(n);
-      if (core_.pending_output().empty()) {
+      if (core_.pending_output_size() == 0) {
         if (!deferred_.empty()) pump_deferred();  // room was made: queue what waited
         return;
       }
@@ -384,13 +384,17 @@ void ws_session::spawn_writer() {
 // write is in flight go out together in the next one.
 net::awaitable<void> ws_session::write_loop() {
   std::unique_lock lock(mutex_);
-  std::vector<net::const_buffer> buffers(1);
-  while (!core_.pending_output().empty() && transport_->is_open()) {
-    core_.take_output(write_buffer_);  // O(1): the core continues in the other buffer
-    const std::string_view out = write_buffer_.data();
-    moved_ += out.size();
+  std::vector<net::const_buffer> buffers;
+  while (core_.pending_output_size() != 0 && transport_->is_open()) {
+    core_.take_output(write_buffer_);  // O(1): the core continues in the other queue
+    const std::size_t out = write_buffer_.size();
+    moved_ += out;
     boost::system::error_code ec;
-    buffers[0] = net::buffer(out.data(), out.size());
+    // Frame bytes and large payloads (kept in their own strings) leave in one gathering write.
+    buffers.clear();
+    write_buffer_.for_each_piece([&](std::string_view piece) {
+      buffers.push_back(net::buffer(piece.data(), piece.size()));
+    });
     try {
       transport_->attach_for_async();  // after blocking receives read on their threads
     } catch (const courier::error&) {
@@ -412,8 +416,8 @@ net::awaitable<void> ws_session::write_loop() {
       finish(ws::close_event{ws::close_code::abnormal, "the connection was lost while sending"});
       co_return;
     }
-    written_ += out.size();
-    write_buffer_.consume(out.size());
+    written_ += out;
+    write_buffer_.consume(out);
     pump_deferred();
   }
   writing_ = false;

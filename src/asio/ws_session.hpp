@@ -147,10 +147,10 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   std::unique_ptr<net::steady_timer> close_timer_;
   std::unique_ptr<net::steady_timer> keepalive_timer_;
   bool awaiting_pong_ = false;
-  proto::ws::output_buffer write_buffer_;  // swapped with the core's output for each write
-  std::uint64_t moved_ = 0;                // bytes taken from the core into write_buffer_
-  std::uint64_t written_ = 0;              // bytes written to the socket
-  std::deque<pending_send> deferred_;      // waiting for room, or for a fragmented message to end
+  proto::ws::output_queue write_buffer_;  // swapped with the core's output for each write
+  std::uint64_t moved_ = 0;               // bytes taken from the core into write_buffer_
+  std::uint64_t written_ = 0;             // bytes written to the socket
+  std::deque<pending_send> deferred_;     // waiting for room, or for a fragmented message to end
   std::vector<send_callback> close_waiters_;
   std::exception_ptr failure_;
   std::optional<ws::close_event> peer_close_;

@@ -20,6 +20,7 @@
 #include <atomic>
 #include <future>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace cr = courier;
@@ -661,6 +662,81 @@ TEST(WebSocketThreads, SyncSendReturnsOnceQueuedAndEverythingIsWrittenLater) {
                              "the peer instead of returning once queued";
   EXPECT_EQ(socket.receive_text(), "all read");
   EXPECT_TRUE(all_read.load());
+}
+
+TEST(WebSocketFragments, LargeMessagesLeaveInFragmentsOfFragmentSize) {
+  // What the peer reads with fragment_size = 64 KiB: a 150 KiB message in three frames, the
+  // first with the message's opcode, the others continuations, FIN on the last only.
+  constexpr std::size_t size = 150 * 1024;
+  std::vector<std::pair<int, std::size_t>> seen;  // (first header byte, payload length)
+  std::string payload;
+  std::mutex seen_mutex;  // the server's thread writes, the test reads
+  ct::fault_server server(upgrade_then([&](ct::connection& c) {
+    std::lock_guard lock(seen_mutex);
+    for (int guard = 0; guard < 10; ++guard) {
+      const std::string h = c.read_exactly(2);
+      const auto b0 = static_cast<unsigned char>(h[0]);
+      std::size_t len = static_cast<unsigned char>(h[1]) & 0x7f;
+      if (len == 126) {
+        const std::string e = c.read_exactly(2);
+        len = (static_cast<std::size_t>(static_cast<unsigned char>(e[0])) << 8) |
+              static_cast<unsigned char>(e[1]);
+      } else if (len == 127) {
+        const std::string e = c.read_exactly(8);
+        len = 0;
+        for (char ch : e)
+          len = (len << 8) | static_cast<unsigned char>(ch);
+      }
+      const std::string key = c.read_exactly(4);
+      std::string body = c.read_exactly(len);
+      for (std::size_t i = 0; i < body.size(); ++i)
+        body[i] = static_cast<char>(body[i] ^ key[i % 4]);
+      payload += body;
+      seen.emplace_back(b0, len);
+      if (b0 & 0x80) break;
+    }
+    c.write(server_frame(1, "got it"));
+  }));
+  ws::buffer_options o;
+  o.connection.fragment_size = 64 * 1024;
+  auto socket = open_on(server, o);
+  std::string sent(size, '\0');
+  for (std::size_t i = 0; i < size; ++i)
+    sent[i] = static_cast<char>(i % 251);
+  socket.send_binary(sent);
+  EXPECT_EQ(socket.receive_text(), "got it");
+  std::lock_guard lock(seen_mutex);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0], std::make_pair(0x02, std::size_t{65536}));
+  EXPECT_EQ(seen[1], std::make_pair(0x00, std::size_t{65536}));
+  EXPECT_EQ(seen[2], std::make_pair(0x80, size - 2 * 65536));
+  EXPECT_EQ(payload, sent);
+}
+
+TEST(WebSocketFragments, LargeMessagesFromSeveralThreadsArriveWhole) {
+  // Each message leaves as several frames; sends from other threads never land between them.
+  ws::buffer_options o;
+  o.connection.fragment_size = 16 * 1024;
+  auto socket = open("/echo", o);
+  constexpr int threads = 3, per_thread = 8;
+  constexpr std::size_t size = 200 * 1024;
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i)
+        socket.send_binary(std::string(size, static_cast<char>('a' + t * per_thread + i)));
+    });
+  }
+  std::set<char> got;
+  for (int k = 0; k < threads * per_thread; ++k) {
+    const std::string m = socket.receive_message().data;
+    ASSERT_EQ(m.size(), size);
+    ASSERT_EQ(m.find_first_not_of(m[0]), std::string::npos) << "bytes of another message inside";
+    got.insert(m[0]);
+  }
+  for (auto& th : pool)
+    th.join();
+  EXPECT_EQ(got.size(), static_cast<std::size_t>(threads * per_thread));
 }
 
 TEST(WebSocketThreads, BufferedMessagesAreServedInOrderToSeveralReceivers) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <set>
 
 namespace ws = courier::proto::ws;
 using courier::ws::frame;
@@ -32,10 +33,19 @@ std::vector<ws::event> drain(ws::connection& c) {
   return events;
 }
 
+// Every byte the client has queued, from all the pieces of its output.
+std::string all_output(const ws::connection& c) {
+  std::string all;
+  c.output().for_each_piece([&](std::string_view piece) { all += piece; });
+  EXPECT_EQ(all.size(), c.pending_output_size());
+  return all;
+}
+
 // Decodes (and consumes) everything the client has queued, checking each frame is masked.
 std::vector<ws::decoded_frame> sent(ws::connection& c) {
   std::vector<ws::decoded_frame> frames;
-  std::string_view out = c.pending_output();
+  const std::string all = all_output(c);
+  std::string_view out = all;
   while (!out.empty()) {
     auto f = ws::decode_frame(out);
     if (!f) {
@@ -46,7 +56,7 @@ std::vector<ws::decoded_frame> sent(ws::connection& c) {
     out.remove_prefix(f->wire_size);
     frames.push_back(std::move(*f));
   }
-  c.consume_output(c.pending_output().size());
+  c.consume_output(all.size());
   return frames;
 }
 
@@ -336,28 +346,119 @@ TEST(WsConnection, TakeOutputMovesThePendingBytesWithoutCopying) {
   c.send(frame::binary(std::string(50, 'b')));
   const std::string expected(c.pending_output());
   const char* storage = c.pending_output().data();
-  ws::output_buffer taken;
+  ws::output_queue taken;
   c.take_output(taken);
-  EXPECT_EQ(taken.data(), expected);
-  EXPECT_EQ(taken.data().data(), storage) << "the storage moves, not the bytes";
+  EXPECT_EQ(taken.front(), expected);
+  EXPECT_EQ(taken.front().data(), storage) << "the storage moves, not the bytes";
   EXPECT_TRUE(c.pending_output().empty());
 
-  // New frames go to the other buffer while the taken bytes are being written.
+  // New frames go to the other queue while the taken bytes are being written.
   c.send(frame::text("next"));
-  EXPECT_EQ(taken.data(), expected);
+  EXPECT_EQ(taken.front(), expected);
   auto frames = sent(c);
   ASSERT_EQ(frames.size(), 1u);
   EXPECT_EQ(frames[0].payload, "next");
 
-  // Taking into a buffer that still holds bytes is refused; once written, it can be reused.
+  // Taking into a queue that still holds bytes is refused; once written, it can be reused.
   c.send(frame::text("again"));
   EXPECT_THROW(c.take_output(taken), courier::invalid_request);
   EXPECT_FALSE(c.pending_output().empty()) << "a refused take leaves the output alone";
   taken.consume(taken.size());
   const std::string pending(c.pending_output());
   c.take_output(taken);
-  EXPECT_EQ(taken.data(), pending);
+  EXPECT_EQ(taken.front(), pending);
   EXPECT_TRUE(c.pending_output().empty());
+}
+
+TEST(WsConnection, LargePayloadsGivenAwayAreQueuedWithoutACopy) {
+  ws::connection c;
+  std::string big(ws::connection::owned_payload_min + 5, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i)
+    big[i] = static_cast<char>(i * 7);
+  const std::string original = big;
+  const char* storage = big.data();
+  c.send(frame::text("before"));
+  c.send(frame::binary(std::move(big)));
+  c.send(frame::ping("between"));
+
+  std::vector<std::string_view> pieces;
+  c.output().for_each_piece([&](std::string_view p) { pieces.push_back(p); });
+  ASSERT_EQ(pieces.size(), 3u) << "frame bytes, the payload in its own string, frame bytes";
+  EXPECT_EQ(pieces[1].data(), storage) << "the payload was masked in place, not copied";
+  EXPECT_EQ(c.pending_output(), pieces[0]);
+
+  const auto frames = sent(c);
+  ASSERT_EQ(frames.size(), 3u);
+  EXPECT_EQ(frames[0].payload, "before");
+  EXPECT_EQ(frames[1].payload, original) << "unmasked by the decoder, the bytes are the same";
+  EXPECT_EQ(frames[2].payload, "between");
+  EXPECT_EQ(c.pending_output_size(), 0u);
+
+  // A payload sent from an lvalue (or a short one) is copied: the caller keeps it intact.
+  const frame kept = frame::binary(original);
+  c.send(kept);
+  EXPECT_EQ(kept.payload, original);
+  int count = 0;
+  c.output().for_each_piece([&](std::string_view) { ++count; });
+  EXPECT_EQ(count, 1);
+  EXPECT_EQ(sent(c)[0].payload, original);
+}
+
+TEST(WsConnection, PartialConsumesCrossPieceBoundaries) {
+  ws::connection c;
+  std::string expected_payloads, got_payloads, stream;
+  for (int i = 0; i < 40; ++i) {
+    // Small frames and payloads big enough to be queued in their own strings, mixed.
+    const std::size_t size = i % 3 == 0 ? ws::connection::owned_payload_min + 1000 * i : 10 + i;
+    std::string p(size, static_cast<char>('a' + i % 26));
+    expected_payloads += p;
+    c.send(frame::binary(std::move(p)));
+    // Write a bit less than everything, as a partial socket write would, piece by piece.
+    std::size_t n = c.pending_output_size() * 2 / 3;
+    const std::size_t taken = n;
+    c.output().for_each_piece([&](std::string_view piece) {
+      const std::size_t here = std::min(n, piece.size());
+      stream += piece.substr(0, here);
+      n -= here;
+    });
+    c.consume_output(taken);
+  }
+  stream += all_output(c);
+  c.consume_output(c.pending_output_size());
+  EXPECT_EQ(c.pending_output_size(), 0u);
+  std::string_view rest = stream;
+  while (!rest.empty()) {
+    auto f = ws::decode_frame(rest);
+    ASSERT_TRUE(f);
+    got_payloads += f->payload;
+    rest.remove_prefix(f->wire_size);
+  }
+  EXPECT_EQ(got_payloads, expected_payloads);
+  EXPECT_THROW(c.consume_output(1), courier::invalid_request);
+}
+
+TEST(WsConnection, OutputQueueKeepsOneBufferWhenEmptied) {
+  ws::output_queue q;
+  std::memcpy(q.prepare(3), "abc", 3);
+  q.commit(3);
+  q.append(std::string(10, 'x'));
+  std::memcpy(q.prepare(2), "yz", 2);
+  q.commit(2);
+  EXPECT_EQ(q.size(), 15u);
+  EXPECT_EQ(q.front(), "abc");
+  q.consume(5);
+  EXPECT_EQ(q.front(), "xxxxxxxx");
+  q.consume(10);
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.front(), "");
+  // The byte buffer survives, so the next frame does not allocate again.
+  const char* first = q.prepare(2);
+  std::memcpy(q.prepare(2), "hi", 2);
+  q.commit(2);
+  EXPECT_EQ(q.front(), "hi");
+  EXPECT_EQ(q.front().data(), first);
+  q.append(std::string());  // nothing to queue
+  EXPECT_EQ(q.size(), 2u);
 }
 
 TEST(WsConnection, OutputBufferSwapExchangesContents) {
@@ -489,6 +590,83 @@ TEST(WsConnection, CompressesOutgoingMessagesWithRsv1OnTheFirstFrameOnly) {
             ws::message_inflater::status::ok);
   ASSERT_EQ(server_inflater.end_message(second, 1 << 20), ws::message_inflater::status::ok);
   EXPECT_EQ(second, "part one part two");
+}
+
+// Bytes that neither repeat nor compress (a fixed LCG sequence), so that every byte counts.
+std::string pattern(std::size_t n) {
+  std::string s(n, '\0');
+  std::uint64_t x = 42;
+  for (std::size_t i = 0; i < n; ++i) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    s[i] = static_cast<char>(x >> 56);
+  }
+  return s;
+}
+
+TEST(WsConnection, LongFramesAreSentAsFragmentsOfTheConfiguredSize) {
+  ws::connection_options o;
+  o.fragment_size = 1000;
+  ws::connection c(o);
+  const std::string big = pattern(2500);        // copied: below owned_payload_min
+  const std::string huge = pattern(40 * 1024);  // given away: masked in place, no copy
+  c.send(frame::binary(big));
+  c.send(frame::binary(std::string(huge)));
+  c.send(frame::text(std::string(1000, 'x')));         // exactly one fragment: one frame
+  c.send(frame::text(std::string(1500, 'y'), false));  // an open message stays open
+  c.send(frame::ping("between"));
+  c.send(frame{opcode::continuation, true, false, false, false, "end"});
+
+  const auto out = sent(c);
+  ASSERT_EQ(out.size(), 3u + 41u + 1u + 2u + 1u + 1u);
+  auto check_message = [&](std::size_t first, std::size_t count, std::uint8_t op,
+                           const std::string& expected) {
+    std::string joined;
+    std::set<std::uint32_t> keys;
+    for (std::size_t i = first; i < first + count; ++i) {
+      SCOPED_TRACE(i);
+      EXPECT_EQ(out[i].header.opcode, i == first ? op : 0);
+      EXPECT_EQ(out[i].header.fin, i == first + count - 1);
+      EXPECT_LE(out[i].payload.size(), 1000u);
+      std::uint32_t key;
+      std::memcpy(&key, out[i].header.key.data(), 4);
+      keys.insert(key);
+      joined += out[i].payload;
+    }
+    EXPECT_EQ(joined, expected);
+    EXPECT_GT(keys.size(), count / 2) << "every fragment has its own mask key";
+  };
+  check_message(0, 3, 2, big);
+  check_message(3, 41, 2, huge);
+  check_message(44, 1, 1, std::string(1000, 'x'));
+  EXPECT_EQ(out[45].header.opcode, 1);
+  EXPECT_FALSE(out[45].header.fin);
+  EXPECT_EQ(out[46].header.opcode, 0);
+  EXPECT_FALSE(out[46].header.fin) << "the user's message is still open";
+  EXPECT_EQ(out[47].header.opcode, 9);
+  EXPECT_EQ(out[48].header.opcode, 0);
+  EXPECT_TRUE(out[48].header.fin);
+  EXPECT_EQ(out[45].payload + out[46].payload + out[48].payload, std::string(1500, 'y') + "end");
+}
+
+TEST(WsConnection, CompressedMessagesAreFragmentedAfterCompression) {
+  ws::connection_options o = with_deflate();
+  o.fragment_size = 4096;
+  ws::connection c(o);
+  const std::string noise = pattern(100 * 1024);  // barely compressible: many fragments
+  c.send(frame::binary(noise));
+  const auto out = sent(c);
+  ASSERT_GT(out.size(), 2u);
+  ws::message_inflater server_inflater(false);
+  std::string got;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(out[i].header.rsv1, i == 0) << "rsv1 marks the first frame only";
+    EXPECT_EQ(out[i].header.fin, i + 1 == out.size());
+    ASSERT_EQ(server_inflater.inflate(out[i].payload, got, 1 << 20),
+              ws::message_inflater::status::ok);
+  }
+  ASSERT_EQ(server_inflater.end_message(got, 1 << 20), ws::message_inflater::status::ok);
+  EXPECT_EQ(got, noise);
 }
 
 TEST(WsConnection, DecompressesIncomingMessages) {

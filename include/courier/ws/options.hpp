@@ -38,6 +38,10 @@ struct connection_options {
   /// connection is failed (a dead peer is noticed).
   std::optional<std::chrono::milliseconds> ping_interval;
   std::chrono::milliseconds pong_timeout{std::chrono::seconds(10)};
+  /// When set, data frames with a longer payload are sent as several frames of at most this
+  /// many bytes (fragments, RFC 6455 5.4): the peer can start on a large message while the rest
+  /// is still being written. 0 (the default) sends every frame whole, as given.
+  std::size_t fragment_size = 0;
   /// Bytes queued for sending but not yet written, and what happens past it.
   std::size_t max_outgoing_bytes = std::size_t{16} << 20;
   outgoing_full on_outgoing_full = outgoing_full::wait;

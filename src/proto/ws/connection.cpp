@@ -389,6 +389,39 @@ void connection::write_frame(opcode op, bool fin, bool rsv1, std::string_view pa
   out_.commit(header + payload.size());
 }
 
+void connection::write_data(opcode op, bool fin, bool rsv1, std::string_view payload,
+                            std::string* owned) {
+  const std::size_t step = options_.fragment_size == 0 ? payload.size() : options_.fragment_size;
+  std::size_t at = 0;
+  for (;;) {
+    const std::size_t n = std::min(step, payload.size() - at);
+    const bool last = at + n == payload.size();
+    const opcode frame_op = at == 0 ? op : opcode::continuation;
+    const bool frame_rsv1 = at == 0 && rsv1;  // compression is marked on the first frame only
+    if (!owned) {
+      write_frame(frame_op, last && fin, frame_rsv1, payload.substr(at, n));
+    } else {
+      frame_header h;
+      h.fin = last && fin;
+      h.rsv1 = frame_rsv1;
+      h.opcode = static_cast<std::uint8_t>(frame_op);
+      h.masked = true;
+      h.key = keys_.next();
+      h.payload_length = n;
+      char* dst = out_.prepare(frame_header_size(n, true));
+      out_.commit(encode_frame_header(h, dst));
+      apply_mask(owned->data() + at, n, h.key);
+      if (last) {
+        out_.append(std::move(*owned), at);
+      } else {
+        out_.append_borrowed(std::string_view(owned->data() + at, n));
+      }
+    }
+    if (last) return;
+    at += n;
+  }
+}
+
 void connection::write_close(std::uint16_t code, std::string_view reason) {
   if (code == close_code::no_status) {
     write_frame(opcode::close, true, false, {});
@@ -403,6 +436,14 @@ void connection::write_close(std::uint16_t code, std::string_view reason) {
 }
 
 void connection::send(const courier::ws::frame& f, bool is_continuation) {
+  send_frame(f, is_continuation, nullptr);
+}
+
+void connection::send(courier::ws::frame&& f, bool is_continuation) {
+  send_frame(f, is_continuation, &f.payload);
+}
+
+void connection::send_frame(const courier::ws::frame& f, bool is_continuation, std::string* owned) {
   if (f.op == opcode::close) {
     if (!f.fin) throw courier::invalid_request("a close frame cannot be fragmented");
     if (is_continuation) throw courier::invalid_request("a close frame cannot be a continuation");
@@ -455,14 +496,18 @@ void connection::send(const courier::ws::frame& f, bool is_continuation) {
   }
 
   const opcode wire_op = continuation ? opcode::continuation : type;
+  const bool fin = f.fin;
   if (deflater_) {
     compressed_.clear();
-    deflater_->compress(f.payload, f.fin, compressed_);
-    write_frame(wire_op, f.fin, !continuation, compressed_);
+    deflater_->compress(f.payload, fin, compressed_);
+    const bool give = compressed_.size() >= owned_payload_min;
+    write_data(wire_op, fin, !continuation, compressed_, give ? &compressed_ : nullptr);
+    if (give) compressed_ = std::string();
   } else {
-    write_frame(wire_op, f.fin, false, f.payload);
+    const bool give = owned && owned->size() >= owned_payload_min;
+    write_data(wire_op, fin, false, f.payload, give ? owned : nullptr);
   }
-  sending_fragmented_ = !f.fin;
+  sending_fragmented_ = !fin;
   send_type_ = type;
 }
 
@@ -495,7 +540,7 @@ void connection::consume_output(std::size_t n) {
   out_.consume(n);
 }
 
-void connection::take_output(output_buffer& into) {
+void connection::take_output(output_queue& into) {
   if (!into.empty()) {
     throw courier::invalid_request("take_output into a buffer that still holds " +
                                    std::to_string(into.size()) + " bytes");

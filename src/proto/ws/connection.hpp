@@ -5,7 +5,7 @@
 
 #include "proto/ws/deflate.hpp"
 #include "proto/ws/frame_codec.hpp"
-#include "proto/ws/output_buffer.hpp"
+#include "proto/ws/output_queue.hpp"
 #include "proto/ws/random.hpp"
 #include "proto/ws/utf8.hpp"
 
@@ -31,6 +31,9 @@ struct connection_options {
   /// when its ping_event is taken from next_event()). The ping_event is delivered either way;
   /// turn this off to answer (or not) yourself.
   bool auto_pong = true;
+  /// Outgoing data frames with a longer payload go out as several frames of at most this many
+  /// bytes (RFC 6455 5.4); 0 sends every frame as given.
+  std::size_t fragment_size = 0;
 };
 
 /// One data frame, or the part of a message it carried.
@@ -119,20 +122,32 @@ class connection {
   /// and courier::invalid_request for a frame that is invalid in itself (a control payload
   /// over 125 bytes, a fragmented control frame, text that is not UTF-8).
   void send(const courier::ws::frame& f, bool is_continuation = false);
+  /// As above; a data payload of owned_payload_min bytes or more is masked in place and queued
+  /// in its own string rather than copied into the output (one copy less per large message).
+  void send(courier::ws::frame&& f, bool is_continuation = false);
   /// Sends a close frame and moves to state::closing. close_code::no_status sends one without
   /// a payload. Throws courier::invalid_request for a code that may not be sent, a reason over
   /// 123 bytes or not UTF-8, and courier::protocol_error if a close frame was already sent.
   void send_close(std::uint16_t code = courier::ws::close_code::normal,
                   std::string_view reason = {});
 
-  /// Bytes to write to the socket. Valid until the next call that is not const.
-  std::string_view pending_output() const noexcept { return out_.data(); }
-  /// Marks the first `n` bytes of pending_output() as written.
+  /// The first contiguous run of the bytes to write to the socket: all of them, unless a large
+  /// payload was queued in its own string (then output() has every piece). Valid until the
+  /// next call that is not const.
+  std::string_view pending_output() const noexcept { return out_.front(); }
+  /// How many bytes are waiting to be written, in every piece.
+  std::size_t pending_output_size() const noexcept { return out_.size(); }
+  /// Every byte to write, as pieces (for a gathering write).
+  const output_queue& output() const noexcept { return out_; }
+  /// Marks the first `n` pending bytes as written.
   void consume_output(std::size_t n);
   /// Moves all pending output into `into` (which must be empty) without copying: the two
-  /// buffers swap storage, so a writer can alternate between two buffers. Throws
+  /// queues swap storage, so a writer can alternate between two of them. Throws
   /// courier::invalid_request if `into` still holds bytes.
-  void take_output(output_buffer& into);
+  void take_output(output_queue& into);
+
+  /// Data payloads at least this long are queued without a copy by send(frame&&).
+  static constexpr std::size_t owned_payload_min = 32 * 1024;
 
   state current_state() const noexcept { return state_; }
   /// True once nothing more will be read or written as frames: the close handshake is done
@@ -156,6 +171,12 @@ class connection {
   void on_violation_delivered(const protocol_violation& v);
   void push(event e);
   void write_frame(courier::ws::opcode op, bool fin, bool rsv1, std::string_view payload);
+  // A data frame, split at options_.fragment_size. With `owned` (which holds `payload`), the
+  // payload is masked in place and queued without a copy.
+  void write_data(courier::ws::opcode op, bool fin, bool rsv1, std::string_view payload,
+                  std::string* owned);
+  // send() for both overloads; `owned` is the frame's payload when the caller gave it up.
+  void send_frame(const courier::ws::frame& f, bool is_continuation, std::string* owned);
   void write_close(std::uint16_t code, std::string_view reason);
 
   connection_options options_;
@@ -183,7 +204,7 @@ class connection {
   std::size_t event_head_ = 0;
 
   // Output.
-  output_buffer out_;
+  output_queue out_;
   mask_key_source keys_;
   std::optional<message_deflater> deflater_;
   std::string compressed_;  // scratch for one compressed frame
