@@ -53,11 +53,6 @@ void register_beast(registry& r);
 void register_curl(registry& r);
 void register_raw(registry& r);
 
-// The payloads: binary is a byte pattern; text is valid UTF-8, mostly ASCII with a two-byte
-// character every 64 bytes, so validators cannot take an all-ASCII shortcut everywhere.
-std::string binary_payload(std::size_t size);
-std::string text_payload(std::size_t size);
-
 // Current resident set size in KiB (from /proc/self/statm).
 double current_rss_kib();
 

@@ -4,6 +4,8 @@
 // client's alone.
 #include "bench_client.hpp"
 
+#include "../payloads.hpp"
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -15,27 +17,6 @@
 #include <string_view>
 
 namespace bench {
-
-std::string binary_payload(std::size_t size) {
-  std::string s(size, '\0');
-  for (std::size_t i = 0; i < size; ++i)
-    s[i] = static_cast<char>((i * 131 + 7) & 0xff);
-  return s;
-}
-
-std::string text_payload(std::size_t size) {
-  static constexpr std::string_view words = "the quick brown fox jumps over a lazy dog; ";
-  std::string s;
-  s.reserve(size);
-  while (s.size() < size) {
-    if (s.size() % 64 == 62 && s.size() + 2 <= size) {
-      s += "\xc3\xa9";  // é
-    } else {
-      s += words[s.size() % words.size()];
-    }
-  }
-  return s;
-}
 
 double current_rss_kib() {
   std::ifstream statm("/proc/self/statm");

@@ -8,6 +8,8 @@
 #include "proto/ws/mask.hpp"
 #include "proto/ws/utf8.hpp"
 
+#include "../payloads.hpp"
+
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/flat_static_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -46,20 +48,9 @@ std::string mixed_text(std::size_t n) {
   return s;
 }
 
-// The e2e benchmark's text message (bench/e2e/main.cpp text_payload): English words with an
-// "é" every 64 bytes, so nearly every 64-byte block holds one multi-byte character.
+// The e2e benchmark's text message: English words with an "é" every 64 bytes.
 std::string accented_text(std::size_t n) {
-  static constexpr std::string_view words = "the quick brown fox jumps over a lazy dog; ";
-  std::string s;
-  s.reserve(n);
-  while (s.size() < n) {
-    if (s.size() % 64 == 62 && s.size() + 2 <= n) {
-      s += "\xc3\xa9";
-    } else {
-      s += words[s.size() % words.size()];
-    }
-  }
-  return s;
+  return bench::text_payload(n);
 }
 
 void set_bytes(benchmark::State& state, std::size_t per_iteration) {

@@ -367,6 +367,21 @@ TEST(HttpBasic, BlockingAsyncAndStreamedRequestsShareOneConnection) {
   EXPECT_EQ(server.connections_accepted(), 1);
 }
 
+namespace {
+// Three GETs `gap` apart to a server that ends each connection after one answer: each must
+// succeed, on a connection of its own.
+void three_gets_each_on_a_fresh_connection(ct::fault_server& server,
+                                           std::chrono::milliseconds gap) {
+  cr::asio_backend local;
+  for (int i = 0; i < 3; ++i) {
+    auto res = cr::basic_request().get(cr::uri(server.url("/"))).send(local);
+    EXPECT_EQ(*res.body(), "ok");
+    std::this_thread::sleep_for(gap);
+  }
+  EXPECT_EQ(server.connections_accepted(), 3);
+}
+}  // namespace
+
 TEST(HttpBasic, StaleConnectionIsReplacedTransparently) {
   // The server answers one request per connection but claims keep-alive, then closes: the
   // next request finds a dead pooled connection and must succeed on a fresh one.
@@ -375,13 +390,7 @@ TEST(HttpBasic, StaleConnectionIsReplacedTransparently) {
     c.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
     c.close();
   });
-  cr::asio_backend local;
-  for (int i = 0; i < 3; ++i) {
-    auto res = cr::basic_request().get(cr::uri(server.url("/"))).send(local);
-    EXPECT_EQ(*res.body(), "ok");
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_EQ(server.connections_accepted(), 3);
+  three_gets_each_on_a_fresh_connection(server, std::chrono::milliseconds(20));
 }
 
 namespace {
@@ -423,13 +432,7 @@ TEST(HttpBasic, ResetPooledConnectionIsReplacedWhenTheWriteFails) {
     c.pause(std::chrono::milliseconds(50));  // the answer is read before the reset
     c.reset();
   });
-  cr::asio_backend local;
-  for (int i = 0; i < 3; ++i) {
-    auto res = cr::basic_request().get(cr::uri(server.url("/"))).send(local);
-    EXPECT_EQ(*res.body(), "ok");
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  EXPECT_EQ(server.connections_accepted(), 3);
+  three_gets_each_on_a_fresh_connection(server, std::chrono::milliseconds(100));
 }
 
 TEST(HttpBasic, StaleConnectionIsCheckedBeforeABodyThatCannotBeSentAgain) {
