@@ -232,12 +232,26 @@ net::awaitable<std::size_t> write_before(const exchange_state& st, transport& t,
                                          const std::vector<net::const_buffer>& buffers,
                                          clock::time_point until, boost::system::error_code& ec) {
   if (st.on_caller_thread && t.is_plain()) co_return t.write_here(buffers, until, ec);
+  // What the socket takes at once needs no timer and no reactor (a request head always fits).
+  const std::size_t total = net::buffer_size(buffers);
+  const std::size_t now = t.write_now(buffers, ec);
+  if (ec || now == total) co_return now;
+  std::vector<net::const_buffer> rest;
+  std::size_t skip = now;
+  for (const auto& b : buffers) {
+    if (skip >= b.size()) {
+      skip -= b.size();
+      continue;
+    }
+    rest.push_back(b + skip);
+    skip = 0;
+  }
   deadline timer(co_await net::this_coro::executor);
   timer.arm(until, [p = &t] { p->cancel(); });
-  std::size_t n = co_await t.write(buffers, ec);
+  std::size_t n = co_await t.write(rest, ec);
   timer.disarm();
   if (timer.expired()) ec = net::error::timed_out;
-  co_return n;
+  co_return now + n;
 }
 
 net::awaitable<std::size_t> read_before(const exchange_state& st, transport& t,

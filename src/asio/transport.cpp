@@ -586,11 +586,13 @@ bool wait_ready(int fd, short events, clock::time_point until, boost::system::er
 
 }  // namespace
 
-std::size_t transport::write_here(const std::vector<net::const_buffer>& buffers,
-                                  clock::time_point until, boost::system::error_code& ec) {
+namespace {
+
+// sendmsg() of all of `buffers` on `fd`, without blocking. With `until`, a full socket is
+// waited for with poll() (ec = timed_out past it); without, what did not fit is left.
+std::size_t send_buffers(int fd, const std::vector<net::const_buffer>& buffers,
+                         const clock::time_point* until, boost::system::error_code& ec) {
   ec.clear();
-  detach_from_reactor();
-  const int fd = native_fd();
   boost::container::small_vector<iovec, 8> iov;  // a request head and a body piece or two
   iov.reserve(buffers.size());
   std::size_t total = 0;
@@ -608,7 +610,7 @@ std::size_t transport::write_here(const std::vector<net::const_buffer>& buffers,
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        if (!wait_ready(fd, POLLOUT, until, ec)) return written;
+        if (!until || !wait_ready(fd, POLLOUT, *until, ec)) return written;
         continue;
       }
       ec.assign(errno, boost::system::system_category());
@@ -628,6 +630,22 @@ std::size_t transport::write_here(const std::vector<net::const_buffer>& buffers,
     }
   }
   return written;
+}
+
+}  // namespace
+
+std::size_t transport::write_here(const std::vector<net::const_buffer>& buffers,
+                                  clock::time_point until, boost::system::error_code& ec) {
+  detach_from_reactor();
+  return send_buffers(native_fd(), buffers, &until, ec);
+}
+
+std::size_t transport::write_now(const std::vector<net::const_buffer>& buffers,
+                                 boost::system::error_code& ec) {
+  ec.clear();
+  const int fd = native_fd();
+  if (!is_plain() || fd < 0) return 0;
+  return send_buffers(fd, buffers, nullptr, ec);
 }
 
 std::size_t transport::try_write_now(std::string_view bytes, boost::system::error_code& ec) {

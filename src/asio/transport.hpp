@@ -115,6 +115,10 @@ class transport : public byte_stream {
   /// timed_out). No thread of the backend is involved, so a small request costs one syscall.
   std::size_t write_here(const std::vector<net::const_buffer>& buffers, clock::time_point until,
                          boost::system::error_code& ec);
+  /// On a plain connection, writes what the socket takes now, without waiting (0 through TLS).
+  /// An async write tries this first: most requests then need no timer and no reactor.
+  std::size_t write_now(const std::vector<net::const_buffer>& buffers,
+                        boost::system::error_code& ec);
   /// As write_here, for reading at least one byte (ec = eof when the peer closed).
   std::size_t read_some_here(net::mutable_buffer buffer, clock::time_point until,
                              boost::system::error_code& ec);

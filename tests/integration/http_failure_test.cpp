@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/use_future.hpp>
+
 #include <chrono>
 
 namespace cr = courier;
@@ -168,6 +170,30 @@ TEST(Timeouts, UploadToAServerThatStopsReading) {
           .send(backend());
     });
     EXPECT_NE(msg.find("write timeout"), std::string::npos) << msg;
+  });
+  EXPECT_LT(took, 3s);
+}
+
+TEST(Timeouts, AsyncUploadToAServerThatStopsReading) {
+  // The async form: what the socket takes at once is written without the reactor, and the
+  // rest waits there, under the same read_timeout.
+  ct::fault_server server([](ct::connection& c) {
+    c.read_request_head();
+    c.pause(5s);
+  });
+  const std::string body(64 << 20, 'x');
+  auto took = elapsed([&] {
+    auto fut = cr::basic_request()
+                   .read_timeout(300ms)
+                   .body(body)
+                   .post(cr::uri(server.url("/")))
+                   .async_send(backend(), boost::asio::use_future);
+    try {
+      fut.get();
+      ADD_FAILURE() << "no error";
+    } catch (const boost::system::system_error& e) {
+      EXPECT_EQ(e.code(), cr::errc::timeout) << e.what();
+    }
   });
   EXPECT_LT(took, 3s);
 }

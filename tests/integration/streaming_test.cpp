@@ -17,6 +17,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <openssl/evp.h>
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -31,6 +33,20 @@ namespace net = boost::asio;
 using namespace std::chrono_literals;
 
 namespace {
+// The lowercase hex SHA-256 of `data`, as httpbin's /upload-count reports it.
+std::string sha256_hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr);
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < n; ++i) {
+    hex += digits[md[i] >> 4];
+    hex += digits[md[i] & 15];
+  }
+  return hex;
+}
+
 cr::asio_backend& backend() {
   return ct::default_backend();
 }
@@ -451,6 +467,23 @@ TEST(StreamingUpload, ThrowingSourceAbortsAndClosesTheConnection) {
   } catch (const boost::system::system_error& e) {
     EXPECT_EQ(e.code(), cr::errc::write_failed);
   }
+}
+
+TEST(StreamingUpload, AsyncLargeBodyArrivesWhole) {
+  // Larger than the socket buffers: the first part is written at once, the rest through the
+  // reactor; every byte must arrive, once and in order.
+  std::string body(24 << 20, '\0');
+  for (std::size_t i = 0; i < body.size(); ++i)
+    body[i] = static_cast<char>('a' + i % 23);
+  auto res = cr::basic_request()
+                 .post(cr::uri(ct::httpbin_url("/upload-count")))
+                 .body(body)
+                 .async_send(backend(), net::use_future)
+                 .get();
+  ASSERT_EQ(res.status(), 200) << *res.body();
+  EXPECT_NE(res.body()->find("\"bytes\": " + std::to_string(body.size())), std::string::npos)
+      << *res.body();
+  EXPECT_NE(res.body()->find(sha256_hex(body)), std::string::npos) << *res.body();
 }
 
 TEST(StreamingUpload, SourceShorterThanItsSizeFails) {
