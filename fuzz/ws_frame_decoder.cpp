@@ -3,8 +3,10 @@
 // split pattern. Checks the core's own promises, not just the absence of crashes.
 #include "proto/ws/connection.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 namespace ws = courier::proto::ws;
@@ -82,8 +84,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     rng ^= rng >> 17;
     rng ^= rng << 5;
     const std::size_t piece = 1 + rng % 64;
-    c.receive_data(input.substr(at, piece));
-    at += piece;
+    // Now and then the payload goes straight into payload_space(), as a direct read would.
+    const auto space = (rng & 0x100) ? c.payload_space(1 + (rng >> 9) % 16) : std::span<char>();
+    if (!space.empty()) {
+      const std::size_t k = std::min({piece, space.size(), input.size() - at});
+      std::memcpy(space.data(), input.data() + at, k);
+      c.payload_written(k);
+      at += k;
+    } else {
+      c.receive_data(input.substr(at, piece));
+      at += piece;
+    }
     drain(c, failed, o.max_message_size);
   }
   c.receive_eof();

@@ -22,6 +22,9 @@ constexpr std::chrono::milliseconds parked_reader_check{50};
 // more than one thread doing both: blocking receives then leave the reading to the loop. And
 // sends this large go to the writer rather than out from the caller's thread.
 constexpr std::size_t bulk_bytes = 16 * 1024;
+// A payload with this much still to come is read into its message's string, not copied there
+// from the read buffer.
+constexpr std::size_t direct_read_min = 64 * 1024;
 std::string ms(std::chrono::milliseconds d) {
   return std::to_string(d.count()) + " ms";
 }
@@ -101,16 +104,28 @@ net::awaitable<void> ws_session::read_loop(std::string initial) {
       ec = net::error::bad_descriptor;
     }
     std::size_t n = 0;
+    // The rest of a long payload is read straight into the string its message will be.
+    const std::span<char> direct = core_.payload_space(direct_read_min);
     if (!ec) {
       lock.unlock();
-      n = co_await transport_->read_some(net::buffer(buffer.get(), buffer_size), ec);
+      n = co_await transport_->read_some(direct.empty() ? net::buffer(buffer.get(), buffer_size)
+                                                        : net::buffer(direct.data(), direct.size()),
+                                         ec);
       lock.lock();
     }
     if (finished_) break;
     bulk_input_ = n >= bulk_bytes;
-    handle_input(std::string_view(buffer.get(), n), ec);
+    if (direct.empty()) {
+      handle_input(std::string_view(buffer.get(), n), ec);
+    } else {
+      if (n > 0) {
+        core_.payload_written(n);
+        send_now_ = true;
+      }
+      handle_input({}, ec);
+    }
     if (park_wanted_) input_cv_.notify_all();  // a blocking receive may have been served
-    if (n == buffer_size && buffer_size < ws_read_buffer_max) {
+    if (direct.empty() && n == buffer_size && buffer_size < ws_read_buffer_max) {
       buffer_size *= 2;
       buffer = std::make_unique_for_overwrite<char[]>(buffer_size);
     }

@@ -369,6 +369,27 @@ TEST(WebSocketFaults, InvalidUtf8IsA1007ProtocolError) {
   EXPECT_EQ(std::get<ws::close_event>(ev).code, 1007);
 }
 
+TEST(WebSocketFaults, InvalidUtf8DeepInALargeTextFrameIs1007) {
+  // A long payload is read straight into its message; it is still validated as it lands.
+  constexpr std::size_t size = 1 << 20;
+  ct::fault_server server(upgrade_then([](ct::connection& c) {
+    std::string frame = "\x81\x7f";
+    for (int shift = 56; shift >= 0; shift -= 8)
+      frame += static_cast<char>((std::uint64_t{size} >> shift) & 0xff);
+    c.write(frame);
+    std::string payload(size, 'x');
+    payload[900 * 1024] = '\xc0';  // never valid in UTF-8
+    for (std::size_t at = 0; at < size; at += 128 * 1024) {
+      c.write(std::string_view(payload).substr(at, 128 * 1024));
+      c.pause(5ms);  // several reads, most of them into the message
+    }
+    c.wait_for_peer_close(3s);
+  }));
+  auto socket = open_on(server);
+  auto e = expect_error<cr::protocol_error>([&] { socket.receive(); });
+  EXPECT_NE(std::string(e.what()).find("1007"), std::string::npos) << e.what();
+}
+
 TEST(WebSocketFaults, MaskedServerFrameAndReservedBits) {
   for (std::string bad : {std::string("\x81\x82"
                                       "abcd"
@@ -662,6 +683,24 @@ TEST(WebSocketThreads, SyncSendReturnsOnceQueuedAndEverythingIsWrittenLater) {
                              "the peer instead of returning once queued";
   EXPECT_EQ(socket.receive_text(), "all read");
   EXPECT_TRUE(all_read.load());
+}
+
+TEST(WebSocketLarge, LargeMessagesComeBackIntact) {
+  // Frames long enough to be read straight into their messages, text and binary, through the
+  // sync and the async receive.
+  auto socket = open("/echo");
+  std::string binary(3 << 20, '\0');
+  for (std::size_t i = 0; i < binary.size(); ++i)
+    binary[i] = static_cast<char>((i * 7919) >> 3);
+  std::string text;
+  while (text.size() < (2 << 20))
+    text += "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 plain words ";
+  socket.send_binary(binary);
+  socket.send_text(text);
+  socket.send_binary(binary);
+  EXPECT_EQ(socket.receive_message().data, binary);
+  EXPECT_EQ(socket.receive_text(), text);
+  EXPECT_EQ(socket.async_receive_message(boost::asio::use_future).get().data, binary);
 }
 
 TEST(WebSocketFragments, LargeMessagesLeaveInFragmentsOfFragmentSize) {

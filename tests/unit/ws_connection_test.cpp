@@ -60,6 +60,17 @@ std::vector<ws::decoded_frame> sent(ws::connection& c) {
   return frames;
 }
 
+// Bytes that neither repeat nor compress (a fixed LCG sequence), so that every byte counts.
+std::string pattern(std::size_t n) {
+  std::string s(n, '\0');
+  std::uint64_t x = 42;
+  for (std::size_t i = 0; i < n; ++i) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    s[i] = static_cast<char>(x >> 56);
+  }
+  return s;
+}
+
 // The payloads of the frames in `stream`, joined.
 std::string joined_payloads(std::string_view stream) {
   std::string joined;
@@ -503,6 +514,77 @@ TEST(WsConnection, OutputBufferSurvivesManyInterleavedWritesAndPartialConsumes) 
   EXPECT_EQ(joined_payloads(stream), expected_payloads);
 }
 
+TEST(WsConnection, LongPayloadsCanBeReadStraightIntoTheirEvent) {
+  ws::connection c;
+  const std::string payload = pattern(600 * 1024);
+  const std::string wire = server(frame::binary(payload));
+  const std::size_t header = wire.size() - payload.size();
+  // The header and the first bytes arrive through receive_data, as from a read buffer.
+  c.receive_data(std::string_view(wire).substr(0, header + 1000));
+  std::size_t at = 1000;
+  auto space = c.payload_space(64 * 1024);
+  EXPECT_EQ(space.size(), 256u * 1024) << "the space grows a step at a time";
+  // The rest is "read" into the space in pieces of 100,000 bytes, asking for it each time.
+  for (int guard = 0; !space.empty() && guard < 100; ++guard) {
+    const std::size_t k = std::min<std::size_t>(space.size(), 100000);
+    std::memcpy(space.data(), payload.data() + at, k);
+    c.payload_written(k);
+    at += k;
+    if (at < payload.size()) EXPECT_FALSE(c.has_event());
+    space = c.payload_space(1);
+  }
+  EXPECT_EQ(at, payload.size());
+  const auto events = drain(c);
+  ASSERT_EQ(events.size(), 1u);
+  const auto& d = std::get<ws::data_event>(events[0]);
+  EXPECT_EQ(d.payload, payload);
+  EXPECT_TRUE(d.fin);
+  EXPECT_TRUE(c.payload_space(1).empty()) << "between frames there is no payload to read";
+
+  // The next frame works as usual, and a frame whose rest arrives through receive_data after
+  // the space was handed out (a read buffer after all) ends up the same.
+  c.receive_data(std::string_view(wire).substr(0, header + 10));
+  ASSERT_FALSE(c.payload_space(64 * 1024).empty());
+  c.receive_data(std::string_view(wire).substr(header + 10));
+  const auto more = drain(c);
+  ASSERT_EQ(more.size(), 1u);
+  EXPECT_EQ(std::get<ws::data_event>(more[0]).payload, payload);
+}
+
+TEST(WsConnection, PayloadSpaceIsOnlyForLongUncompressedDataPayloads) {
+  ws::connection c;
+  const std::string small = server(frame::binary(std::string(1000, 'a')));
+  c.receive_data(std::string_view(small).substr(0, 10));
+  EXPECT_TRUE(c.payload_space(64 * 1024).empty()) << "less than min_size to come";
+  EXPECT_EQ(c.payload_space(100).size(), 1000u - 6);
+  EXPECT_THROW(c.payload_written(1000), courier::invalid_request) << "more than the space";
+
+  ws::connection compressed(with_deflate());
+  ws::message_deflater server_deflater(15, false);
+  frame f = frame::binary("");
+  server_deflater.compress(pattern(100 * 1024), true, f.payload);
+  f.rsv1 = true;
+  const std::string wire = server(f);
+  compressed.receive_data(std::string_view(wire).substr(0, 20));
+  EXPECT_TRUE(compressed.payload_space(1).empty()) << "compressed bytes go to the inflater";
+}
+
+TEST(WsConnection, TextWrittenIntoPayloadSpaceIsValidated) {
+  ws::connection c;
+  std::string text(100 * 1024, 'x');
+  text[70 * 1024] = '\xff';
+  const std::string wire = server(frame::text(text));
+  const std::size_t header = wire.size() - text.size();
+  c.receive_data(std::string_view(wire).substr(0, header));
+  auto space = c.payload_space(64 * 1024);
+  ASSERT_EQ(space.size(), text.size());
+  std::memcpy(space.data(), text.data(), space.size());
+  c.payload_written(space.size());
+  const auto events = drain(c);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(std::get<ws::protocol_violation>(events[0]).close_code, 1007);
+}
+
 TEST(WsConnection, MessageSizeLimitCountsFragmentsBeforeBuffering) {
   ws::connection_options o;
   o.max_message_size = 100;
@@ -591,17 +673,6 @@ TEST(WsConnection, CompressesOutgoingMessagesWithRsv1OnTheFirstFrameOnly) {
             ws::message_inflater::status::ok);
   ASSERT_EQ(server_inflater.end_message(second, 1 << 20), ws::message_inflater::status::ok);
   EXPECT_EQ(second, "part one part two");
-}
-
-// Bytes that neither repeat nor compress (a fixed LCG sequence), so that every byte counts.
-std::string pattern(std::size_t n) {
-  std::string s(n, '\0');
-  std::uint64_t x = 42;
-  for (std::size_t i = 0; i < n; ++i) {
-    x = x * 6364136223846793005ull + 1442695040888963407ull;
-    s[i] = static_cast<char>(x >> 56);
-  }
-  return s;
 }
 
 TEST(WsConnection, LongFramesAreSentAsFragmentsOfTheConfiguredSize) {

@@ -178,6 +178,7 @@ void connection::begin_frame(const frame_header& h) {
   frame_ = h;
   payload_left_ = h.payload_length;
   payload_.clear();
+  payload_sized_ = false;
   if (!is_control_opcode(h.opcode)) {
     if (h.opcode != op_continuation) {
       in_message_ = true;
@@ -213,12 +214,54 @@ void connection::consume_payload(std::string_view chunk) {
       fail(close_code::invalid_payload, "invalid UTF-8 in a text message");
       return;
     }
-    payload_.append(chunk);
+    if (payload_sized_) {
+      if (payload_.size() < payload_filled_ + chunk.size()) {
+        payload_.resize(payload_filled_ + chunk.size());
+      }
+      std::memcpy(payload_.data() + payload_filled_, chunk.data(), chunk.size());
+      payload_filled_ += chunk.size();
+    } else {
+      payload_.append(chunk);
+    }
     return;
   }
   const std::size_t before = payload_.size();
   const auto st = inflater_->inflate(chunk, payload_, options_.max_message_size - message_size_);
   check_inflate(st, before);
+}
+
+std::span<char> connection::payload_space(std::size_t min_size) {
+  if (input_done_ || !in_payload_ || is_control_opcode(frame_.opcode) || message_compressed_ ||
+      payload_left_ < std::max<std::size_t>(min_size, 1)) {
+    return {};
+  }
+  if (!payload_sized_) {
+    payload_filled_ = payload_.size();
+    payload_sized_ = true;
+  }
+  // The string grows (within the capacity reserved for the frame) a step at a time: the zero
+  // fill is cheaper than the copy it saves, and a step is still in cache when the read lands.
+  constexpr std::size_t step = 256 * 1024;
+  const std::size_t want =
+      payload_filled_ + static_cast<std::size_t>(std::min<std::uint64_t>(payload_left_, step));
+  if (payload_.size() < want) payload_.resize(want);
+  return {payload_.data() + payload_filled_, payload_.size() - payload_filled_};
+}
+
+void connection::payload_written(std::size_t n) {
+  if (!payload_sized_ || !in_payload_ || n > payload_.size() - payload_filled_) {
+    throw courier::invalid_request("payload_written(" + std::to_string(n) +
+                                   ") without that much payload_space()");
+  }
+  if (n == 0 || input_done_) return;
+  if (message_type_ == opcode::text &&
+      !utf8_.feed(std::string_view(payload_.data() + payload_filled_, n))) {
+    fail(close_code::invalid_payload, "invalid UTF-8 in a text message");
+    return;
+  }
+  payload_filled_ += n;
+  payload_left_ -= n;
+  if (payload_left_ == 0) end_frame();
 }
 
 // Accounts for freshly inflated bytes: the size limit, corrupt data and (for text) UTF-8.

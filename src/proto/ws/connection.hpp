@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -104,6 +105,15 @@ class connection {
   /// The server closed the TCP stream. Before the close handshake is done this yields a
   /// close_received with code 1006.
   void receive_eof();
+  /// While the payload of a data frame is arriving, uncompressed and with at least `min_size`
+  /// bytes still to come: the space those bytes go to, in the string the frame's event will
+  /// carry. Read into it and call payload_written(), and a large payload is not copied
+  /// through a read buffer. Empty otherwise (then use receive_data). The space stays valid
+  /// until the next call that is not const.
+  std::span<char> payload_space(std::size_t min_size);
+  /// `n` bytes (at most payload_space().size()) were written at the start of payload_space().
+  /// They are checked and accounted for as receive_data() would.
+  void payload_written(std::size_t n);
   /// The next event, in arrival order, or nullopt when there is none. Taking a ping_event
   /// queues the automatic pong; taking a close_received or protocol_violation queues our close
   /// frame (see those events) and updates the state.
@@ -192,6 +202,10 @@ class connection {
   frame_header frame_;
   std::uint64_t payload_left_ = 0;
   std::string payload_;  // the current frame's payload, moved into its event
+  // Once payload_space() has been handed out, payload_ is sized ahead of what has arrived:
+  // only its first payload_filled_ bytes are payload so far.
+  bool payload_sized_ = false;
+  std::size_t payload_filled_ = 0;
   // The incoming message that frames belong to.
   bool in_message_ = false;
   courier::ws::opcode message_type_ = courier::ws::opcode::text;
