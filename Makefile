@@ -53,7 +53,7 @@ clang: deps
 test-tsan: deps
 	@cmake --preset tsan >/dev/null
 	@cmake --build --preset tsan -j $(JOBS)
-	@TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -j $(JOBS) -E FourGibibytes
+	@TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" ctest --preset tsan -j $(JOBS) -E FourGibibytes
 
 test-clang: clang
 	@ctest --preset clang -j $(JOBS)

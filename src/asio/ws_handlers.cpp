@@ -138,10 +138,13 @@ std::function<void(std::exception_ptr, T)> async_callback(Handler h,
   return [shared, work, io](std::exception_ptr e, T value) {
     auto ec = e ? asio_detail::code_of(e) : boost::system::error_code{};
     post_completion(work->get_executor(), io,
-                    [shared, work, ec, value = std::move(value)]() mutable {
+                    [shared, ec, value = std::move(value)]() mutable {
                       std::move (*shared)(ec, std::move(value));
-                      work->reset();
                     });
+    // Released here, after post() has returned, not by the handler: otherwise the context's
+    // run() could return, and the context be destroyed, while this thread is still inside
+    // post() waking it (ThreadSanitizer saw exactly that).
+    work->reset();
   };
 }
 
