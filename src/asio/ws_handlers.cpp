@@ -137,10 +137,9 @@ std::function<void(std::exception_ptr, T)> async_callback(Handler h,
   auto shared = std::make_shared<Handler>(std::move(h));
   return [shared, work, io](std::exception_ptr e, T value) {
     auto ec = e ? asio_detail::code_of(e) : boost::system::error_code{};
-    post_completion(work->get_executor(), io,
-                    [shared, ec, value = std::move(value)]() mutable {
-                      std::move (*shared)(ec, std::move(value));
-                    });
+    post_completion(work->get_executor(), io, [shared, ec, value = std::move(value)]() mutable {
+      std::move (*shared)(ec, std::move(value));
+    });
     // Released here, after post() has returned, not by the handler: otherwise the context's
     // run() could return, and the context be destroyed, while this thread is still inside
     // post() waking it (ThreadSanitizer saw exactly that).
