@@ -2,18 +2,15 @@
 // recording_backend<B> wraps any backend; the stub backend records the same way by itself.
 #pragma once
 
-#include <courier/capabilities.hpp>
-#include <courier/detail/send_via_raw.hpp>
+#include <courier/detail/observing_backend.hpp>
 #include <courier/error.hpp>
 #include <courier/request.hpp>
 #include <courier/response.hpp>
 #include <courier/ws/handler.hpp>
 
-#include <boost/asio/associated_executor.hpp>
-#include <boost/asio/bind_executor.hpp>
-
 #include <chrono>
 #include <cstddef>
+#include <exception>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -104,113 +101,47 @@ void record_upgrade(recorded_exchange& e, const websocket_response<Value>& r) {
 /// sent through it, with its response (status, headers, and the body when read into memory) or
 /// its error. Sends and opens exactly like the wrapped backend; thread-safe.
 template <class Backend>
-class recording_backend : public recorder {
+class recording_backend : public recorder,
+                          public detail::observing_backend<recording_backend<Backend>, Backend> {
+  using base = detail::observing_backend<recording_backend<Backend>, Backend>;
+  friend base;
+
  public:
-  static constexpr bool supports_websockets = websocket_capable<Backend>;
-  static constexpr bool supports_streaming = streaming_capable<Backend>;
-  using raw_handler = detail::raw_handler;
-
-  explicit recording_backend(Backend& inner) : inner_(inner) {}
-
-  Backend& inner() noexcept { return inner_; }
-
-  raw_response send_raw(const request_data& req, const body_destination& dest) {
-    recorded_exchange e{req};
-    auto start = std::chrono::steady_clock::now();
-    try {
-      raw_response raw = inner_.send_raw(req, dest);
-      e.duration = std::chrono::steady_clock::now() - start;
-      detail::record_result(e, raw, dest);
-      add(std::move(e));
-      return raw;
-    } catch (...) {
-      e.duration = std::chrono::steady_clock::now() - start;
-      detail::record_failure(e, std::current_exception());
-      add(std::move(e));
-      throw;
-    }
-  }
-
-  void async_send_raw(const request_data& req, const body_destination& dest, raw_handler handler) {
-    auto start = std::chrono::steady_clock::now();
-    inner_.async_send_raw(req, dest,
-                          raw_handler([this, req, dest, start, handler = std::move(handler)](
-                                          boost::system::error_code ec, raw_response raw) mutable {
-                            recorded_exchange e{req};
-                            e.duration = std::chrono::steady_clock::now() - start;
-                            if (ec) {
-                              e.error = ec;
-                              e.error_message = ec.message();
-                            } else {
-                              detail::record_result(e, raw, dest);
-                            }
-                            add(std::move(e));
-                            std::move(handler)(ec, std::move(raw));
-                          }));
-  }
-
-  template <class T>
-  response<T> send(const request<T>& req) {
-    return detail::make_response(req, send_raw(req.data(), req.response_as().destination()));
-  }
-
-  /// Completion signature: void(boost::system::error_code, response<T>).
-  template <class T, class CompletionToken>
-  auto async_send(const request<T>& req, CompletionToken&& token) {
-    return detail::async_send_via_raw(*this, req, std::forward<CompletionToken>(token));
-  }
-
-  template <class Handler>
-  auto open_websocket(const request_data& req,
-                      const Handler& handler) requires websocket_capable<Backend> {
-    recorded_exchange e{req, true};
-    auto start = std::chrono::steady_clock::now();
-    try {
-      auto r = inner_.open_websocket(req, handler);
-      e.duration = std::chrono::steady_clock::now() - start;
-      detail::record_upgrade(e, r);
-      add(std::move(e));
-      return r;
-    } catch (...) {
-      e.duration = std::chrono::steady_clock::now() - start;
-      detail::record_failure(e, std::current_exception());
-      add(std::move(e));
-      throw;
-    }
-  }
-
-  /// Completion signature: void(boost::system::error_code, websocket_response<T>).
-  template <class Handler, class CompletionToken>
-  auto async_open_websocket(const request_data& req, const Handler& handler,
-                            CompletionToken&& token) requires websocket_capable<Backend> {
-    using value = typename Handler::value_type;
-    using signature = void(boost::system::error_code, websocket_response<value>);
-    return boost::asio::async_initiate<CompletionToken, signature>(
-        [this](auto h, const request_data& r, const Handler& hd) {
-          auto ex = boost::asio::get_associated_executor(h);
-          auto start = std::chrono::steady_clock::now();
-          inner_.async_open_websocket(
-              r, hd,
-              boost::asio::bind_executor(
-                  ex, [this, r, start, h = std::move(h)](boost::system::error_code ec,
-                                                         websocket_response<value> wr) mutable {
-                    recorded_exchange e{r, true};
-                    e.duration = std::chrono::steady_clock::now() - start;
-                    if (ec) {
-                      e.error = ec;
-                      e.error_message = ec.message();
-                    } else {
-                      detail::record_upgrade(e, wr);
-                    }
-                    add(std::move(e));
-                    std::move(h)(ec, std::move(wr));
-                  }));
-        },
-        token, req, handler);
-  }
+  explicit recording_backend(Backend& inner) : base(inner) {}
 
  private:
-  Backend& inner_;
+  using call = detail::observed_call;
+
+  static recorded_exchange started(const request_data& req, const call& c) {
+    recorded_exchange e{req, c.websocket};
+    e.duration = std::chrono::steady_clock::now() - c.start;
+    return e;
+  }
+
+  void on_begin(const request_data&, const call&) {}
+  void on_answer(const request_data& req, const call& c, const raw_response& raw,
+                 const body_destination& dest) {
+    recorded_exchange e = started(req, c);
+    detail::record_result(e, raw, dest);
+    add(std::move(e));
+  }
+  template <class Value>
+  void on_upgrade(const request_data& req, const call& c, const websocket_response<Value>& r) {
+    recorded_exchange e = started(req, c);
+    detail::record_upgrade(e, r);
+    add(std::move(e));
+  }
+  void on_failure(const request_data& req, const call& c, std::exception_ptr ex) {
+    recorded_exchange e = started(req, c);
+    detail::record_failure(e, ex);
+    add(std::move(e));
+  }
+  void on_failure(const request_data& req, const call& c, boost::system::error_code ec) {
+    recorded_exchange e = started(req, c);
+    e.error = ec;
+    e.error_message = ec.message();
+    add(std::move(e));
+  }
 };
 
 }  // namespace courier
