@@ -153,22 +153,29 @@ TEST(Timeouts, ServerThatNeverAnswers) {
   EXPECT_LT(took, 3s);
 }
 
-TEST(Timeouts, UploadToAServerThatStopsReading) {
-  // The request body is far larger than the socket buffers, and the server reads only the head:
-  // the blocking write waits on the caller's thread, and read_timeout ends the wait.
-  ct::fault_server server([](ct::connection& c) {
+namespace {
+// A server that reads the request head and then nothing more, and a 64 MiB upload to it (far
+// more than the socket buffers hold) with a 300 ms read_timeout.
+ct::fault_server::script head_then_stall() {
+  return [](ct::connection& c) {
     c.read_request_head();
     c.pause(5s);
-  });
-  const std::string body(64 << 20, 'x');
+  };
+}
+auto stalled_upload(const ct::fault_server& server) {
+  return cr::basic_request()
+      .read_timeout(300ms)
+      .body(std::string(64 << 20, 'x'))
+      .post(cr::uri(server.url("/")));
+}
+}  // namespace
+
+TEST(Timeouts, UploadToAServerThatStopsReading) {
+  // The blocking write waits on the caller's thread, and read_timeout ends the wait.
+  ct::fault_server server(head_then_stall());
+  const auto req = stalled_upload(server);
   auto took = elapsed([&] {
-    auto msg = expect_error<cr::timeout_error>([&] {
-      cr::basic_request()
-          .read_timeout(300ms)
-          .body(body)
-          .post(cr::uri(server.url("/")))
-          .send(backend());
-    });
+    auto msg = expect_error<cr::timeout_error>([&] { req.send(backend()); });
     EXPECT_NE(msg.find("write timeout"), std::string::npos) << msg;
   });
   EXPECT_LT(took, 3s);
@@ -177,17 +184,10 @@ TEST(Timeouts, UploadToAServerThatStopsReading) {
 TEST(Timeouts, AsyncUploadToAServerThatStopsReading) {
   // The async form: what the socket takes at once is written without the reactor, and the
   // rest waits there, under the same read_timeout.
-  ct::fault_server server([](ct::connection& c) {
-    c.read_request_head();
-    c.pause(5s);
-  });
-  const std::string body(64 << 20, 'x');
+  ct::fault_server server(head_then_stall());
+  const auto req = stalled_upload(server);
   auto took = elapsed([&] {
-    auto fut = cr::basic_request()
-                   .read_timeout(300ms)
-                   .body(body)
-                   .post(cr::uri(server.url("/")))
-                   .async_send(backend(), boost::asio::use_future);
+    auto fut = req.async_send(backend(), boost::asio::use_future);
     try {
       fut.get();
       ADD_FAILURE() << "no error";
