@@ -417,14 +417,19 @@ void connection::on_violation_delivered(const protocol_violation& v) {
 
 // ---------------------------------------------------------------- output
 
-void connection::write_frame(opcode op, bool fin, bool rsv1, std::string_view payload) {
+frame_header connection::next_header(opcode op, bool fin, bool rsv1, std::size_t length) {
   frame_header h;
   h.fin = fin;
   h.rsv1 = rsv1;
   h.opcode = static_cast<std::uint8_t>(op);
   h.masked = true;
   h.key = keys_.next();
-  h.payload_length = payload.size();
+  h.payload_length = length;
+  return h;
+}
+
+void connection::write_frame(opcode op, bool fin, bool rsv1, std::string_view payload) {
+  const frame_header h = next_header(op, fin, rsv1, payload.size());
   // One reservation for header and payload; the payload is masked as it is copied in.
   char* dst = out_.prepare(frame_header_size(payload.size(), true) + payload.size());
   const std::size_t header = encode_frame_header(h, dst);
@@ -444,13 +449,7 @@ void connection::write_data(opcode op, bool fin, bool rsv1, std::string_view pay
     if (!owned) {
       write_frame(frame_op, last && fin, frame_rsv1, payload.substr(at, n));
     } else {
-      frame_header h;
-      h.fin = last && fin;
-      h.rsv1 = frame_rsv1;
-      h.opcode = static_cast<std::uint8_t>(frame_op);
-      h.masked = true;
-      h.key = keys_.next();
-      h.payload_length = n;
+      const frame_header h = next_header(frame_op, last && fin, frame_rsv1, n);
       char* dst = out_.prepare(frame_header_size(n, true));
       out_.commit(encode_frame_header(h, dst));
       apply_mask(owned->data() + at, n, h.key);

@@ -180,6 +180,8 @@ class connection {
   void on_close_delivered(const courier::ws::close_event& close);
   void on_violation_delivered(const protocol_violation& v);
   void push(event e);
+  // A masked frame's header with a fresh key.
+  frame_header next_header(courier::ws::opcode op, bool fin, bool rsv1, std::size_t length);
   void write_frame(courier::ws::opcode op, bool fin, bool rsv1, std::string_view payload);
   // A data frame, split at options_.fragment_size. With `owned` (which holds `payload`), the
   // payload is masked in place and queued without a copy.
