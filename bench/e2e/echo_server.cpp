@@ -5,6 +5,11 @@
 // it cannot write yet, so a client writing a whole 16 MiB message before reading never
 // deadlocks. Accepts as many connections as the fd limit allows (the 10k idle run).
 //
+// Data frames are echoed cut-through: the header goes out as soon as it is read and the
+// payload follows as it arrives, unmasked, as the raw TCP echo does with its bytes. A server
+// that stored each 16 MiB frame before answering would add its own receive time to every
+// client's round trip, and the large-message figures would measure the server.
+//
 // Usage: bench_echo_server WS_PORT TCP_PORT
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -16,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
@@ -42,6 +48,10 @@ struct connection {
   std::string out;         // not yet written
   std::size_t out_pos = 0;
   bool want_write = false;
+  // A data frame being echoed cut-through: payload bytes still to come, and its mask key
+  // rotated to where the next byte falls.
+  std::uint64_t streaming_left = 0;
+  unsigned char stream_key[4] = {};
 };
 
 int listen_on(int port) {
@@ -121,9 +131,29 @@ void unmask_into(char* dst, const char* src, std::size_t n, const unsigned char 
     dst[i] = static_cast<char>(src[i] ^ key[i & 3]);
 }
 
-// Echoes every complete frame in the input. Returns false on a protocol error.
+// Passes on the payload bytes of the cut-through frame that have arrived.
+void stream_payload(connection& c) {
+  const std::size_t n =
+      static_cast<std::size_t>(std::min<std::uint64_t>(c.streaming_left, c.in.size() - c.in_pos));
+  const std::size_t at = c.out.size();
+  c.out.resize(at + n);
+  unmask_into(c.out.data() + at, c.in.data() + c.in_pos, n, c.stream_key);
+  unsigned char rotated[4];
+  for (int i = 0; i < 4; ++i)
+    rotated[i] = c.stream_key[(i + n) & 3];
+  std::memcpy(c.stream_key, rotated, 4);
+  c.in_pos += n;
+  c.streaming_left -= n;
+}
+
+// Echoes every frame in the input: control frames once complete, data frames as they come.
+// Returns false on a protocol error.
 bool echo_frames(connection& c) {
   for (;;) {
+    if (c.streaming_left > 0) {
+      stream_payload(c);
+      if (c.streaming_left > 0) return true;
+    }
     const std::size_t avail = c.in.size() - c.in_pos;
     const auto* p = reinterpret_cast<const unsigned char*>(c.in.data() + c.in_pos);
     if (avail < 2) return true;
@@ -142,10 +172,11 @@ bool echo_frames(connection& c) {
         len = (len << 8) | p[2 + i];
       hdr = 10;
     }
-    if (avail < hdr + 4 + len) return true;
+    const unsigned opcode = b0 & 0x0f;
+    const bool data_frame = opcode < 0x8;
+    if (avail < hdr + 4 + (data_frame ? 0 : len)) return true;
     const unsigned char* key = p + hdr;
     const char* payload = reinterpret_cast<const char*>(p + hdr + 4);
-    const unsigned opcode = b0 & 0x0f;
     unsigned char out_b0 = b0;
     if (opcode == 0x9) out_b0 = static_cast<unsigned char>((b0 & 0xf0) | 0xA);  // ping -> pong
     if (opcode == 0xA) {                                                        // unsolicited pong
@@ -169,6 +200,12 @@ bool echo_frames(connection& c) {
       out_hdr = 10;
     }
     c.out.append(header, out_hdr);
+    if (data_frame) {
+      std::memcpy(c.stream_key, key, 4);
+      c.streaming_left = len;
+      c.in_pos += hdr + 4;
+      continue;
+    }
     const std::size_t at = c.out.size();
     c.out.resize(at + len);
     unmask_into(c.out.data() + at, payload, len, key);
