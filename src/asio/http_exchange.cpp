@@ -599,7 +599,7 @@ net::awaitable<void> run_exchange(asio_backend::impl& backend, const request_dat
   if (!first_uri) {
     throw invalid_request("the request has no uri: call get(uri), post(uri) or method(m, uri)");
   }
-  courier::uri current = std::move(*first_uri);
+  courier::uri& current = *first_uri;
   courier::method m = req.method();
   // The request's own headers until a redirect changes them (most requests have none).
   std::optional<headers> changed_headers;

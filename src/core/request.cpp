@@ -8,6 +8,7 @@ namespace courier {
 
 std::optional<courier::uri> request_data::uri() const {
   if (!uri_) return std::nullopt;
+  if (query_.empty()) return *uri_;  // copied straight into the optional
   courier::uri u = *uri_;
   for (const auto& [name, value] : query_)
     u = u.with_query_param(name, value);

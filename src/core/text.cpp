@@ -1,23 +1,36 @@
 #include <courier/headers.hpp>
 #include <courier/response_as.hpp>
 
-#include <algorithm>
-#include <cctype>
+#include <string_view>
 
 namespace courier::detail {
 namespace {
 
-// The charset parameter of a Content-Type value, lower-cased; empty when absent.
-std::string charset_of(std::string_view content_type) {
-  std::string lower(content_type);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  auto pos = lower.find("charset=");
-  if (pos == std::string::npos) return {};
-  std::string_view v = std::string_view(lower).substr(pos + 8);
-  if (!v.empty() && v.front() == '"') v.remove_prefix(1);
-  auto end = v.find_first_of("\"; \t");
-  return std::string(v.substr(0, end));
+char ascii_lower(char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// The charset parameter of a Content-Type value, as written (quotes removed); empty when
+// absent. A view, not a lowered copy: this runs for every text response.
+std::string_view charset_of(std::string_view content_type) noexcept {
+  constexpr std::string_view key = "charset=";
+  for (std::size_t at = 0; at + key.size() <= content_type.size(); ++at) {
+    bool match = true;
+    for (std::size_t i = 0; i < key.size() && match; ++i)
+      match = ascii_lower(content_type[at + i]) == key[i];
+    if (!match) continue;
+    std::string_view v = content_type.substr(at + key.size());
+    if (!v.empty() && v.front() == '"') v.remove_prefix(1);
+    return v.substr(0, v.find_first_of("\"; \t"));
+  }
+  return {};
+}
+
+bool is_latin1(std::string_view charset) noexcept {
+  for (std::string_view name : {"iso-8859-1", "latin1", "latin-1", "l1", "iso_8859-1"}) {
+    if (iequals(charset, name)) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -25,8 +38,7 @@ std::string charset_of(std::string_view content_type) {
 std::string decode_text(const response_head& head, std::string&& bytes) {
   auto ct = head.headers.get("Content-Type");
   if (!ct) return std::move(bytes);
-  std::string cs = charset_of(*ct);
-  if (cs == "iso-8859-1" || cs == "latin1" || cs == "latin-1" || cs == "l1" || cs == "iso_8859-1") {
+  if (is_latin1(charset_of(*ct))) {
     // Each Latin-1 byte is the code point of the same value: at most two UTF-8 bytes.
     std::string out;
     out.reserve(bytes.size() + bytes.size() / 4);

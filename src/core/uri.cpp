@@ -139,10 +139,21 @@ std::string host_for_authority(const std::string& host) {
 }  // namespace
 
 std::string uri::origin() const {
-  std::string host = host_;
-  std::transform(host.begin(), host.end(), host.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return scheme_ + "://" + host_for_authority(host) + ":" + std::to_string(port());
+  // Built once per request (it keys the connection pool): one allocation, no locale calls.
+  char port_text[8];
+  const auto port_end = std::to_chars(port_text, port_text + sizeof port_text, port()).ptr;
+  const bool bracket = host_.find(':') != std::string::npos;
+  std::string o;
+  o.reserve(scheme_.size() + 3 + host_.size() + 2 + 1 + 5);
+  o += scheme_;
+  o += "://";
+  if (bracket) o += '[';
+  for (char c : host_)
+    o += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  if (bracket) o += ']';
+  o += ':';
+  o.append(port_text, port_end);
+  return o;
 }
 
 std::string uri::authority() const {
