@@ -33,6 +33,10 @@ struct asio_backend::impl : std::enable_shared_from_this<asio_backend::impl> {
   asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>> connect(
       const courier::uri& u, const request_options& ro, asio_detail::clock::time_point until,
       bool can_resend = false);
+  /// The idle pooled connection connect() would hand out first, or nullptr: the keep-alive
+  /// case without a coroutine frame. (src/asio/proxy_connect.cpp)
+  std::unique_ptr<asio_detail::transport> take_idle(const courier::uri& u,
+                                                    const request_options& ro, bool can_resend);
   /// A connection of its own (never pooled) for a WebSocket: through the chosen proxy, with a
   /// CONNECT tunnel even for ws://.
   asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>> connect_unpooled(

@@ -16,17 +16,7 @@ net::awaitable<std::unique_ptr<transport>> connection_pool::acquire(const std::s
     {
       std::lock_guard lock(mutex_);
       auto& p = origins_[origin];
-      const auto now = clock::now();
-      while (!p.idle.empty()) {
-        auto t = std::move(p.idle.back());
-        p.idle.pop_back();
-        const auto idle = now - t->idle_since;
-        if (idle < idle_timeout_ && ((can_resend && idle < recently_used) || !t->looks_dead())) {
-          co_return t;
-        }
-        t->close();  // expired or closed by the server: drop it and free its slot
-        --p.open;
-      }
+      if (auto t = pop_idle(p, can_resend)) co_return t;
       if (p.open < max_per_origin_) {
         ++p.open;
         co_return nullptr;
@@ -45,6 +35,31 @@ net::awaitable<std::unique_ptr<transport>> connection_pool::acquire(const std::s
     }
     // Cancelled: woken by a release; look again.
   }
+}
+
+std::unique_ptr<transport> connection_pool::pop_idle(per_origin& p, bool can_resend) {
+  const auto now = clock::now();
+  while (!p.idle.empty()) {
+    auto t = std::move(p.idle.back());
+    p.idle.pop_back();
+    const auto idle = now - t->idle_since;
+    if (idle < idle_timeout_ && ((can_resend && idle < recently_used) || !t->looks_dead())) {
+      return t;
+    }
+    t->close();  // expired or closed by the server: drop it and free its slot
+    --p.open;
+  }
+  return nullptr;
+}
+
+std::unique_ptr<transport> connection_pool::take_idle(const std::string& origin, bool can_resend) {
+  std::lock_guard lock(mutex_);
+  const auto it = origins_.find(origin);
+  if (it == origins_.end()) return nullptr;
+  auto t = pop_idle(it->second, can_resend);
+  // Dropping dead connections freed slots that a waiter may take.
+  if (!t && !it->second.waiters.empty()) wake_one(it->second);
+  return t;
 }
 
 void connection_pool::wake_one(per_origin& p) {

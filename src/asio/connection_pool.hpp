@@ -32,6 +32,11 @@ class connection_pool {
                                                      clock::time_point until,
                                                      bool can_resend = false);
 
+  /// An idle, live connection to `origin` when there is one (as acquire() would hand out),
+  /// else nullptr with nothing reserved. No coroutine: the common keep-alive case costs no
+  /// coroutine frame.
+  std::unique_ptr<transport> take_idle(const std::string& origin, bool can_resend = false);
+
   static constexpr std::chrono::milliseconds recently_used{1000};
   /// Returns a connection after use: kept idle when `reusable`, closed otherwise.
   void release(std::unique_ptr<transport> t, bool reusable);
@@ -49,6 +54,7 @@ class connection_pool {
     std::list<std::shared_ptr<net::steady_timer>> waiters;
   };
   void wake_one(per_origin& p);
+  std::unique_ptr<transport> pop_idle(per_origin& p, bool can_resend);
 
   std::mutex mutex_;
   std::map<std::string, per_origin> origins_;

@@ -266,6 +266,18 @@ net::awaitable<std::size_t> read_before(const exchange_state& st, transport& t,
   co_return n;
 }
 
+// write_request for a request without a body, sent from the caller's thread on a plain
+// connection: one write, no coroutine.
+void write_head_here(exchange_state& st, transport& t, const std::string& head,
+                     const std::string& where) {
+  boost::system::error_code ec;
+  const std::vector<net::const_buffer> buffers{net::buffer(head)};
+  t.write_here(buffers, st.io_deadline(st.options.read_timeout), ec);
+  if (ec == net::error::timed_out)
+    st.throw_timeout("write timeout: could not send to", st.options.read_timeout, where);
+  if (ec) throw write_error("sending the request to " + where + " failed: " + ec.message());
+}
+
 // Sends the head and the body. Returns false when the write failed on a reused connection
 // before anything could have been processed (the caller may retry on a fresh one).
 net::awaitable<void> write_request(exchange_state& st, transport& t, const std::string& head,
@@ -372,7 +384,8 @@ net::awaitable<hop_result> run_hop(exchange_state& st, const courier::method& m,
     // A stale pooled connection is found out by the first read and the request sent again on
     // a fresh one (below): possible unless the body cannot be replayed.
     const bool can_resend = attempt == 0 && (!body.source || body.source->replayable());
-    auto conn = co_await st.backend.connect(u, st.options, st.connect_deadline(), can_resend);
+    auto conn = st.backend.take_idle(u, st.options, can_resend);
+    if (!conn) conn = co_await st.backend.connect(u, st.options, st.connect_deadline(), can_resend);
     if (st.on_caller_context) conn->lend_to(co_await net::this_coro::executor);
     const bool reused = conn->requests_served > 0;
     bool any_response_byte = false;
@@ -380,7 +393,11 @@ net::awaitable<hop_result> run_hop(exchange_state& st, const courier::method& m,
       if (body.source && attempt > 0) body.source->rewind();
       std::string head = build_head(m, u, hs, body, st.backend.options, *conn);
       try {
-        co_await write_request(st, *conn, head, body, where);
+        if (!body.source && st.on_caller_thread && conn->is_plain()) {
+          write_head_here(st, *conn, head, where);  // no coroutine frame for the common case
+        } else {
+          co_await write_request(st, *conn, head, body, where);
+        }
       } catch (const write_error&) {
         // A pooled connection the server closed (and reset) fails here rather than on read.
         if (reused && attempt == 0) throw connection_failure{true};
@@ -509,9 +526,12 @@ net::awaitable<hop_result> run_hop(exchange_state& st, const courier::method& m,
         }
         if (buffered == buffer.size()) buffer.resize(buffer.size() * 2);  // a huge header
         boost::system::error_code ec;
-        std::size_t n = co_await read_before(
-            st, *conn, net::buffer(buffer.data() + buffered, buffer.size() - buffered),
-            st.io_deadline(st.options.read_timeout), ec);
+        const auto space = net::buffer(buffer.data() + buffered, buffer.size() - buffered);
+        const auto until = st.io_deadline(st.options.read_timeout);
+        // A blocking call on a plain connection reads here, without a coroutine frame.
+        std::size_t n = st.on_caller_thread && conn->is_plain()
+                            ? conn->read_some_here(space, until, ec)
+                            : co_await read_before(st, *conn, space, until, ec);
         if (ec == net::error::timed_out) {
           st.throw_timeout("read timeout: no data from", st.options.read_timeout, where);
         }

@@ -44,6 +44,13 @@ asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>> asio_backen
   }
 }
 
+std::unique_ptr<asio_detail::transport> asio_backend::impl::take_idle(const courier::uri& u,
+                                                                      const request_options& ro,
+                                                                      bool can_resend) {
+  return pool.take_idle(asio_detail::transport::make_pool_key(u.origin(), proxy_for(u, ro), false),
+                        can_resend);
+}
+
 asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>>
 asio_backend::impl::connect_unpooled(asio_detail::net::any_io_executor ex, const courier::uri& u,
                                      const request_options& ro,
