@@ -430,6 +430,47 @@ TEST(WsConnection, LargePayloadsGivenAwayAreQueuedWithoutACopy) {
   EXPECT_EQ(sent(c)[0].payload, original);
 }
 
+TEST(WsConnection, LargeTextGivenAwayIsCheckedAndMaskedInPlace) {
+  // Three-byte characters, so that slices of the in-place check end inside a character.
+  std::string text;
+  while (text.size() < ws::connection::owned_payload_min * 3)
+    text += "x\xe2\x82\xac";  // "x€"
+  ws::connection c;
+  std::string given = text;
+  const char* storage = given.data();
+  c.send(frame::text(std::move(given)));
+  std::vector<std::string_view> pieces;
+  c.output().for_each_piece([&](std::string_view p) { pieces.push_back(p); });
+  ASSERT_EQ(pieces.size(), 2u);
+  EXPECT_EQ(pieces[1].data(), storage) << "masked in place, not copied";
+  auto frames = sent(c);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].payload, text);
+
+  // A bad byte far into the payload: refused, and the caller's bytes are unmasked again.
+  for (std::size_t bad_at : {std::size_t{5}, text.size() / 2 + 1, text.size() - 1}) {
+    std::string broken = text;
+    broken[bad_at] = '\xff';
+    frame f = frame::text(broken);
+    EXPECT_THROW(c.send(std::move(f)), courier::invalid_request) << bad_at;
+    EXPECT_EQ(f.payload, broken) << "restored after the rejection, bad byte at " << bad_at;
+    EXPECT_EQ(c.pending_output_size(), 0u);
+  }
+  // A message cut inside a character is refused as a final frame, restored too.
+  std::string cut = text.substr(0, text.size() - 1);
+  frame f = frame::text(cut);
+  EXPECT_THROW(c.send(std::move(f)), courier::invalid_request);
+  EXPECT_EQ(f.payload, cut);
+  // ... and accepted as a first fragment, completed by the next one.
+  f.fin = false;
+  c.send(std::move(f));
+  frame rest = frame::text("\xac");
+  c.send(std::move(rest), true);
+  frames = sent(c);
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0].payload + frames[1].payload, text);
+}
+
 TEST(WsConnection, PartialConsumesCrossPieceBoundaries) {
   ws::connection c;
   std::string expected_payloads, stream;

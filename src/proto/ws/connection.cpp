@@ -527,6 +527,12 @@ void connection::send_frame(const courier::ws::frame& f, bool is_continuation, s
         "frames with is_continuation = true");
   }
   const opcode type = continuation ? send_type_ : f.op;
+  const opcode wire_op = continuation ? opcode::continuation : type;
+  if (type == opcode::text && owned && !deflater_ && owned->size() >= owned_payload_min &&
+      (options_.fragment_size == 0 || owned->size() <= options_.fragment_size)) {
+    send_text_in_place(wire_op, f.fin, continuation, *owned);
+    return;
+  }
   if (type == opcode::text) {
     // On a copy, so a rejected frame leaves the message's state as it was.
     utf8_validator v = continuation ? send_utf8_ : utf8_validator{};
@@ -537,7 +543,6 @@ void connection::send_frame(const courier::ws::frame& f, bool is_continuation, s
     send_utf8_ = v;
   }
 
-  const opcode wire_op = continuation ? opcode::continuation : type;
   const bool fin = f.fin;
   if (deflater_) {
     compressed_.clear();
@@ -551,6 +556,39 @@ void connection::send_frame(const courier::ws::frame& f, bool is_continuation, s
   }
   sending_fragmented_ = !fin;
   send_type_ = type;
+}
+
+// A large text payload given away, sent as one frame: each slice is validated and then
+// masked while it is still in cache, rather than in two passes over the whole payload. A
+// rejected payload is unmasked again (masking is its own inverse), so the caller's bytes
+// come back as they were.
+void connection::send_text_in_place(opcode wire_op, bool fin, bool continuation,
+                                    std::string& payload) {
+  utf8_validator v = continuation ? send_utf8_ : utf8_validator{};
+  const mask_key key = keys_.next();
+  constexpr std::size_t slice = 16 * 1024;  // a multiple of 4: every slice starts at key byte 0
+  std::size_t done = 0;
+  auto reject = [&](const char* why) {
+    apply_mask(payload.data(), done, key);
+    throw courier::invalid_request(why);
+  };
+  while (done < payload.size()) {
+    const std::size_t n = std::min(slice, payload.size() - done);
+    if (!v.feed(std::string_view(payload.data() + done, n))) {
+      reject("text frame payload is not valid UTF-8");
+    }
+    apply_mask(payload.data() + done, n, key);
+    done += n;
+  }
+  if (fin && !v.complete()) reject("text message ends inside a UTF-8 sequence");
+  send_utf8_ = v;
+  frame_header h = next_header(wire_op, fin, false, payload.size());
+  h.key = key;
+  char* dst = out_.prepare(frame_header_size(payload.size(), true));
+  out_.commit(encode_frame_header(h, dst));
+  out_.append(std::move(payload));
+  sending_fragmented_ = !fin;
+  send_type_ = opcode::text;
 }
 
 void connection::send_close(std::uint16_t code, std::string_view reason) {

@@ -182,6 +182,8 @@ class connection {
   void push(event e);
   // A masked frame's header with a fresh key.
   frame_header next_header(courier::ws::opcode op, bool fin, bool rsv1, std::size_t length);
+  void send_text_in_place(courier::ws::opcode wire_op, bool fin, bool continuation,
+                          std::string& payload);
   void write_frame(courier::ws::opcode op, bool fin, bool rsv1, std::string_view payload);
   // A data frame, split at options_.fragment_size. With `owned` (which holds `payload`), the
   // payload is masked in place and queued without a copy.
