@@ -417,13 +417,14 @@ void connection::on_violation_delivered(const protocol_violation& v) {
 
 // ---------------------------------------------------------------- output
 
-frame_header connection::next_header(opcode op, bool fin, bool rsv1, std::size_t length) {
+frame_header connection::next_header(opcode op, bool fin, bool rsv1, std::size_t length,
+                                     std::optional<mask_key> key) {
   frame_header h;
   h.fin = fin;
   h.rsv1 = rsv1;
   h.opcode = static_cast<std::uint8_t>(op);
   h.masked = true;
-  h.key = keys_.next();
+  h.key = key ? *key : keys_.next();
   h.payload_length = length;
   return h;
 }
@@ -582,8 +583,7 @@ void connection::send_text_in_place(opcode wire_op, bool fin, bool continuation,
   }
   if (fin && !v.complete()) reject("text message ends inside a UTF-8 sequence");
   send_utf8_ = v;
-  frame_header h = next_header(wire_op, fin, false, payload.size());
-  h.key = key;
+  const frame_header h = next_header(wire_op, fin, false, payload.size(), key);
   char* dst = out_.prepare(frame_header_size(payload.size(), true));
   out_.commit(encode_frame_header(h, dst));
   out_.append(std::move(payload));

@@ -181,7 +181,9 @@ class connection {
   void on_violation_delivered(const protocol_violation& v);
   void push(event e);
   // A masked frame's header with a fresh key.
-  frame_header next_header(courier::ws::opcode op, bool fin, bool rsv1, std::size_t length);
+  // A masked frame's header, with a fresh key unless the payload was masked with `key` already.
+  frame_header next_header(courier::ws::opcode op, bool fin, bool rsv1, std::size_t length,
+                           std::optional<mask_key> key = std::nullopt);
   void send_text_in_place(courier::ws::opcode wire_op, bool fin, bool continuation,
                           std::string& payload);
   void write_frame(courier::ws::opcode op, bool fin, bool rsv1, std::string_view payload);
