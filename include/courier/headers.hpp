@@ -40,7 +40,8 @@ class headers {
   /// Removes every field named `name`; returns how many were removed.
   std::size_t erase(std::string_view name);
   /// Adds a field without validation: for fields the parser already checked.
-  void add_unchecked(std::string name, std::string value);
+  /// The field is built in place: a parser adds views of its input, with no temporaries.
+  void add_unchecked(std::string_view name, std::string_view value);
   /// Room for `n` fields without reallocating.
   void reserve(std::size_t n) { fields_.reserve(n); }
 

@@ -85,8 +85,10 @@ std::size_t headers::erase(std::string_view name) {
   return before - fields_.size();
 }
 
-void headers::add_unchecked(std::string name, std::string value) {
-  fields_.push_back({std::move(name), std::move(value)});
+void headers::add_unchecked(std::string_view name, std::string_view value) {
+  header_field& f = fields_.emplace_back();
+  f.name.assign(name);
+  f.value.assign(value);
 }
 
 std::optional<std::string_view> headers::get(std::string_view name) const {

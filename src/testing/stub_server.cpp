@@ -108,7 +108,7 @@ std::optional<request_head> parse_head(std::string_view text) {
       std::string_view value = line.substr(colon + 1);
       while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
         value.remove_prefix(1);
-      out.headers.add_unchecked(std::string(line.substr(0, colon)), std::string(value));
+      out.headers.add_unchecked(line.substr(0, colon), value);
     }
     pos = end + 2;
   }
