@@ -595,3 +595,220 @@ TEST(Http1ResponseParser, EofAfterCompleteResponseIsFine) {
 }
 
 }  // namespace
+
+// --- the hand-written parser's rules, beyond what the Beast-based one checked ---
+
+TEST(Http1ResponseParser, GarbageFailsBeforeTheLineEnds) {
+  // A peer that is not an HTTP server: the first bytes decide, no need to wait for a CRLF.
+  for (std::string_view input : {std::string_view("SSH-2.0-OpenSSH_9.2"),
+                                 std::string_view("HTTP/1.1 2x"), std::string_view("HTTP/1.2")}) {
+    SCOPED_TRACE(input);
+    std::string what = error_of<courier::protocol_error>(input);
+    EXPECT_NE(what.find("status line"), std::string::npos) << what;
+    std::vector<std::size_t> cuts;
+    for (std::size_t i = 1; i < input.size(); ++i)
+      cuts.push_back(i);
+    what = error_of<courier::protocol_error>(input, cuts);
+    EXPECT_NE(what.find("status line"), std::string::npos) << what;
+  }
+}
+
+TEST(Http1ResponseParser, StatusLineShapes) {
+  parsed r = parse_whole("HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(r.head.status, 200);
+  EXPECT_EQ(r.head.reason, "");
+  r = parse_whole("HTTP/1.0 404  Not\tFound \r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(r.head.status, 404);
+  EXPECT_EQ(r.head.reason, " Not\tFound ") << "the reason phrase is kept as sent";
+  // The space after the status code is required (RFC 9112 section 4).
+  std::string what = error_of<courier::protocol_error>("HTTP/1.1 200\r\n\r\n");
+  EXPECT_NE(what.find("status line"), std::string::npos) << what;
+}
+
+TEST(Http1ResponseParser, BareLineFeedsAreRefused) {
+  for (std::string_view input :
+       {std::string_view("HTTP/1.1 200 OK\nContent-Length: 0\n\n"),
+        std::string_view("HTTP/1.1 200 OK\r\nContent-Length: 0\n\r\n"),
+        std::string_view("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\n"),
+        std::string_view("HTTP/1.1 200 OK\r\nX: a\rb\r\nContent-Length: 0\r\n\r\n")}) {
+    SCOPED_TRACE(input);
+    EXPECT_NE(error_of<courier::protocol_error>(input), "no exception");
+    std::vector<std::size_t> cuts;
+    for (std::size_t i = 1; i < input.size(); ++i)
+      cuts.push_back(i);
+    EXPECT_NE(error_of<courier::protocol_error>(input, cuts), "no exception");
+  }
+}
+
+TEST(Http1ResponseParser, HeaderLimitIsExact) {
+  const std::string head =
+      "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Pad: " + std::string(100, 'p') + "\r\n\r\n";
+  http1::parser_options options;
+  options.max_header_size = head.size();
+  parsed r = parse_whole(head + "rest", options);
+  EXPECT_EQ(r.heads, 1);
+  EXPECT_EQ(r.consumed, head.size());
+  EXPECT_EQ(parse_bytewise(head, options).heads, 1);
+  options.max_header_size = head.size() - 1;
+  EXPECT_NE(error_of<courier::body_too_large>(head, {}, options).find("max_header_size"),
+            std::string::npos);
+  std::vector<std::size_t> cuts;
+  for (std::size_t i = 1; i < head.size(); ++i)
+    cuts.push_back(i);
+  EXPECT_NE(error_of<courier::body_too_large>(head, cuts, options).find("max_header_size"),
+            std::string::npos);
+}
+
+TEST(Http1ResponseParser, ChunkLineLimitHoldsInOnePiece) {
+  // The Beast-based parser limited a chunk-size line only when it was cut across reads.
+  http1::parser_options options;
+  options.max_header_size = 512;
+  std::string input =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=" + std::string(1000, 'e') +
+      "\r\nhello\r\n0\r\n\r\n";
+  std::string what = error_of<courier::body_too_large>(input, {}, options);
+  EXPECT_NE(what.find("512"), std::string::npos) << what;
+  // Trailers count too.
+  std::string trailers =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: " + std::string(1000, 't') +
+      "\r\n\r\n";
+  what = error_of<courier::body_too_large>(trailers, {}, options);
+  EXPECT_NE(what.find("trailer"), std::string::npos) << what;
+}
+
+TEST(Http1ResponseParser, ChunkExtensionGrammar) {
+  const std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (std::string_view line :
+       {std::string_view("5"), std::string_view("5;a"), std::string_view("5 ; a = b ;c"),
+        std::string_view("5;a=\"q\\\"x\"")}) {
+    SCOPED_TRACE(line);
+    parsed r = parse_whole(head + std::string(line) + "\r\nhello\r\n0\r\n\r\n");
+    EXPECT_EQ(r.body, "hello");
+    EXPECT_EQ(r.ends, 1);
+  }
+  for (std::string_view line :
+       {std::string_view("5 "), std::string_view("5;"), std::string_view("5;a "),
+        std::string_view("5;a=b "), std::string_view("5x"), std::string_view("5;a=\"open"),
+        std::string_view("5;a=\"x\x01y\""), std::string_view("5;a=\"x\ny\"")}) {
+    SCOPED_TRACE(line);
+    std::string what =
+        error_of<courier::protocol_error>(head + std::string(line) + "\r\nhello\r\n0\r\n\r\n");
+    EXPECT_NE(what.find("chunk"), std::string::npos) << what;
+  }
+}
+
+TEST(Http1ResponseParser, TransferCodingsBeyondTheLastField) {
+  // gzip in an earlier field is refused as well (the Beast-based parser checked the last one).
+  std::string what = error_of<courier::protocol_error>(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_NE(what.find("gzip"), std::string::npos) << what;
+  what = error_of<courier::protocol_error>(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_NE(what.find("chunked more than once"), std::string::npos) << what;
+  what = error_of<courier::protocol_error>(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n");
+  EXPECT_NE(what.find("Transfer-Encoding"), std::string::npos) << what;
+  // Without a body the codings do not matter.
+  parsed r = parse_whole("HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: gzip\r\n\r\n");
+  EXPECT_EQ(r.ends, 1);
+  // Empty list elements are fine.
+  r = parse_whole("HTTP/1.1 200 OK\r\nTransfer-Encoding: , chunked,\r\n\r\n0\r\n\r\n");
+  EXPECT_TRUE(r.head.chunked);
+  EXPECT_EQ(r.ends, 1);
+}
+
+TEST(Http1ResponseParser, ContentLengthLists) {
+  parsed r = parse_whole("HTTP/1.1 200 OK\r\nContent-Length: 3, 3,3\r\n\r\nabc");
+  EXPECT_EQ(r.head.content_length, 3u);
+  EXPECT_EQ(r.body, "abc");
+  for (std::string_view value :
+       {std::string_view("3,,3"), std::string_view("3,"), std::string_view("3 3"),
+        std::string_view("3, 4"), std::string_view("0x3"), std::string_view(""),
+        std::string_view("18446744073709551616")}) {
+    SCOPED_TRACE(value);
+    std::string what = error_of<courier::protocol_error>(
+        "HTTP/1.1 200 OK\r\nContent-Length: " + std::string(value) + "\r\n\r\nabc");
+    EXPECT_NE(what.find("Content-Length"), std::string::npos) << what;
+  }
+  r = parse_whole("HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551615\r\n\r\nab");
+  EXPECT_EQ(r.head.content_length, 18446744073709551615u);
+  EXPECT_EQ(r.body, "ab");
+}
+
+TEST(Http1ResponseParser, ConnectionFieldIsAList) {
+  parsed r =
+      parse_whole("HTTP/1.1 200 OK\r\nConnection: Upgrade, ,CLOSE\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_FALSE(r.head.keep_alive);
+  r = parse_whole("HTTP/1.1 200 OK\r\nProxy-Connection: close\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_FALSE(r.head.keep_alive);
+  std::string what = error_of<courier::protocol_error>(
+      "HTTP/1.1 200 OK\r\nConnection: close keep-alive\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_NE(what.find("Connection"), std::string::npos) << what;
+}
+
+TEST(Http1ResponseParser, TrailersFollowTheFieldRules) {
+  const std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n";
+  // Connection: close in a trailer ends the connection (as Beast did).
+  parsed r = parse_whole(head + "Connection: close\r\n\r\n");
+  EXPECT_TRUE(r.head.keep_alive);
+  EXPECT_FALSE(r.end.keep_alive);
+  EXPECT_EQ(r.end.trailers.get("connection"), "close");
+  std::string what = error_of<courier::protocol_error>(head + "X-A: 1\r\n folded\r\n\r\n");
+  EXPECT_NE(what.find("obs-fold"), std::string::npos) << what;
+  what = error_of<courier::protocol_error>(head + "Content-Length: 5\r\n\r\n");
+  EXPECT_NE(what.find("Content-Length"), std::string::npos) << what;
+  what = error_of<courier::protocol_error>(head + "Bad Name: 1\r\n\r\n");
+  EXPECT_NE(what.find("name"), std::string::npos) << what;
+  expect_split_invariant(head + "X-T: 1\r\nConnection: close\r\n\r\n");
+}
+
+TEST(Http1ResponseParser, ResetReusesAfterAnIncompleteLine) {
+  http1::response_parser parser;
+  EXPECT_EQ(parser.feed("HTTP/1.1 200 OK\r\nX-Cut: hal"), 27u);
+  parser.reset({});
+  EXPECT_EQ(parser.feed(content_length_response), content_length_response.size());
+  parsed r;
+  drain(parser, r);
+  EXPECT_EQ(r.head.headers.size(), 2u);
+  EXPECT_FALSE(r.head.headers.contains("X-Cut"));
+  EXPECT_EQ(r.body, "hello world");
+}
+
+TEST(Http1ResponseParser, ManyPipelinedResponsesOneBuffer) {
+  std::string input;
+  for (int i = 0; i < 50; ++i) {
+    input += "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(i % 10) + "\r\n\r\n" +
+             std::string(static_cast<std::size_t>(i % 10), static_cast<char>('a' + i % 26));
+  }
+  http1::response_parser parser;
+  std::string_view rest = input;
+  for (int i = 0; i < 50; ++i) {
+    SCOPED_TRACE(i);
+    std::size_t n = parser.feed(rest);
+    ASSERT_TRUE(parser.done());
+    parsed r;
+    drain(parser, r);
+    EXPECT_EQ(r.body,
+              std::string(static_cast<std::size_t>(i % 10), static_cast<char>('a' + i % 26)));
+    rest.remove_prefix(n);
+    parser.reset({});
+  }
+  EXPECT_TRUE(rest.empty());
+}
+
+TEST(Http1ResponseParser, ChunkFramingLimitIsExact) {
+  // Between two chunks' data: the CRLF after the data, then the next chunk-size line.
+  http1::parser_options options;
+  options.max_header_size = 64;
+  const std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const auto with_second_line = [&](std::size_t framing) {
+    std::string line = "1;e=" + std::string(framing - 2 - 6, 'e') + "\r\n";  // "1;e=" + CRLF: 6
+    return head + "1\r\na\r\n" + line + "b\r\n0\r\n\r\n";
+  };
+  parsed r = parse_whole(with_second_line(64), options);
+  EXPECT_EQ(r.body, "ab");
+  EXPECT_EQ(r.ends, 1);
+  expect_split_invariant(with_second_line(64), options);
+  std::string what = error_of<courier::body_too_large>(with_second_line(65), {}, options);
+  EXPECT_NE(what.find("64"), std::string::npos) << what;
+}

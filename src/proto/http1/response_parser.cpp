@@ -1,17 +1,17 @@
+// The HTTP/1.1 response parser: a hand-written state machine over lines and body bytes. It took
+// over from a wrapper around Beast's basic_parser, which stays in fuzz/reference/ as the reference
+// of the differential fuzz target (fuzz/http1_parser_differential.cpp lists what differs, on
+// purpose).
 #include "proto/http1/response_parser.hpp"
-
-#include "core/http_grammar.hpp"
 
 #include <courier/error.hpp>
 
-#include <boost/beast/http/basic_parser.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/optional.hpp>
-
 #include <algorithm>
+#include <array>
+#include <bit>
+#include <cstdint>
+#include <cstring>
 #include <exception>
-#include <functional>
-#include <limits>
 #include <stdexcept>
 #include <vector>
 
@@ -19,62 +19,170 @@ namespace courier::proto::http1 {
 
 namespace {
 
-namespace bhttp = boost::beast::http;
-using boost::system::error_code;
-using bsv = boost::beast::string_view;  // boost::core::string_view in Boost 1.81
+// --- character classes: one table lookup per byte ---
 
-// The smallest slice of new input appended to an incomplete line kept from an earlier feed().
-// Slices then double, so completing a line copies at most about twice its length, and body
-// bytes after it are parsed in place.
-constexpr std::size_t min_pending_slice = 256;
+enum : unsigned char {
+  tchar_class = 1,   // token characters (RFC 9110 5.6.2): field names, chunk-extension names
+  text_class = 2,    // field values and reason phrases: HTAB, SP, VCHAR, obs-text
+  qdtext_class = 4,  // inside a quoted string: text_class without '"' and '\'
+};
 
-std::string describe(const error_code& ec) {
-  using e = bhttp::error;
-  if (ec == e::bad_line_ending) return "a line of the response head does not end in CRLF";
-  if (ec == e::bad_version)
-    return "malformed status line (expected \"HTTP/1.1 <3-digit status> <reason>\")";
-  if (ec == e::bad_status) return "malformed status line: the status code is not 3 digits";
-  if (ec == e::bad_reason)
-    return "malformed status line: invalid characters in the reason phrase, or the line does not "
-           "end in CRLF";
-  if (ec == e::bad_field) return "malformed header field name";
-  if (ec == e::bad_value) return "malformed header field value";
-  if (ec == e::bad_content_length)
-    return "invalid Content-Length (not a number, or sent with Transfer-Encoding: chunked)";
-  if (ec == e::multiple_content_length) return "conflicting Content-Length values";
-  if (ec == e::bad_transfer_encoding)
-    return "invalid Transfer-Encoding (repeated, or sent with Content-Length)";
-  if (ec == e::bad_chunk)
-    return "malformed chunked body: bad chunk-size line, or chunk data longer than its size";
-  if (ec == e::bad_chunk_extension) return "malformed chunk extension in a chunked body";
-  if (ec == e::bad_obs_fold) return "obsolete line folding (obs-fold) in a header field";
-  return ec.message();
+constexpr std::array<unsigned char, 256> make_classes() {
+  std::array<unsigned char, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    const bool text = c == '\t' || (c >= 0x20 && c != 0x7f);
+    const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    const bool tchar = alnum || (c < 0x80 && c != 0 &&
+                                 std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
+                                     std::string_view::npos);
+    t[c] = static_cast<unsigned char>((tchar ? tchar_class : 0) | (text ? text_class : 0) |
+                                      (text && c != '"' && c != '\\' ? qdtext_class : 0));
+  }
+  return t;
 }
+constexpr std::array<unsigned char, 256> classes = make_classes();
+
+constexpr std::array<signed char, 256> make_hex_digits() {
+  std::array<signed char, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[c] = c >= '0' && c <= '9'   ? static_cast<signed char>(c - '0')
+           : c >= 'a' && c <= 'f' ? static_cast<signed char>(c - 'a' + 10)
+           : c >= 'A' && c <= 'F' ? static_cast<signed char>(c - 'A' + 10)
+                                  : -1;
+  }
+  return t;
+}
+constexpr std::array<signed char, 256> hex_digits = make_hex_digits();
+
+inline bool is(unsigned char cls, char c) noexcept {
+  return (classes[static_cast<unsigned char>(c)] & cls) != 0;
+}
+inline bool is_ows(char c) noexcept {
+  return c == ' ' || c == '\t';
+}
+inline bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
+
+// The first byte of [p, end) that is not a value character (a control character, DEL, or the CR
+// that ends the line), or end. Eight bytes at a time while none of them is below 0x20 or 0x7F.
+inline const char* scan_text(const char* p, const char* end) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101u;
+  constexpr std::uint64_t highs = 0x8080808080808080u;
+  if constexpr (std::endian::native == std::endian::little) {
+    while (end - p >= 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p, 8);
+      const std::uint64_t below_space = (w - ones * 0x20) & ~w & highs;
+      const std::uint64_t x = w ^ (ones * 0x7f);
+      const std::uint64_t del = (x - ones) & ~x & highs;
+      const std::uint64_t found = below_space | del;
+      if (found == 0) {
+        p += 8;
+        continue;
+      }
+      // No borrow reaches the first flagged byte, so the lowest flag is exact.
+      const char* q = p + (std::countr_zero(found) >> 3);
+      if (*q != '\t') return q;
+      p = q + 1;  // HTAB is a value character
+    }
+  }
+  while (p != end && is(text_class, *p))
+    ++p;
+  return p;
+}
+
+// `s` equals `lower` (lower case ASCII) ignoring the case of `s`.
+inline bool iequals_lower(std::string_view s, std::string_view lower) noexcept {
+  if (s.size() != lower.size()) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
+// `name` (a token, or a field value: no CR) equals `lower`, 8 or more lower case letters and '-',
+// ignoring case. Setting bit 5 of such a character yields a letter or '-' only from that letter in
+// either case, or from '-'.
+inline bool token_is(std::string_view name, std::string_view lower) noexcept {
+  if (name.size() != lower.size()) return false;
+  constexpr std::uint64_t case_bits = 0x2020202020202020u;
+  std::uint64_t a, b;
+  std::size_t at = 0;
+  for (; at + 8 < name.size(); at += 8) {
+    std::memcpy(&a, name.data() + at, 8);
+    std::memcpy(&b, lower.data() + at, 8);
+    if ((a | case_bits) != b) return false;
+  }
+  std::memcpy(&a, name.data() + name.size() - 8, 8);
+  std::memcpy(&b, lower.data() + lower.size() - 8, 8);
+  return (a | case_bits) == b;
+}
+
+std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && is_ows(s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && is_ows(s.back()))
+    s.remove_suffix(1);
+  return s;
+}
+
+// Walks a comma-separated list of tokens, "#token" with empty elements allowed (RFC 9110 5.6.1):
+// OWS, commas and tokens only, and a comma between two tokens. Calls on_token for each token;
+// returns false at the first character that breaks the grammar.
+template <class OnToken>
+bool for_each_list_token(std::string_view value, OnToken&& on_token) {
+  const char* p = value.data();
+  const char* const end = p + value.size();
+  bool need_comma = false;
+  while (true) {
+    while (p != end && is_ows(*p))
+      ++p;
+    if (p == end) return true;
+    if (*p == ',') {
+      need_comma = false;
+      ++p;
+      continue;
+    }
+    if (!is(tchar_class, *p) || need_comma) return false;
+    const char* token = p;
+    while (p != end && is(tchar_class, *p))
+      ++p;
+    if (!on_token(std::string_view(token, static_cast<std::size_t>(p - token)))) return false;
+    need_comma = true;
+  }
+}
+
+[[noreturn]] void malformed(const std::string& what) {
+  throw courier::protocol_error("malformed HTTP/1.1 response: " + what);
+}
+
+constexpr const char* bad_status_line =
+    "malformed status line (expected \"HTTP/1.1 <3-digit status> <reason>\")";
+constexpr const char* bad_line_ending = "a line of the response head does not end in CRLF";
+constexpr const char* bad_content_length =
+    "invalid Content-Length (not a number, or sent with Transfer-Encoding: chunked)";
+constexpr const char* bad_transfer_encoding =
+    "invalid Transfer-Encoding (repeated, or sent with Content-Length)";
+constexpr const char* bad_chunk_extension = "malformed chunk extension in a chunked body";
+
+enum class state : unsigned char {
+  status_line,  // the status line of a (final or interim) response
+  fields,       // header fields
+  body_length,  // a body framed by Content-Length: remaining_ bytes to go
+  body_eof,     // a body that ends when the connection closes
+  chunk_size,   // a chunk-size line
+  chunk_data,   // chunk data: remaining_ bytes to go
+  chunk_crlf,   // the CRLF after chunk data
+  trailers,     // trailer fields after the last chunk
+  done,
+};
 
 }  // namespace
 
 struct response_parser::impl {
-  // Beast's parser, handing every callback to the impl.
-  class beast_parser final : public bhttp::basic_parser<false> {
-   public:
-    explicit beast_parser(impl& owner) : owner_(owner) {}
-
-   private:
-    void on_request_impl(bhttp::verb, bsv, bsv, int, error_code& ec) override {
-      ec = bhttp::error::bad_version;  // never called for a response parser
-    }
-    void on_response_impl(int status, bsv reason, int, error_code&) override;
-    void on_field_impl(bhttp::field f, bsv name, bsv value, error_code& ec) override;
-    void on_header_impl(error_code& ec) override;
-    void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
-    std::size_t on_body_impl(bsv body, error_code&) override;
-    void on_chunk_header_impl(std::uint64_t, bsv, error_code&) override {}
-    std::size_t on_chunk_body_impl(std::uint64_t, bsv body, error_code&) override;
-    void on_finish_impl(error_code&) override;
-
-    impl& owner_;
-  };
-
   explicit impl(parser_options options) : options_(options) {
     events_.reserve(4);  // head, a body piece, end
     start_message();
@@ -82,8 +190,8 @@ struct response_parser::impl {
 
   // --- state for the whole exchange ---
   parser_options options_;
-  std::optional<beast_parser> beast_;
-  std::string pending_;  // an incomplete line (or header section) taken from earlier input
+  std::string pending_;              // an incomplete line taken from earlier input
+  std::size_t pending_counted_ = 0;  // bytes of the line being parsed already counted to a limit
   std::vector<event> events_;
   std::size_t next_event_ = 0;
   bool done_ = false;
@@ -92,257 +200,563 @@ struct response_parser::impl {
   std::exception_ptr failure_;
 
   // --- state for the message being parsed (an interim 1xx one, or the final one) ---
+  state state_ = state::status_line;
   int status_ = 0;
+  bool http11_ = false;
   std::string reason_;
   courier::headers fields_;
   courier::headers trailers_;
-  std::string transfer_encoding_;
-  bool head_done_ = false;
-  bool interim_ = false;
-  std::optional<std::uint64_t> content_length_;
+  bool connection_close_ = false;
+  bool connection_keep_alive_ = false;
+  bool has_content_length_ = false;
+  std::uint64_t content_length_value_ = 0;
+  bool chunked_ = false;  // a Transfer-Encoding field ended with "chunked"
+  bool has_transfer_encoding_ = false;
+  int chunked_codings_ = 0;         // "chunked" elements in the Transfer-Encoding fields
+  std::string unsupported_coding_;  // a Transfer-Encoding field value with another coding
+  bool need_eof_ = false;           // the body ends when the connection closes
+  std::optional<std::uint64_t> content_length_;  // as announced in the head event
+  std::uint64_t remaining_ = 0;
   std::uint64_t body_bytes_ = 0;
-  std::size_t header_bytes_ = 0;
-  std::string check_failure_;  // why one of our own checks inside a Beast callback failed
-  const char* input_end_ = nullptr;
+  std::size_t head_bytes_ = 0;     // bytes of the status line and header section so far
+  std::size_t framing_bytes_ = 0;  // bytes between two chunks' data (CRLF, chunk-size line,
+                                   // trailers), limited like a header section
+  int crlf_seen_ = 0;              // bytes of the CRLF after chunk data seen
 
   void start_message();
   std::size_t feed(std::string_view data);
-  std::size_t step(std::string_view input, bool& need_more);
-  void keep_pending(std::string_view tail);
-  void check_pending_size() const;
-  [[noreturn]] void fail(const error_code& ec);
-  void feed_eof();
-
-  // Callbacks from Beast.
-  void on_status(int status, std::string_view reason, error_code& ec) {
-    if (status < 100) {  // RFC 9110 section 15 defines 100-599; 6xx-9xx go to the caller
-      check_failure_ = "invalid status code " + std::to_string(status);
-      ec = bhttp::error::bad_status;
-      return;
+  const char* parse_lines(const char* p, const char* end);
+  const char* finish_pending_line(const char* p, const char* end);
+  const char* parse_line(const char* p, const char* end);
+  const char* parse_status_line(const char* p, const char* end);
+  const char* parse_field_line(const char* p, const char* end);
+  const char* parse_chunk_size_line(const char* p, const char* end);
+  void parse_chunk_extensions(const char* p, const char* end, bool bare_lf);
+  const char* parse_chunk_crlf(const char* p, const char* end);
+  // Counts `n` bytes of a line (complete or not) against the limit of the section it is in.
+  void count(std::size_t n) {
+    std::size_t& counted =
+        state_ == state::status_line || state_ == state::fields ? head_bytes_ : framing_bytes_;
+    counted += n;
+    if (counted > options_.max_header_size) [[unlikely]] {
+      section_too_large();
     }
-    status_ = status;
-    reason_.assign(reason);
   }
-  void on_field(bhttp::field f, std::string_view name, std::string_view value, error_code& ec);
-  void on_header(error_code& ec);
-  void on_body(std::string_view data) {
-    if (data.empty()) return;
-    body_bytes_ += data.size();
-    events_.emplace_back(body_event{data});
+  [[noreturn]] void section_too_large() const;
+  void line_complete(const char* begin, const char* end) {
+    count(static_cast<std::size_t>(end - begin) - pending_counted_);
+    pending_counted_ = 0;
   }
-  void on_finish();
-  bool folded(std::string_view name, std::string_view value) const;
+  void on_field(std::string_view name, std::string_view value);
+  void on_connection(std::string_view value);
+  void on_content_length(std::string_view value);
+  void on_transfer_encoding(std::string_view value);
+  void on_head_complete();
+  void on_body(const char* p, std::size_t n) {
+    if (n == 0) return;
+    body_bytes_ += n;
+    events_.emplace_back(body_event{std::string_view(p, n)});
+  }
+  void finish();
+  bool keep_alive() const noexcept {
+    if (status_ == 101 || need_eof_) return false;
+    return http11_ ? !connection_close_ : connection_keep_alive_;
+  }
+  void feed_eof();
 };
 
-void response_parser::impl::beast_parser::on_response_impl(int status, bsv reason, int,
-                                                           error_code& ec) {
-  owner_.on_status(status, std::string_view(reason.data(), reason.size()), ec);
-}
-void response_parser::impl::beast_parser::on_field_impl(bhttp::field f, bsv name, bsv value,
-                                                        error_code& ec) {
-  owner_.on_field(f, std::string_view(name.data(), name.size()),
-                  std::string_view(value.data(), value.size()), ec);
-}
-void response_parser::impl::beast_parser::on_header_impl(error_code& ec) {
-  owner_.on_header(ec);
-}
-std::size_t response_parser::impl::beast_parser::on_body_impl(bsv body, error_code&) {
-  owner_.on_body(std::string_view(body.data(), body.size()));
-  return body.size();
-}
-std::size_t response_parser::impl::beast_parser::on_chunk_body_impl(std::uint64_t, bsv body,
-                                                                    error_code&) {
-  owner_.on_body(std::string_view(body.data(), body.size()));
-  return body.size();
-}
-void response_parser::impl::beast_parser::on_finish_impl(error_code&) {
-  owner_.on_finish();
-}
-
 void response_parser::impl::start_message() {
-  // A Beast parser parses one message; the next one needs a fresh parser.
-  beast_.emplace(*this);
-  beast_->eager(false);  // one step per put(): see feed()
-  beast_->header_limit(static_cast<std::uint32_t>(
-      std::min<std::size_t>(options_.max_header_size, std::numeric_limits<std::uint32_t>::max())));
-  beast_->body_limit(boost::none);  // the body streams through; the backend applies its limits
-  if (options_.expect_no_body) beast_->skip(true);
+  state_ = state::status_line;
   status_ = 0;
+  http11_ = false;
   reason_.clear();
   fields_ = {};
   fields_.reserve(16);  // a typical response head: one allocation, not five regrowths
   trailers_ = {};
-  transfer_encoding_.clear();
-  head_done_ = false;
-  interim_ = false;
+  connection_close_ = false;
+  connection_keep_alive_ = false;
+  has_content_length_ = false;
+  content_length_value_ = 0;
+  chunked_ = false;
+  has_transfer_encoding_ = false;
+  chunked_codings_ = 0;
+  unsupported_coding_.clear();
+  need_eof_ = false;
   content_length_.reset();
+  remaining_ = 0;
   body_bytes_ = 0;
-  header_bytes_ = 0;
-  check_failure_.clear();
+  head_bytes_ = 0;
+  framing_bytes_ = 0;
+  crlf_seen_ = 0;
 }
 
-bool response_parser::impl::folded(std::string_view name, std::string_view value) const {
-  // Beast unfolds obs-fold, either into a side buffer or by skipping an empty first line. In both
-  // cases the value no longer follows "name:" and optional whitespace in the input.
-  const char* after_colon = name.data() + name.size() + 1;
-  const char* v = value.data();
-  std::less_equal<const char*> le;
-  if (!le(after_colon, v) || !le(v, input_end_)) return true;
-  return !std::all_of(after_colon, v, [](char c) { return c == ' ' || c == '\t'; });
+void response_parser::impl::section_too_large() const {
+  const std::size_t limit = options_.max_header_size;
+  if (state_ == state::status_line || state_ == state::fields) {
+    throw courier::body_too_large("HTTP response header section is larger than max_header_size (" +
+                                  std::to_string(limit) + " bytes)");
+  }
+  throw courier::body_too_large("HTTP chunk-size line or trailer section is larger than " +
+                                std::to_string(limit) + " bytes (max_header_size)");
 }
 
-void response_parser::impl::on_field(bhttp::field f, std::string_view name, std::string_view value,
-                                     error_code& ec) {
-  if (folded(name, value)) {
-    check_failure_ = "obsolete line folding (obs-fold) in header field '" + std::string(name) +
-                     "' (RFC 9112 section 5.2)";
-    ec = bhttp::error::bad_obs_fold;
-    return;
+std::size_t response_parser::impl::feed(std::string_view data) {
+  const char* const begin = data.data();
+  const char* const end = begin + data.size();
+  const char* p = begin;
+  while (p != end && !done_) {
+    switch (state_) {
+      case state::status_line:
+      case state::fields:
+      case state::chunk_size:
+      case state::trailers:
+        p = pending_.empty() ? parse_lines(p, end) : finish_pending_line(p, end);
+        break;
+      case state::body_length:
+      case state::chunk_data: {
+        const auto n = static_cast<std::size_t>(
+            std::min<std::uint64_t>(remaining_, static_cast<std::uint64_t>(end - p)));
+        on_body(p, n);
+        p += n;
+        remaining_ -= n;
+        if (remaining_ == 0) {
+          if (state_ == state::body_length) {
+            finish();
+          } else {
+            state_ = state::chunk_crlf;
+            crlf_seen_ = 0;
+            framing_bytes_ = 0;
+          }
+        }
+        break;
+      }
+      case state::chunk_crlf:
+        p = parse_chunk_crlf(p, end);
+        break;
+      case state::body_eof:
+        on_body(p, static_cast<std::size_t>(end - p));
+        p = end;
+        break;
+      case state::done:
+        throw std::logic_error("HTTP/1.1 response parser: input after the end of a response");
+    }
   }
-  if (head_done_) {
-    trailers_.add_unchecked(std::string(name), std::string(value));
-    return;
-  }
-  if (f == bhttp::field::transfer_encoding) transfer_encoding_.assign(value);
-  fields_.add_unchecked(std::string(name), std::string(value));
+  return static_cast<std::size_t>(p - begin);
 }
 
-void response_parser::impl::on_header(error_code& ec) {
-  head_done_ = true;
-  if (status_ >= 100 && status_ < 200 && status_ != 101) {
-    interim_ = true;  // 100 Continue, 103 Early Hints, ...: not the answer
+// Parses complete lines in place; keeps an incomplete last line in pending_.
+const char* response_parser::impl::parse_lines(const char* p, const char* end) {
+  while (p != end) {
+    const char* next;
+    if (state_ == state::fields) {
+      next = parse_field_line(p, end);
+    } else if (state_ == state::status_line || state_ == state::chunk_size ||
+               state_ == state::trailers) {
+      next = parse_line(p, end);
+    } else {
+      return p;
+    }
+    if (next == nullptr) {
+      count(static_cast<std::size_t>(end - p));
+      pending_.assign(p, end);
+      return end;
+    }
+    p = next;
+  }
+  return p;
+}
+
+// Completes the line kept in pending_ with bytes up to the next LF, then parses it.
+const char* response_parser::impl::finish_pending_line(const char* p, const char* end) {
+  const auto* lf =
+      static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+  const char* taken_end = lf != nullptr ? lf + 1 : end;
+  count(static_cast<std::size_t>(taken_end - p));
+  pending_.append(p, taken_end);
+  const char* line = pending_.data();
+  const char* line_end = line + pending_.size();
+  pending_counted_ = pending_.size();
+  if (lf == nullptr) {
+    // Still incomplete. A short line is checked again so that garbage fails early (a long one
+    // is not, to keep byte-by-byte input linear).
+    if (pending_.size() <= 64 && parse_line(line, line_end) != nullptr) {
+      throw std::logic_error("HTTP/1.1 response parser: a line without LF was complete");
+    }
+    pending_counted_ = 0;
+    return end;
+  }
+  if (parse_line(line, line_end) != line_end) {
+    throw std::logic_error("HTTP/1.1 response parser: a kept line did not end at its LF");
+  }
+  pending_.clear();
+  return taken_end;
+}
+
+// Parses one line of the current state. Returns the end of the line, or nullptr when [p, end)
+// holds only the beginning of a line (nothing is changed then).
+const char* response_parser::impl::parse_line(const char* p, const char* end) {
+  switch (state_) {
+    case state::status_line:
+      return parse_status_line(p, end);
+    case state::fields:
+    case state::trailers:
+      return parse_field_line(p, end);
+    case state::chunk_size:
+      return parse_chunk_size_line(p, end);
+    default:
+      throw std::logic_error("HTTP/1.1 response parser: not expecting a line");
+  }
+}
+
+// status-line = HTTP-version SP 3DIGIT SP reason-phrase CRLF, with HTTP/1.0 or HTTP/1.1.
+const char* response_parser::impl::parse_status_line(const char* p, const char* end) {
+  constexpr std::string_view shape = "HTTP/1.x ddd ";
+  const std::size_t available = static_cast<std::size_t>(end - p);
+  const bool whole_shape = available >= shape.size() && std::memcmp(p, "HTTP/1.", 7) == 0 &&
+                           (p[7] == '0' || p[7] == '1') && p[8] == ' ' && is_digit(p[9]) &&
+                           is_digit(p[10]) && is_digit(p[11]) && p[12] == ' ';
+  if (!whole_shape) {
+    // Garbage fails on its first bytes: no need to wait for a CRLF that may never come.
+    for (std::size_t i = 0; i < shape.size() && i < available; ++i) {
+      const char c = p[i];
+      const char want = shape[i];
+      const bool ok = want == 'x' ? (c == '0' || c == '1') : want == 'd' ? is_digit(c) : c == want;
+      if (!ok) malformed(bad_status_line);
+    }
+    return nullptr;  // only the beginning of a well-formed status line
+  }
+  const char* reason = p + shape.size();
+  const char* cr = scan_text(reason, end);
+  if (cr == end) return nullptr;
+  if (*cr != '\r') {
+    malformed(*cr == '\n' ? bad_line_ending
+                          : "malformed status line: invalid characters in the reason phrase");
+  }
+  if (cr + 1 == end) return nullptr;
+  if (cr[1] != '\n') malformed(bad_line_ending);
+  const char* line_end = cr + 2;
+  line_complete(p, line_end);
+  const int status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+  if (status < 100) {  // RFC 9110 section 15 defines 100-599; 6xx-9xx go to the caller
+    malformed("invalid status code " + std::to_string(status));
+  }
+  status_ = status;
+  http11_ = p[7] == '1';
+  reason_.assign(reason, cr);
+  state_ = state::fields;
+  return line_end;
+}
+
+// field-line = field-name ":" OWS field-value OWS CRLF, or the empty line ending the section.
+const char* response_parser::impl::parse_field_line(const char* p, const char* end) {
+  const char* const line = p;
+  courier::headers& section = state_ == state::fields ? fields_ : trailers_;
+  if (*p == '\r') {
+    if (p + 1 == end) return nullptr;
+    if (p[1] != '\n') malformed(bad_line_ending);
+    line_complete(line, p + 2);
+    if (state_ == state::fields) {
+      on_head_complete();
+    } else {
+      finish();
+    }
+    return p + 2;
+  }
+  if (is_ows(*p) && !section.empty()) {
+    malformed("obsolete line folding (obs-fold) in header field '" + (section.end() - 1)->name +
+              "' (RFC 9112 section 5.2)");
+  }
+  while (end - p >= 4 && is(tchar_class, p[0]) && is(tchar_class, p[1]) && is(tchar_class, p[2]) &&
+         is(tchar_class, p[3])) {
+    p += 4;
+  }
+  while (p != end && is(tchar_class, *p))
+    ++p;
+  if (p == end) return nullptr;
+  if (*p != ':' || p == line)
+    malformed(*p == '\n' ? bad_line_ending : "malformed header field name");
+  const std::string_view name(line, static_cast<std::size_t>(p - line));
+  ++p;
+  if (p != end && *p == ' ') ++p;  // the usual single space
+  while (p != end && is_ows(*p))
+    ++p;
+  if (p == end) return nullptr;
+  const char* const value = p;
+  const char* cr = scan_text(p, end);
+  if (cr == end) return nullptr;
+  if (*cr != '\r') malformed(*cr == '\n' ? bad_line_ending : "malformed header field value");
+  if (cr + 1 == end) return nullptr;
+  if (cr[1] != '\n') malformed(bad_line_ending);
+  const char* value_end = cr;
+  while (value_end != value && is_ows(value_end[-1]))
+    --value_end;
+  line_complete(line, cr + 2);
+  on_field(name, std::string_view(value, static_cast<std::size_t>(value_end - value)));
+  return cr + 2;
+}
+
+void response_parser::impl::on_field(std::string_view name, std::string_view value) {
+  // The fields that frame the message or decide keep-alive; trailers go through the same checks,
+  // so that a trailer cannot add framing and "Connection: close" in one still counts.
+  switch (name.size()) {
+    case 10:
+      if (token_is(name, "connection")) on_connection(value);
+      break;
+    case 14:
+      if (token_is(name, "content-length")) on_content_length(value);
+      break;
+    case 16:
+      if (token_is(name, "proxy-connection")) on_connection(value);
+      break;
+    case 17:
+      if (token_is(name, "transfer-encoding")) on_transfer_encoding(value);
+      break;
+    default:
+      break;
+  }
+  courier::headers& section = state_ == state::fields ? fields_ : trailers_;
+  section.add_unchecked(name, value);
+}
+
+void response_parser::impl::on_connection(std::string_view value) {
+  if (value.size() == 10 && token_is(value, "keep-alive")) {  // the usual values, in one step
+    connection_keep_alive_ = true;
     return;
   }
-  const bool has_body = !beast_->is_done();
-  if (has_body && !transfer_encoding_.empty()) {
-    // Beast frames the body by a final "chunked" only; any other transfer coding would hand
-    // the caller bytes it cannot read.
-    std::string_view rest = transfer_encoding_;
-    while (!rest.empty()) {
-      std::size_t comma = rest.find(',');
-      std::string_view coding = courier::detail::trim_ows(rest.substr(0, comma));
-      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-      if (coding.empty() || courier::iequals(coding, "chunked")) continue;
-      check_failure_ =
-          "unsupported Transfer-Encoding '" + transfer_encoding_ + "' (only chunked is supported)";
-      ec = bhttp::error::bad_transfer_encoding;
+  const bool valid = for_each_list_token(value, [&](std::string_view option) {
+    if (iequals_lower(option, "close")) {
+      connection_close_ = true;
+    } else if (iequals_lower(option, "keep-alive")) {
+      connection_keep_alive_ = true;
+    }
+    return true;
+  });
+  if (!valid) malformed("malformed Connection header field value '" + std::string(value) + "'");
+}
+
+// Content-Length = 1*DIGIT, possibly repeated as a list of equal values (RFC 9110 8.6).
+void response_parser::impl::on_content_length(std::string_view value) {
+  if (chunked_) malformed(bad_content_length);
+  if (!value.empty() && value.size() <= 19) {  // the usual value: one number, below 2^64
+    std::uint64_t length = 0;
+    const char* c = value.data();
+    const char* const end = c + value.size();
+    for (; c != end && is_digit(*c); ++c)
+      length = length * 10 + static_cast<std::uint64_t>(*c - '0');
+    if (c == end) {
+      if (has_content_length_ && length != content_length_value_) {
+        malformed("conflicting Content-Length values");
+      }
+      has_content_length_ = true;
+      content_length_value_ = length;
       return;
     }
   }
-  if (!has_body) {
-    content_length_ = 0;
-  } else if (auto length = beast_->content_length()) {
-    content_length_ = *length;
+  std::string_view rest = value;
+  while (true) {
+    const std::size_t comma = rest.find(',');
+    const std::string_view element = trim_ows(rest.substr(0, comma));
+    if (element.empty()) malformed(bad_content_length);
+    std::uint64_t length = 0;
+    for (char c : element) {
+      if (!is_digit(c)) malformed(bad_content_length);
+      const auto digit = static_cast<std::uint64_t>(c - '0');
+      if (length > (UINT64_MAX - digit) / 10) malformed(bad_content_length);
+      length = length * 10 + digit;
+    }
+    if (has_content_length_ && length != content_length_value_) {
+      malformed("conflicting Content-Length values");
+    }
+    has_content_length_ = true;
+    content_length_value_ = length;
+    if (comma == std::string_view::npos) return;
+    rest.remove_prefix(comma + 1);
   }
+}
+
+void response_parser::impl::on_transfer_encoding(std::string_view value) {
+  if (chunked_ || has_content_length_) malformed(bad_transfer_encoding);
+  has_transfer_encoding_ = true;
+  // Framing: the list read as tokens up to the first character that breaks the list grammar;
+  // chunked when the first "chunked" is the last of them (what Beast's parser did).
+  int tokens = 0;
+  int first_chunked = -1;
+  for_each_list_token(value, [&](std::string_view coding) {
+    if (first_chunked < 0 && iequals_lower(coding, "chunked")) first_chunked = tokens;
+    ++tokens;
+    return true;
+  });
+  if (first_chunked >= 0 && first_chunked == tokens - 1) chunked_ = true;
+  // Support: only "chunked" can be decoded. Judged when the message turns out to have a body.
+  std::string_view rest = value;
+  while (true) {
+    const std::size_t comma = rest.find(',');
+    const std::string_view coding = trim_ows(rest.substr(0, comma));
+    if (iequals_lower(coding, "chunked")) {
+      ++chunked_codings_;
+    } else if (!coding.empty() && unsupported_coding_.empty()) {
+      unsupported_coding_.assign(value);
+    }
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+}
+
+void response_parser::impl::on_head_complete() {
+  if (status_ < 200 && status_ != 101) {
+    ++interim_responses_;  // 100 Continue, 103 Early Hints, ...: not the answer
+    start_message();       // the final response follows
+    return;
+  }
+  bool has_body = true;
+  if (options_.expect_no_body || status_ < 200 || status_ == 204 || status_ == 304) {
+    has_body = false;
+  } else if (has_content_length_) {
+    has_body = content_length_value_ > 0;
+  } else if (!chunked_) {
+    need_eof_ = true;
+  }
+  if (has_body && has_transfer_encoding_) {
+    if (!unsupported_coding_.empty()) {
+      malformed("unsupported Transfer-Encoding '" + unsupported_coding_ +
+                "' (only chunked is supported)");
+    }
+    if (!chunked_ && chunked_codings_ > 0) {
+      malformed("Transfer-Encoding applies chunked more than once");
+    }
+  }
+  content_length_ = has_body
+                        ? (has_content_length_ ? std::optional<std::uint64_t>(content_length_value_)
+                                               : std::nullopt)
+                        : std::optional<std::uint64_t>(0);
   head_event head;
   head.status = status_;
   head.reason = std::move(reason_);
   head.headers = std::move(fields_);
-  head.keep_alive = status_ != 101 && beast_->keep_alive();
+  head.keep_alive = keep_alive();
   head.content_length = content_length_;
-  head.chunked = has_body && beast_->chunked();
+  head.chunked = has_body && chunked_;
   events_.emplace_back(std::move(head));
+  if (!has_body) {
+    finish();
+  } else if (has_content_length_) {
+    remaining_ = content_length_value_;
+    state_ = state::body_length;
+  } else if (chunked_) {
+    framing_bytes_ = 0;
+    state_ = state::chunk_size;
+  } else {
+    state_ = state::body_eof;
+  }
 }
 
-void response_parser::impl::on_finish() {
-  if (interim_) return;
+// chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF; last-chunk = 1*"0" [ chunk-ext ] CRLF.
+const char* response_parser::impl::parse_chunk_size_line(const char* p, const char* end) {
+  const auto* lf =
+      static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+  if (lf == nullptr) return nullptr;
+  const bool bare_lf = lf == p || lf[-1] != '\r';
+  const char* content_end = bare_lf ? lf : lf - 1;
+  const char* line_end = lf + 1;
+  line_complete(p, line_end);
+  if (std::memchr(p, '\r', static_cast<std::size_t>(content_end - p)) != nullptr) {
+    malformed("malformed chunked body: a chunk-size line does not end in CRLF");
+  }
+  const char* q = p;
+  std::uint64_t size = 0;
+  if (q == content_end || hex_digits[static_cast<unsigned char>(*q)] < 0) {
+    malformed("malformed chunked body: bad chunk-size line");
+  }
+  for (; q != content_end && hex_digits[static_cast<unsigned char>(*q)] >= 0; ++q) {
+    if (size > (UINT64_MAX >> 4)) malformed("malformed chunked body: the chunk size overflows");
+    size = (size << 4) | static_cast<std::uint64_t>(hex_digits[static_cast<unsigned char>(*q)]);
+  }
+  parse_chunk_extensions(q, content_end, bare_lf);
+  if (bare_lf) malformed("malformed chunked body: a chunk-size line does not end in CRLF");
+  if (size == 0) {
+    state_ = state::trailers;  // the framing count goes on through the trailer section
+  } else {
+    remaining_ = size;
+    state_ = state::chunk_data;
+  }
+  return line_end;
+}
+
+// chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] ), ext-val = token / quoted-string
+// (RFC 9112 7.1.1). Extensions are checked and ignored.
+void response_parser::impl::parse_chunk_extensions(const char* p, const char* end, bool bare_lf) {
+  const auto skip_bws = [&] {
+    while (p != end && is_ows(*p))
+      ++p;
+  };
+  const auto fail = [] { malformed(bad_chunk_extension); };
+  const auto control = [] {
+    malformed(std::string(bad_chunk_extension) + ": a control character in a quoted value");
+  };
+  while (p != end) {
+    skip_bws();
+    if (p == end || *p != ';') fail();
+    ++p;
+    skip_bws();
+    if (p == end || !is(tchar_class, *p)) fail();
+    while (p != end && is(tchar_class, *p))
+      ++p;
+    const char* before_bws = p;
+    skip_bws();
+    if (p == end) {
+      if (p != before_bws) fail();
+      return;
+    }
+    if (*p == ';') continue;
+    if (*p != '=') fail();
+    ++p;
+    skip_bws();
+    if (p == end) fail();
+    if (*p == '"') {
+      for (++p;; ++p) {
+        if (p == end) {
+          if (bare_lf) control();  // the LF that ended the line is inside the quotes
+          fail();
+        }
+        if (*p == '"') break;
+        if (*p == '\\') {
+          ++p;
+          if (p == end) {
+            if (bare_lf) control();
+            fail();
+          }
+          if (!is(text_class, *p)) control();
+        } else if (!is(qdtext_class, *p)) {
+          control();
+        }
+      }
+      ++p;
+    } else {
+      if (!is(tchar_class, *p)) fail();
+      while (p != end && is(tchar_class, *p))
+        ++p;
+    }
+  }
+}
+
+const char* response_parser::impl::parse_chunk_crlf(const char* p, const char* end) {
+  while (p != end && crlf_seen_ < 2) {
+    if (*p != (crlf_seen_ == 0 ? '\r' : '\n')) {
+      malformed(
+          "malformed chunked body: chunk data longer than its chunk size, or no CRLF after it");
+    }
+    ++p;
+    ++crlf_seen_;
+    count(1);
+  }
+  if (crlf_seen_ == 2) state_ = state::chunk_size;
+  return p;
+}
+
+void response_parser::impl::finish() {
+  state_ = state::done;
   done_ = true;
-  events_.emplace_back(end_event{status_ != 101 && beast_->keep_alive(), std::move(trailers_)});
-}
-
-[[noreturn]] void response_parser::impl::fail(const error_code& ec) {
-  if (ec == bhttp::error::header_limit) {
-    throw courier::body_too_large("HTTP response header section is larger than max_header_size (" +
-                                  std::to_string(options_.max_header_size) + " bytes)");
-  }
-  std::string what = check_failure_.empty() ? describe(ec) : check_failure_;
-  throw courier::protocol_error("malformed HTTP/1.1 response: " + what);
-}
-
-std::size_t response_parser::impl::step(std::string_view input, bool& need_more) {
-  const bool in_header = !beast_->is_header_done();
-  input_end_ = input.data() + input.size();
-  error_code ec;
-  std::size_t used = beast_->put(boost::asio::const_buffer(input.data(), input.size()), ec);
-  need_more = ec == bhttp::error::need_more;
-  if (ec && !need_more) fail(ec);
-  if (in_header) {
-    // Beast consumes complete fields as they come, so count them across calls.
-    header_bytes_ += used;
-    if (header_bytes_ > options_.max_header_size) fail(bhttp::error::header_limit);
-  }
-  if (beast_->is_done() && interim_) {
-    ++interim_responses_;
-    start_message();  // the final response follows
-  }
-  return used;
-}
-
-void response_parser::impl::check_pending_size() const {
-  const std::size_t limit = options_.max_header_size;
-  if (!beast_->is_header_done()) {
-    if (header_bytes_ + pending_.size() > limit) {
-      throw courier::body_too_large(
-          "HTTP response header section is larger than max_header_size (" + std::to_string(limit) +
-          " bytes)");
-    }
-  } else if (pending_.size() > limit) {
-    throw courier::body_too_large("HTTP chunk-size line or trailer section is larger than " +
-                                  std::to_string(limit) + " bytes (max_header_size)");
-  }
-}
-
-void response_parser::impl::keep_pending(std::string_view tail) {
-  pending_.assign(tail);
-  check_pending_size();
-}
-
-// Beast parses a line (status line, field, chunk-size line, trailers) only once it is complete,
-// and wants it presented again from its start together with more bytes. Lines cut by the end of
-// the input are kept in pending_ so that every byte given to feed() is consumed.
-std::size_t response_parser::impl::feed(std::string_view data) {
-  std::size_t taken = 0;
-  std::size_t appended = 0;  // bytes of `data` copied to pending_ and not yet parsed
-  while (!done_) {
-    bool need_more = false;
-    if (pending_.empty()) {
-      appended = 0;
-      if (taken == data.size()) break;
-      std::size_t used = step(data.substr(taken), need_more);
-      taken += used;
-      if (need_more) {
-        keep_pending(data.substr(taken));
-        taken = data.size();
-        break;
-      }
-      if (used == 0 && !done_) {
-        throw std::logic_error("HTTP/1.1 response parser made no progress");
-      }
-      continue;
-    }
-    if (taken == data.size()) break;
-    const std::size_t slice =
-        std::min(data.size() - taken, std::max(pending_.size(), min_pending_slice));
-    pending_.append(data.substr(taken, slice));
-    taken += slice;
-    appended += slice;
-    std::size_t used = step(pending_, need_more);
-    const std::size_t leftover = pending_.size() - used;
-    if (used > 0 && leftover <= appended) {
-      // What is left came from `data`: give it back and parse it in place.
-      taken -= leftover;
-      pending_.clear();
-      continue;
-    }
-    if (used > 0) pending_.erase(0, used);
-    if (!need_more && !done_) {
-      throw std::logic_error("HTTP/1.1 response parser made no progress");
-    }
-    check_pending_size();
-  }
-  // Kept bytes are always an unfinished line, which no complete response can leave behind.
-  if (done_ && !pending_.empty()) throw std::logic_error("HTTP/1.1 response parser lost bytes");
-  return taken;
+  events_.emplace_back(end_event{keep_alive(), std::move(trailers_)});
 }
 
 void response_parser::impl::feed_eof() {
@@ -350,26 +764,25 @@ void response_parser::impl::feed_eof() {
   if (!started_) {
     throw courier::read_error("connection closed before any byte of the HTTP response arrived");
   }
-  if (!beast_->is_header_done()) {
-    if (interim_responses_ > 0 && !beast_->got_some() && pending_.empty()) {
+  if (state_ == state::status_line || state_ == state::fields) {
+    if (interim_responses_ > 0 && head_bytes_ == 0) {
       throw courier::read_error(
           "connection closed after an interim 1xx response, before the final response");
     }
     throw courier::read_error("connection closed in the middle of the HTTP response header (" +
-                              std::to_string(header_bytes_ + pending_.size()) +
-                              " bytes of it received)");
+                              std::to_string(head_bytes_) + " bytes of it received)");
   }
-  error_code ec;
-  beast_->put_eof(ec);
-  if (ec) {
-    std::string what = "connection closed after " + std::to_string(body_bytes_) + " body bytes";
-    if (content_length_) {
-      what += " of the " + std::to_string(*content_length_) + " announced by Content-Length";
-    } else if (beast_->chunked()) {
-      what += ", before the end of the chunked body";
-    }
-    throw courier::read_error(what);
+  if (state_ == state::body_eof) {
+    finish();
+    return;
   }
+  std::string what = "connection closed after " + std::to_string(body_bytes_) + " body bytes";
+  if (content_length_) {
+    what += " of the " + std::to_string(*content_length_) + " announced by Content-Length";
+  } else if (chunked_) {
+    what += ", before the end of the chunked body";
+  }
+  throw courier::read_error(what);
 }
 
 response_parser::response_parser(parser_options options) : impl_(std::make_unique<impl>(options)) {}
@@ -432,7 +845,8 @@ std::uint64_t response_parser::body_bytes() const noexcept {
 void response_parser::reset(parser_options options) {
   impl& s = *impl_;
   s.options_ = options;
-  s.pending_.clear();
+  s.pending_.clear();  // keeps its capacity for the next response
+  s.pending_counted_ = 0;
   s.events_.clear();
   s.next_event_ = 0;
   s.done_ = false;

@@ -51,7 +51,8 @@ struct end_event {
 
 using event = std::variant<head_event, body_event, end_event>;
 
-/// Parses one HTTP/1.x response at a time, built on Beast's buffer-oriented basic_parser.
+/// Parses one HTTP/1.x response at a time, incrementally: complete lines are parsed where they lie
+/// in the input, and only a line cut by the end of the input is copied aside.
 /// feed() consumes bytes and queues events; next_event() hands them out in order. The body is
 /// streamed: the parser never holds it, so its memory use does not grow with the body.
 ///
