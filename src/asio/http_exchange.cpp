@@ -404,7 +404,11 @@ net::awaitable<hop_result> run_hop(exchange_state& st, const courier::method& m,
         throw;
       }
 
-      http1::response_parser parser(http1::parser_options{st.options.max_header_size, head_only});
+      const http1::parser_options parser_options{st.options.max_header_size, head_only};
+      http1::response_parser parser = conn->idle_parser
+                                          ? std::move(*std::exchange(conn->idle_parser, {}))
+                                          : http1::response_parser(parser_options);
+      parser.reset(parser_options);
       hop_result result;
       std::unique_ptr<body_sink> sink;
       const bool to_stream_dest = std::holds_alternative<to_stream>(dest);
@@ -587,6 +591,7 @@ net::awaitable<hop_result> run_hop(exchange_state& st, const courier::method& m,
         buffer.shrink_to_fit();  // an idle connection keeps a small buffer
       }
       conn->read_buffer = std::move(buffer);
+      conn->idle_parser = std::move(parser);
       // Bytes after the end of the response mean the peer and we disagree on framing.
       st.backend.pool.release(std::move(conn), keep_alive && complete && buffered == 0);
       co_return result;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "asio/byte_stream.hpp"
+#include "proto/http1/response_parser.hpp"
 
 #include <courier/proxy.hpp>
 #include <courier/uri.hpp>
@@ -152,6 +153,9 @@ class transport : public byte_stream {
   /// The HTTP exchange's read buffer, kept with the connection so that a keep-alive request
   /// neither allocates nor clears one.
   std::vector<char> read_buffer;
+  /// The response parser of the last exchange, kept with the connection for the same reason
+  /// (reset() for the next response reuses its storage).
+  std::optional<proto::http1::response_parser> idle_parser;
 
   /// The TCP socket, registered with the backend's reactor (again, after blocking calls).
   tcp::socket& socket();
