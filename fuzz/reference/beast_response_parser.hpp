@@ -1,7 +1,10 @@
 // The Beast-based response parser that courier used before its own parser (kept verbatim, in
-// namespace courier::fuzz_reference): the reference of fuzz/http1_parser_differential.cpp.
+// namespace courier::fuzz_reference, with courier's own option and event types): the
+// reference of fuzz/http1_parser_differential.cpp.
 // An HTTP/1.1 response parser in the sans-I/O style: bytes in, events out. No sockets, no clocks.
 #pragma once
+
+#include "proto/http1/response_parser.hpp"
 
 #include <courier/headers.hpp>
 
@@ -15,43 +18,12 @@
 
 namespace courier::fuzz_reference {
 
-struct parser_options {
-  /// The largest status line + header section, and the largest chunk line or trailer section.
-  std::size_t max_header_size = std::size_t{64} << 10;
-  /// The response has no body whatever its headers say: the answer to a HEAD request (or a
-  /// 2xx answer to CONNECT). 1xx, 204 and 304 never have a body; that needs no option.
-  bool expect_no_body = false;
-};
-
-/// The status line and headers of the final response (interim 1xx responses are skipped).
-struct head_event {
-  int status = 0;
-  std::string reason;
-  courier::headers headers;
-  /// Whether the connection may carry another request once this response is complete.
-  bool keep_alive = false;
-  /// The length of the body that follows when it is known in advance: Content-Length, or 0 for
-  /// a response without a body (HEAD, 204, 304, 101). nullopt for chunked and close-delimited.
-  std::optional<std::uint64_t> content_length;
-  bool chunked = false;
-};
-
-/// A piece of the body, decoded from chunked framing but not from Content-Encoding. `data` views
-/// the bytes given to feed(): valid while the caller keeps them, until the next call into the
-/// parser. Drain the events before discarding or overwriting the consumed bytes.
-struct body_event {
-  std::string_view data;
-};
-
-/// The response is complete.
-struct end_event {
-  /// Whether the connection may carry another request.
-  bool keep_alive = false;
-  /// Trailer fields of a chunked body (usually none).
-  courier::headers trailers;
-};
-
-using event = std::variant<head_event, body_event, end_event>;
+// The same options and events as courier's parser, so that the two report in one vocabulary.
+using courier::proto::http1::body_event;
+using courier::proto::http1::end_event;
+using courier::proto::http1::event;
+using courier::proto::http1::head_event;
+using courier::proto::http1::parser_options;
 
 /// Parses one HTTP/1.x response at a time, built on Beast's buffer-oriented basic_parser.
 /// feed() consumes bytes and queues events; next_event() hands them out in order. The body is
