@@ -266,6 +266,14 @@ net::awaitable<std::size_t> read_before(const exchange_state& st, transport& t,
   co_return n;
 }
 
+// How a failed write of the request is reported.
+void check_request_write(const exchange_state& st, const boost::system::error_code& ec,
+                         const std::string& where) {
+  if (ec == net::error::timed_out)
+    st.throw_timeout("write timeout: could not send to", st.options.read_timeout, where);
+  if (ec) throw write_error("sending the request to " + where + " failed: " + ec.message());
+}
+
 // write_request for a request without a body, sent from the caller's thread on a plain
 // connection: one write, no coroutine.
 void write_head_here(exchange_state& st, transport& t, const std::string& head,
@@ -273,9 +281,7 @@ void write_head_here(exchange_state& st, transport& t, const std::string& head,
   boost::system::error_code ec;
   const std::vector<net::const_buffer> buffers{net::buffer(head)};
   t.write_here(buffers, st.io_deadline(st.options.read_timeout), ec);
-  if (ec == net::error::timed_out)
-    st.throw_timeout("write timeout: could not send to", st.options.read_timeout, where);
-  if (ec) throw write_error("sending the request to " + where + " failed: " + ec.message());
+  check_request_write(st, ec, where);
 }
 
 // Sends the head and the body. Returns false when the write failed on a reused connection
@@ -337,9 +343,7 @@ net::awaitable<void> write_request(exchange_state& st, transport& t, const std::
     if (buffers.empty()) continue;
     boost::system::error_code ec;
     co_await write_before(st, t, buffers, st.io_deadline(st.options.read_timeout), ec);
-    if (ec == net::error::timed_out)
-      st.throw_timeout("write timeout: could not send to", st.options.read_timeout, where);
-    if (ec) throw write_error("sending the request to " + where + " failed: " + ec.message());
+    check_request_write(st, ec, where);
     if (pending_progress > 0) progress.add(pending_progress, clock::now());
     pending_progress = 0;
   }
@@ -404,11 +408,14 @@ net::awaitable<hop_result> run_hop(exchange_state& st, const courier::method& m,
         throw;
       }
 
-      const http1::parser_options parser_options{st.options.max_header_size, head_only};
-      http1::response_parser parser = conn->idle_parser
-                                          ? std::move(*std::exchange(conn->idle_parser, {}))
-                                          : http1::response_parser(parser_options);
-      parser.reset(parser_options);
+      // The connection's parser from its last response, prepared for this one; or a new one.
+      http1::response_parser parser = [&] {
+        const http1::parser_options options{st.options.max_header_size, head_only};
+        if (!conn->idle_parser) return http1::response_parser(options);
+        http1::response_parser kept = std::move(*std::exchange(conn->idle_parser, {}));
+        kept.reset(options);
+        return kept;
+      }();
       hop_result result;
       std::unique_ptr<body_sink> sink;
       const bool to_stream_dest = std::holds_alternative<to_stream>(dest);
