@@ -29,28 +29,39 @@ class response;
 /// also kept in each response as the request that produced it.
 class request_data {
  public:
-  const courier::method& method() const noexcept { return method_; }
+  const courier::method& method() const noexcept { return st().method; }
   /// The uri with the query parameters added by query() appended; nullopt before a method
   /// call such as get(uri) has set it.
   std::optional<courier::uri> uri() const;
-  const courier::headers& headers() const noexcept { return headers_; }
-  const courier::body& body() const noexcept { return body_ ? *body_ : no_body(); }
-  const request_options& options() const noexcept { return options_; }
-  bool has_body() const noexcept { return body_ && body_->index() != 0; }
+  const courier::headers& headers() const noexcept { return st().headers; }
+  const courier::body& body() const noexcept { return st().body ? *st().body : no_body(); }
+  const request_options& options() const noexcept { return st().options; }
+  bool has_body() const noexcept { return st().body && st().body->index() != 0; }
   /// The progress callback set by on_progress(), or nullptr. Not part of options(), so that
   /// requests stay comparable by their options.
-  const progress_callback* progress() const noexcept { return progress_.get(); }
+  const progress_callback* progress() const noexcept { return st().progress.get(); }
 
  protected:
   static const courier::body& no_body();
 
-  courier::method method_{courier::method::get};
-  std::optional<courier::uri> uri_;
-  std::vector<std::pair<std::string, std::string>> query_;
-  courier::headers headers_;
-  std::shared_ptr<const courier::body> body_;  // shared: copying a request never copies a body
-  request_options options_;
-  std::shared_ptr<const progress_callback> progress_;
+  struct state {
+    courier::method method{courier::method::get};
+    std::optional<courier::uri> uri;
+    std::vector<std::pair<std::string, std::string>> query;
+    courier::headers headers;
+    std::shared_ptr<const courier::body> body;  // shared: copying a request never copies a body
+    request_options options;
+    std::shared_ptr<const progress_callback> progress;
+  };
+  const state& st() const noexcept { return s_ ? *s_ : default_state(); }
+  /// The state to change, copied first when another request still shares it.
+  state& mut();
+
+ private:
+  static const state& default_state();
+  // Shared by copies: every response keeps the request that produced it, and a copy then
+  // costs a reference count rather than a uri, headers and options. Null: the default state.
+  std::shared_ptr<state> s_;
 };
 
 /// A request whose response body is read as T. Every builder call returns a new request (on an
@@ -63,8 +74,9 @@ class request : public request_data {
   // --- method and uri -------------------------------------------------------------------
   request method(courier::method m, courier::uri u) const& { return copy().method(m, u); }
   request method(courier::method m, courier::uri u) && {
-    method_ = std::move(m);
-    uri_ = std::move(u);
+    state& s = mut();
+    s.method = std::move(m);
+    s.uri = std::move(u);
     return std::move(*this);
   }
 #define COURIER_METHOD_SHORTCUT(fn, m)                                \
@@ -93,7 +105,7 @@ class request : public request_data {
     return copy().query(name, value);
   }
   request query(std::string_view name, std::string_view value) && {
-    query_.emplace_back(name, value);
+    mut().query.emplace_back(name, value);
     return std::move(*this);
   }
 
@@ -105,9 +117,9 @@ class request : public request_data {
   }
   request header(std::string_view name, std::string_view value, bool replace = false) && {
     if (replace) {
-      headers_.set(name, value);
+      mut().headers.set(name, value);
     } else {
-      headers_.add(name, value);
+      mut().headers.add(name, value);
     }
     return std::move(*this);
   }
@@ -115,8 +127,9 @@ class request : public request_data {
     return copy().headers(hs);
   }
   request headers(const courier::headers& hs) && {
+    courier::headers& mine = mut().headers;
     for (const auto& f : hs)
-      headers_.add(f.name, f.value);
+      mine.add(f.name, f.value);
     return std::move(*this);
   }
   request content_type(std::string_view ct) const& {
@@ -176,7 +189,7 @@ class request : public request_data {
     return copy().with_body(std::move(b));
   }
   request with_body(courier::body b) && {
-    body_ = std::make_shared<const courier::body>(std::move(b));
+    mut().body = std::make_shared<const courier::body>(std::move(b));
     return std::move(*this);
   }
   /// A file read from disk as it is sent.
@@ -208,28 +221,28 @@ class request : public request_data {
     return copy().follow_redirects(on);
   }
   request follow_redirects(bool on) && {
-    options_.follow_redirects = on;
+    mut().options.follow_redirects = on;
     return std::move(*this);
   }
   request max_redirects(int n) const& {
     return copy().max_redirects(n);
   }
   request max_redirects(int n) && {
-    options_.max_redirects = n;
+    mut().options.max_redirects = n;
     return std::move(*this);
   }
   request connect_timeout(std::chrono::milliseconds d) const& {
     return copy().connect_timeout(d);
   }
   request connect_timeout(std::chrono::milliseconds d) && {
-    options_.connect_timeout = d;
+    mut().options.connect_timeout = d;
     return std::move(*this);
   }
   request read_timeout(std::chrono::milliseconds d) const& {
     return copy().read_timeout(d);
   }
   request read_timeout(std::chrono::milliseconds d) && {
-    options_.read_timeout = d;
+    mut().options.read_timeout = d;
     return std::move(*this);
   }
   /// A deadline for the whole exchange, redirects included.
@@ -237,21 +250,21 @@ class request : public request_data {
     return copy().timeout(d);
   }
   request timeout(std::chrono::milliseconds d) && {
-    options_.timeout = d;
+    mut().options.timeout = d;
     return std::move(*this);
   }
   request max_body_size(std::size_t n) const& {
     return copy().max_body_size(n);
   }
   request max_body_size(std::size_t n) && {
-    options_.max_body_size = n;
+    mut().options.max_body_size = n;
     return std::move(*this);
   }
   request decompress(bool on) const& {
     return copy().decompress(on);
   }
   request decompress(bool on) && {
-    options_.decompress = on;
+    mut().options.decompress = on;
     return std::move(*this);
   }
   /// Calls `f` as the body is sent and as the response body arrives, at most every
@@ -260,14 +273,14 @@ class request : public request_data {
     return copy().on_progress(std::move(f));
   }
   request on_progress(progress_callback f) && {
-    progress_ = f ? std::make_shared<const progress_callback>(std::move(f)) : nullptr;
+    mut().progress = f ? std::make_shared<const progress_callback>(std::move(f)) : nullptr;
     return std::move(*this);
   }
   request progress_interval(std::chrono::milliseconds d) const& {
     return copy().progress_interval(d);
   }
   request progress_interval(std::chrono::milliseconds d) && {
-    options_.progress_interval = d;
+    mut().options.progress_interval = d;
     return std::move(*this);
   }
   /// Through this proxy (instead of the backend's proxy settings).
@@ -275,7 +288,7 @@ class request : public request_data {
     return copy().proxy(std::move(p));
   }
   request proxy(courier::proxy p) && {
-    options_.proxy = proxy_settings::through(std::move(p));
+    mut().options.proxy = proxy_settings::through(std::move(p));
     return std::move(*this);
   }
   /// With these proxy settings (instead of the backend's).
@@ -283,7 +296,7 @@ class request : public request_data {
     return copy().proxy(std::move(s));
   }
   request proxy(proxy_settings s) && {
-    options_.proxy = std::move(s);
+    mut().options.proxy = std::move(s);
     return std::move(*this);
   }
   /// Directly, even when the backend has a proxy.
@@ -291,14 +304,14 @@ class request : public request_data {
     return copy().no_proxy();
   }
   request no_proxy() && {
-    options_.proxy = proxy_settings::direct();
+    mut().options.proxy = proxy_settings::direct();
     return std::move(*this);
   }
   request with_options(request_options o) const& {
     return copy().with_options(std::move(o));
   }
   request with_options(request_options o) && {
-    options_ = std::move(o);
+    mut().options = std::move(o);
     return std::move(*this);
   }
 

@@ -7,12 +7,28 @@
 namespace courier {
 
 std::optional<courier::uri> request_data::uri() const {
-  if (!uri_) return std::nullopt;
-  if (query_.empty()) return *uri_;  // copied straight into the optional
-  courier::uri u = *uri_;
-  for (const auto& [name, value] : query_)
+  const state& s = st();
+  if (!s.uri) return std::nullopt;
+  if (s.query.empty()) return *s.uri;  // copied straight into the optional
+  courier::uri u = *s.uri;
+  for (const auto& [name, value] : s.query)
     u = u.with_query_param(name, value);
   return u;
+}
+
+const request_data::state& request_data::default_state() {
+  static const state empty;
+  return empty;
+}
+
+request_data::state& request_data::mut() {
+  // One owner may change the state in place; a shared one is copied first (copy on write).
+  if (!s_) {
+    s_ = std::make_shared<state>();
+  } else if (s_.use_count() > 1) {
+    s_ = std::make_shared<state>(*s_);
+  }
+  return *s_;
 }
 
 const courier::body& request_data::no_body() {

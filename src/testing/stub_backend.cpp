@@ -335,12 +335,13 @@ void deliver_body(raw_response& raw, std::string body, const body_destination& d
 struct redirected_request : request_data {
   redirected_request(const request_data& d, courier::method m, courier::uri u, bool keep_body)
       : request_data(d) {
-    method_ = std::move(m);
-    uri_ = std::move(u);
-    query_.clear();
+    state& s = mut();
+    s.method = std::move(m);
+    s.uri = std::move(u);
+    s.query.clear();
     if (!keep_body) {
-      body_.reset();
-      headers_.erase("Content-Type");
+      s.body.reset();
+      s.headers.erase("Content-Type");
     }
   }
 };

@@ -58,6 +58,30 @@ TEST(Request, CopiesShareTheBody) {
   EXPECT_EQ(&r.body(), &copy.body());
 }
 
+TEST(Request, CopiesShareStateUntilOneChanges) {
+  const auto original = cr::basic_request().header("X-A", "1").get(cr::uri("http://h/x"));
+  auto copy = original;  // a copy shares the state: no uri or headers copied
+  EXPECT_EQ(&copy.headers(), &original.headers());
+  // A builder call on an rvalue copy that still shares its state copies it first.
+  auto changed = std::move(copy).header("X-B", "2").post(cr::uri("http://h/y"));
+  EXPECT_NE(&changed.headers(), &original.headers());
+  EXPECT_FALSE(original.headers().contains("X-B"));
+  EXPECT_EQ(original.method(), cr::method::get);
+  EXPECT_EQ(original.uri()->str(), "http://h/x");
+  EXPECT_TRUE(changed.headers().contains("X-A"));
+  EXPECT_TRUE(changed.headers().contains("X-B"));
+  EXPECT_EQ(changed.method(), cr::method::post);
+  // A request that owns its state alone changes it in place.
+  const auto* before = &changed.headers();
+  auto same = std::move(changed).header("X-C", "3");
+  EXPECT_EQ(&same.headers(), before);
+  // A default request has the default state, and changing it leaves other defaults alone.
+  cr::request_data blank;
+  EXPECT_FALSE(blank.uri().has_value());
+  EXPECT_TRUE(cr::empty_request().header("X-D", "4").headers().contains("X-D"));
+  EXPECT_TRUE(cr::empty_request().headers().empty());
+}
+
 TEST(Request, BasicAuth) {
   auto r = cr::basic_request().basic_auth("Aladdin", "open sesame");
   EXPECT_EQ(r.headers().get("Authorization"), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
