@@ -30,6 +30,14 @@ class response {
         history_(std::move(history)),
         request_(std::move(req)),
         final_uri_(std::move(final_uri)) {}
+  /// What a backend read, with its body converted: each part moved once, the request copied
+  /// once (a response is built per request, so every extra move shows).
+  response(raw_response&& raw, T body, const request_data& req)
+      : head_(std::move(raw.head)),
+        body_(std::move(body)),
+        history_(std::move(raw.history)),
+        request_(req),
+        final_uri_(std::move(raw.final_uri)) {}
 
   int status() const noexcept { return head_.status; }
   const std::string& reason() const noexcept { return head_.reason; }
@@ -65,8 +73,7 @@ namespace detail {
 template <class T>
 response<T> make_response(const request<T>& req, raw_response&& raw) {
   T body = req.response_as().convert(raw.head, std::move(raw.body));
-  return response<T>(std::move(raw.head), std::move(body), std::move(raw.history), req.data(),
-                     std::move(raw.final_uri));
+  return response<T>(std::move(raw), std::move(body), req.data());
 }
 }  // namespace detail
 

@@ -14,7 +14,10 @@ char ascii_lower(char c) noexcept {
 // absent. A view, not a lowered copy: this runs for every text response.
 std::string_view charset_of(std::string_view content_type) noexcept {
   constexpr std::string_view key = "charset=";
-  for (std::size_t at = 0; at + key.size() <= content_type.size(); ++at) {
+  // Parameters follow a ';': most types ("application/json") have none.
+  const std::size_t params = content_type.find(';');
+  if (params == std::string_view::npos) return {};
+  for (std::size_t at = params + 1; at + key.size() <= content_type.size(); ++at) {
     bool match = true;
     for (std::size_t i = 0; i < key.size() && match; ++i)
       match = ascii_lower(content_type[at + i]) == key[i];
@@ -27,6 +30,7 @@ std::string_view charset_of(std::string_view content_type) noexcept {
 }
 
 bool is_latin1(std::string_view charset) noexcept {
+  if (charset.empty()) return false;
   for (std::string_view name : {"iso-8859-1", "latin1", "latin-1", "l1", "iso_8859-1"}) {
     if (iequals(charset, name)) return true;
   }

@@ -162,7 +162,9 @@ std::string to_curl(const request_data& req, const curl_options& options) {
     }
   } else if (const auto* f = std::get_if<file_body>(&body)) {
     add_content_type(f->content_type);
-    add("--data-binary", "@" + f->path.string());
+    std::string at_path = "@";  // appended, not "@" + string: GCC 12 warns (-Wrestrict) there
+    at_path += f->path.string();
+    add("--data-binary", at_path);
   } else if (const auto* form = std::get_if<form_body>(&body)) {
     add_content_type("application/x-www-form-urlencoded");
     add("--data-raw", detail::url_encode_form(form->fields));
