@@ -47,8 +47,26 @@ asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>> asio_backen
 std::unique_ptr<asio_detail::transport> asio_backend::impl::take_idle(const courier::uri& u,
                                                                       const request_options& ro,
                                                                       bool can_resend) {
-  return pool.take_idle(asio_detail::transport::make_pool_key(u.origin(), proxy_for(u, ro), false),
-                        can_resend);
+  auto via = proxy_for(u, ro);
+  if (via) {
+    return pool.take_idle(asio_detail::transport::make_pool_key(u.origin(), via, false),
+                          can_resend);
+  }
+  // Without a proxy the key is the origin. A keep-alive loop asks for the same one each time,
+  // so each thread keeps the last one it built rather than allocating it per request.
+  struct last_origin {
+    std::string scheme, host, key;
+    std::uint16_t port = 0;
+  };
+  thread_local last_origin last;
+  if (last.key.empty() || last.port != u.port() || last.host != u.host() ||
+      last.scheme != u.scheme()) {
+    last.key = u.origin();
+    last.scheme = u.scheme();
+    last.host = u.host();
+    last.port = u.port();
+  }
+  return pool.take_idle(last.key, can_resend);
 }
 
 asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>>

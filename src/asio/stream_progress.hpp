@@ -22,6 +22,8 @@ class progress_reporter {
   }
 
   void set_total(std::optional<std::uint64_t> total) { state_.total = total; }
+  /// False when there is no callback: callers may skip reading the clock.
+  bool reports() const noexcept { return callback_ != nullptr; }
   std::uint64_t bytes() const noexcept { return state_.bytes; }
 
   /// `n` more bytes moved at `now`: calls back when the last call is at least an interval ago

@@ -46,6 +46,7 @@ transport::transport(net::any_io_executor ex, std::string origin, std::string ho
     : ex_(std::move(ex)),
       origin_(std::move(origin)),
       host_(std::move(host)),
+      name_(host_port(host_, port)),
       port_(port),
       pool_key_(origin_) {
   tcp_.emplace(ex_);
@@ -87,10 +88,6 @@ void transport::attach_to_reactor() {
   }
 }
 
-std::string transport::endpoint_name() const {
-  return host_port(host_, port_);
-}
-
 namespace {
 
 std::string describe_tls_failure(SSL* ssl, const boost::system::error_code& ec) {
@@ -119,8 +116,8 @@ void transport::use_proxy(courier::proxy via, bool tunnel_plain) {
   pool_key_ = make_pool_key(origin_, proxy_, tunnel_plain);
 }
 
-std::string transport::make_pool_key(const std::string& origin,
-                                     const std::optional<courier::proxy>& via, bool tunnel_plain) {
+std::string transport::make_pool_key(std::string origin, const std::optional<courier::proxy>& via,
+                                     bool tunnel_plain) {
   if (!via) return origin;
   const bool secure = origin.starts_with("https:") || origin.starts_with("wss:");
   const bool tunnel = via->is_socks() || secure || tunnel_plain;
@@ -588,10 +585,11 @@ bool wait_ready(int fd, short events, clock::time_point until, boost::system::er
 
 namespace {
 
-// sendmsg() of all of `buffers` on `fd`, without blocking. With `until`, a full socket is
+// sendmsg() of all of `buffers` on `fd`, without blocking. With a `limit`, a full socket is
 // waited for with poll() (ec = timed_out past it); without, what did not fit is left.
 std::size_t send_buffers(int fd, const std::vector<net::const_buffer>& buffers,
-                         const clock::time_point* until, boost::system::error_code& ec) {
+                         const wait_limit* limit, boost::system::error_code& ec) {
+  std::optional<clock::time_point> until;  // set when the socket is first full
   ec.clear();
   boost::container::small_vector<iovec, 8> iov;  // a request head and a body piece or two
   iov.reserve(buffers.size());
@@ -610,7 +608,9 @@ std::size_t send_buffers(int fd, const std::vector<net::const_buffer>& buffers,
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        if (!until || !wait_ready(fd, POLLOUT, *until, ec)) return written;
+        if (!limit) return written;
+        if (!until) until = limit->until();
+        if (!wait_ready(fd, POLLOUT, *until, ec)) return written;
         continue;
       }
       ec.assign(errno, boost::system::system_category());
@@ -635,9 +635,9 @@ std::size_t send_buffers(int fd, const std::vector<net::const_buffer>& buffers,
 }  // namespace
 
 std::size_t transport::write_here(const std::vector<net::const_buffer>& buffers,
-                                  clock::time_point until, boost::system::error_code& ec) {
+                                  const wait_limit& limit, boost::system::error_code& ec) {
   detach_from_reactor();
-  return send_buffers(native_fd(), buffers, &until, ec);
+  return send_buffers(native_fd(), buffers, &limit, ec);
 }
 
 std::size_t transport::write_now(const std::vector<net::const_buffer>& buffers,
@@ -661,7 +661,7 @@ std::size_t transport::try_write_now(std::string_view bytes, boost::system::erro
   }
 }
 
-std::size_t transport::read_some_here(net::mutable_buffer buffer, clock::time_point until,
+std::size_t transport::read_some_here(net::mutable_buffer buffer, const wait_limit& limit,
                                       boost::system::error_code& ec) {
   ec.clear();
   if (buffer.size() == 0) return 0;
@@ -669,8 +669,14 @@ std::size_t transport::read_some_here(net::mutable_buffer buffer, clock::time_po
   const int fd = native_fd();
   for (;;) {
     // A blocking recv() bounded by SO_RCVTIMEO: one syscall per read when the answer comes in
-    // time. The option is set again only when the time left changes (a whole-request timeout).
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - clock::now()).count();
+    // time. The option is set again only when the time allowed changes (a whole-request
+    // timeout running out).
+    long long left = limit.per_op.count();
+    if (limit.overall) {
+      left = std::min<long long>(
+          left,
+          std::chrono::ceil<std::chrono::milliseconds>(*limit.overall - clock::now()).count());
+    }
     if (left <= 0) {
       ec = net::error::timed_out;
       return 0;
@@ -684,8 +690,13 @@ std::size_t transport::read_some_here(net::mutable_buffer buffer, clock::time_po
     }
     const std::size_t n = receive_once(fd, buffer, blocking_ ? 0 : MSG_DONTWAIT, ec);
     if (n > 0 || ec) return n;
-    // SO_RCVTIMEO ran out (the loop then reports the timeout), or the socket is non-blocking.
-    if (!blocking_ && !wait_ready(fd, POLLIN, until, ec)) return 0;
+    const bool interrupted = errno == EINTR;  // receive_once left recv()'s errno
+    if (blocking_) {
+      if (interrupted) continue;
+      ec = net::error::timed_out;  // SO_RCVTIMEO ran out
+      return 0;
+    }
+    if (!interrupted && !wait_ready(fd, POLLIN, limit.until(), ec)) return 0;
   }
 }
 

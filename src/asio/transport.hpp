@@ -14,6 +14,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -26,6 +27,19 @@ namespace courier::asio_detail {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using clock = std::chrono::steady_clock;
+
+/// How long a blocking call may wait for one read or write: `per_op` from when the wait
+/// starts, never past `overall`. Without an overall deadline the clock is not read at all
+/// unless a wait happens: a keep-alive request would otherwise read it on every write and read.
+struct wait_limit {
+  std::chrono::milliseconds per_op{0};
+  std::optional<clock::time_point> overall;
+  /// The deadline of a wait that starts now.
+  clock::time_point until() const {
+    const auto t = clock::now() + per_op;
+    return overall ? std::min(t, *overall) : t;
+  }
+};
 
 /// Runs a callback (which cancels or closes a socket) when a point in time passes, and
 /// remembers that it did, so that the resulting operation_aborted is reported as a timeout.
@@ -114,14 +128,15 @@ class transport : public byte_stream {
   /// For a blocking call on a plain connection: writes all of the buffers from the calling
   /// thread, waiting with poll() when the socket is full, never past `until` (then ec =
   /// timed_out). No thread of the backend is involved, so a small request costs one syscall.
-  std::size_t write_here(const std::vector<net::const_buffer>& buffers, clock::time_point until,
+  std::size_t write_here(const std::vector<net::const_buffer>& buffers, const wait_limit& limit,
                          boost::system::error_code& ec);
   /// On a plain connection, writes what the socket takes now, without waiting (0 through TLS).
   /// An async write tries this first: most requests then need no timer and no reactor.
   std::size_t write_now(const std::vector<net::const_buffer>& buffers,
                         boost::system::error_code& ec);
-  /// As write_here, for reading at least one byte (ec = eof when the peer closed).
-  std::size_t read_some_here(net::mutable_buffer buffer, clock::time_point until,
+  /// As write_here, for reading at least one byte (ec = eof when the peer closed). A signal
+  /// that interrupts the wait starts the per-operation time again (never past `overall`).
+  std::size_t read_some_here(net::mutable_buffer buffer, const wait_limit& limit,
                              boost::system::error_code& ec);
 
   /// Cancels pending reads and writes (used by deadlines).
@@ -139,9 +154,10 @@ class transport : public byte_stream {
   const std::string& pool_key() const noexcept { return pool_key_; }
   /// The pool key of a connection to `origin` through `via` (see use_proxy()), computed without
   /// making one.
-  static std::string make_pool_key(const std::string& origin,
-                                   const std::optional<courier::proxy>& via, bool tunnel_plain);
-  std::string endpoint_name() const;  ///< host:port, for messages
+  static std::string make_pool_key(std::string origin, const std::optional<courier::proxy>& via,
+                                   bool tunnel_plain);
+  /// host:port, for messages; made once per connection, as every request names its peer.
+  const std::string& endpoint_name() const noexcept { return name_; }
   /// Requests go to an HTTP proxy that forwards them: absolute-form targets, and the proxy's
   /// own Proxy-Authorization on every request.
   bool forwards_through_proxy() const noexcept { return proxy_ && !tunnel_; }
@@ -156,6 +172,9 @@ class transport : public byte_stream {
   /// The response parser of the last exchange, kept with the connection for the same reason
   /// (reset() for the next response reuses its storage).
   std::optional<proto::http1::response_parser> idle_parser;
+  /// The default Host, User-Agent and Accept lines of this connection's requests, written once
+  /// (request_head_writer::fields()), and the uri host they were written for.
+  std::string default_fields, default_fields_host;
 
   /// The TCP socket, registered with the backend's reactor (again, after blocking calls).
   tcp::socket& socket();
@@ -171,7 +190,7 @@ class transport : public byte_stream {
   net::awaitable<void> send_all(const std::string& bytes, const std::string& what);
 
   net::any_io_executor ex_;
-  std::string origin_, host_;
+  std::string origin_, host_, name_;
   std::uint16_t port_;
   std::string pool_key_;
   std::optional<courier::proxy> proxy_;

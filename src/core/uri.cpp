@@ -148,8 +148,11 @@ std::string uri::origin() const {
   o += scheme_;
   o += "://";
   if (bracket) o += '[';
-  for (char c : host_)
-    o += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  const std::size_t host_at = o.size();
+  o += host_;
+  for (std::size_t i = host_at; i < o.size(); ++i) {
+    if (o[i] >= 'A' && o[i] <= 'Z') o[i] = static_cast<char>(o[i] - 'A' + 'a');
+  }
   if (bracket) o += ']';
   o += ':';
   o.append(port_text, port_end);

@@ -71,6 +71,11 @@ request_head_writer::request_head_writer(const courier::method& method, std::str
   check_target(target);
   head_.reserve(256 + target.size());
   head_.append(method.name()).append(" ").append(target).append(" HTTP/1.1\r\n");
+  request_line_size_ = head_.size();
+}
+
+std::string_view request_head_writer::fields() const noexcept {
+  return std::string_view(head_).substr(request_line_size_);
 }
 
 void request_head_writer::field(std::string_view name, std::string_view value) {

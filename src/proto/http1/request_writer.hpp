@@ -24,11 +24,16 @@ class request_head_writer {
  public:
   request_head_writer(const courier::method& method, std::string_view target);
   void field(std::string_view name, std::string_view value);
+  /// The field lines written so far (all but the request line), to be reused by fields_from().
+  std::string_view fields() const noexcept;
+  /// Copies field lines as fields() gave them for an earlier head: they were checked then.
+  void fields_from(std::string_view written) { head_.append(written); }
   /// The head, ended by the empty line. The writer is empty afterwards.
   std::string finish();
 
  private:
   std::string head_;
+  std::size_t request_line_size_ = 0;
 };
 
 /// The line that starts a chunk of `size` bytes (size > 0): the size in hex, then CRLF.

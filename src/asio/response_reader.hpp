@@ -1,0 +1,95 @@
+// Reads one HTTP/1.1 response off one connection into the request's destination. It never
+// waits: whoever drives it (a blocking call reading on its own thread, or a coroutine on a
+// reactor) reads into space() and hands the count to took(), so both paths share one parser
+// loop, one set of sinks and decoders, and one way of giving the connection back.
+#pragma once
+
+#include "asio/backend_impl.hpp"
+#include "asio/stream_progress.hpp"
+
+#include "core/content_decoder.hpp"
+#include "proto/http1/response_parser.hpp"
+
+#include <courier/response.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace courier::asio_detail {
+
+class stream_response;
+class body_sink;
+
+/// What one request on one connection brought back.
+struct hop_result {
+  response_head head;
+  bool redirect = false;  // a redirect that will be followed: its body was dropped
+  std::optional<std::string> location;
+  std::shared_ptr<stream_response> stream;  // to_stream: the unread body, handed to the caller
+};
+
+/// Thrown when a reused connection failed before any byte of the response arrived: the server
+/// had closed it while it was idle, and the request may go again on a fresh one.
+struct connection_failure {};
+
+class response_reader {
+ public:
+  /// `where` (host:port) names the peer in messages and must outlive the reader; so must
+  /// `options`, `progress`, `dest` and `final_body` (the memory destination). `may_retry`: a
+  /// failure before the first response byte throws connection_failure.
+  response_reader(asio_backend::impl& backend, const request_options& options,
+                  const progress_callback* progress, transport& conn, bool head_only,
+                  const body_destination& dest, raw_body& final_body, const std::string& where,
+                  bool may_retry);
+  ~response_reader();
+  response_reader(const response_reader&) = delete;
+  response_reader& operator=(const response_reader&) = delete;
+
+  /// Parses what has been read. True when no more reads are needed: the response ended, or
+  /// (as_stream) its final head arrived and the rest is the caller's to pull.
+  bool parse();
+  /// Where the next read goes (the buffer grows for long heads and fast bodies).
+  net::mutable_buffer space();
+  /// The outcome of a read into space(). Throws read_error, or connection_failure when
+  /// `may_retry` and nothing had arrived. A timeout is the driver's to report (it knows the
+  /// deadlines).
+  void took(std::size_t n, const boost::system::error_code& ec);
+  /// After parse() returned true: hands the connection back to the pool (or to the stream of
+  /// an as_stream response) and returns the result.
+  hop_result finish(std::unique_ptr<transport>& conn);
+
+ private:
+  void take_events();
+  void on_head(proto::http1::head_event& h);
+  void deliver(std::string_view data);
+
+  asio_backend::impl& backend_;
+  const request_options& options_;
+  const progress_callback* progress_callback_;
+  transport& conn_;
+  const body_destination& dest_;
+  raw_body& final_body_;
+  const std::string& where_;
+  const bool may_retry_;
+
+  proto::http1::response_parser parser_;
+  std::vector<char> buffer_;
+  std::size_t buffered_ = 0;  // bytes in buffer_ not yet consumed by the parser
+  bool eof_ = false;
+  bool any_response_byte_ = false;
+  bool keep_alive_ = false;
+  bool complete_ = false;
+  bool streaming_ = false;  // the final head arrived for as_stream: hand out the rest
+  hop_result result_;
+  std::unique_ptr<body_sink> sink_;
+  std::string early_body_;  // body bytes parsed along with the head, for the stream
+  std::optional<std::uint64_t> content_length_;
+  progress_reporter progress_;
+  std::unique_ptr<detail::content_decoder> decoder_;
+  std::string decoded_;
+  std::size_t drained_ = 0;  // bytes of a followed redirect's body, dropped
+};
+
+}  // namespace courier::asio_detail
