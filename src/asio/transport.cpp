@@ -727,6 +727,11 @@ std::size_t read_blocking(int fd, net::mutable_buffer buffer, boost::system::err
   }
 }
 
+std::size_t write_nonblocking(int fd, const std::vector<net::const_buffer>& buffers,
+                              boost::system::error_code& ec) {
+  return send_buffers(fd, buffers, nullptr, ec);
+}
+
 bool transport::lend_to(const net::any_io_executor& ex) {
   if (!is_plain()) return false;
   if (guest_) return true;

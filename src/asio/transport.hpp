@@ -215,6 +215,10 @@ class transport : public byte_stream {
 /// Reads at least one byte from a descriptor given by detach_for_caller_reads(), blocking the
 /// calling thread for as long as it takes (ec = eof when the peer closed or shut_down() ran).
 std::size_t read_blocking(int fd, net::mutable_buffer buffer, boost::system::error_code& ec);
+/// Writes what the socket `fd` (given by fd_for_caller_reads()) takes now, from all of the
+/// buffers in one gathering send, without waiting: the bytes written (0 when it would block).
+std::size_t write_nonblocking(int fd, const std::vector<net::const_buffer>& buffers,
+                              boost::system::error_code& ec);
 
 /// A digest of a proxy's credentials for pool keys ("" without credentials): tells two
 /// credentials apart without putting them in a string that may reach a message.

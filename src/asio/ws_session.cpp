@@ -8,6 +8,8 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <limits>
+
 namespace courier::asio_detail {
 
 namespace {
@@ -20,8 +22,11 @@ constexpr std::size_t ws_read_buffer_max = 256 * 1024;
 constexpr std::chrono::milliseconds parked_reader_check{50};
 // Reads this large mean bulk transfer, where one thread writing while another reads moves
 // more than one thread doing both: blocking receives then leave the reading to the loop. And
-// sends this large go to the writer rather than out from the caller's thread.
+// output this large leaves from a caller's thread even when it is not the first send after
+// input (there is nothing to batch it with).
 constexpr std::size_t bulk_bytes = 16 * 1024;
+// A caller's thread sends a large message in two steps: this much first, then the rest.
+constexpr std::size_t first_write_slice = 64 * 1024;
 // A payload with this much still to come is read into its message's string, not copied there
 // from the read buffer.
 constexpr std::size_t direct_read_min = 64 * 1024;
@@ -106,15 +111,16 @@ net::awaitable<void> ws_session::read_loop(std::string initial) {
     std::size_t n = 0;
     // The rest of a long payload is read straight into the string its message will be.
     const std::span<char> direct = core_.payload_space(direct_read_min);
+    const std::size_t want = read_size(buffer_size, direct);
     if (!ec) {
       lock.unlock();
-      n = co_await transport_->read_some(direct.empty() ? net::buffer(buffer.get(), buffer_size)
+      n = co_await transport_->read_some(direct.empty() ? net::buffer(buffer.get(), want)
                                                         : net::buffer(direct.data(), direct.size()),
                                          ec);
       lock.lock();
     }
     if (finished_) break;
-    bulk_input_ = n >= bulk_bytes;
+    if (want == buffer_size || !direct.empty()) bulk_input_ = n >= bulk_bytes;  // not a header
     if (direct.empty()) {
       handle_input(std::string_view(buffer.get(), n), ec);
     } else {
@@ -185,16 +191,29 @@ bool ws_session::read_here_until(const std::function<bool()>& served) {
     }
     reader_ = reader::caller;
     boost::system::error_code ec;
+    // As in the read loop, the rest of a long payload goes straight into its message's string.
+    const std::span<char> direct = core_.payload_space(direct_read_min);
+    const std::size_t want = read_size(caller_buffer_size_, direct);
     lock.unlock();
-    const std::size_t n =
-        read_blocking(fd, net::buffer(caller_buffer_.get(), caller_buffer_size_), ec);
+    const std::size_t n = read_blocking(fd,
+                                        direct.empty() ? net::buffer(caller_buffer_.get(), want)
+                                                       : net::buffer(direct.data(), direct.size()),
+                                        ec);
     lock.lock();
     reader_ = reader::parked;
     last_caller_read_ = clock::now();
     if (std::exchange(close_after_read_, false)) transport_->close();
-    if (!finished_) handle_input(std::string_view(caller_buffer_.get(), n), ec);
+    if (!finished_ && direct.empty()) {
+      handle_input(std::string_view(caller_buffer_.get(), n), ec);
+    } else if (!finished_) {
+      if (n > 0) {
+        core_.payload_written(n);
+        send_now_ = true;
+      }
+      handle_input({}, ec);
+    }
     input_cv_.notify_all();
-    if (n == caller_buffer_size_ && caller_buffer_size_ < ws_read_buffer_max) {
+    if (direct.empty() && n == caller_buffer_size_ && caller_buffer_size_ < ws_read_buffer_max) {
       caller_buffer_size_ *= 2;
       caller_buffer_ = std::make_unique_for_overwrite<char[]>(caller_buffer_size_);
     }
@@ -204,6 +223,15 @@ bool ws_session::read_here_until(const std::function<bool()>& served) {
       lock.lock();
     }
   }
+}
+
+// A read right after a payload was read straight into its string takes only the next frame's
+// header: if that frame is large too, its payload then goes straight into its string as well,
+// rather than its first part through the read buffer (up to the buffer's size, copied).
+std::size_t ws_session::read_size(std::size_t buffer_size, std::span<char> direct) {
+  const bool after_direct = std::exchange(after_direct_read_, !direct.empty());
+  if (!direct.empty()) return direct.size();
+  return after_direct ? std::min(buffer_size, proto::ws::max_frame_header_size) : buffer_size;
 }
 
 void ws_session::want_background_reading() {
@@ -364,22 +392,18 @@ void ws_session::pump_deferred() {
 
 void ws_session::flush() {
   if (writing_ || core_.pending_output_size() == 0 || !transport_->is_open()) return;
-  if (send_now_ && !finished_ && core_.pending_output_size() < bulk_bytes &&
-      !strand_.running_in_this_thread()) {
+  const bool bulk = core_.pending_output_size() >= bulk_bytes;
+  if ((send_now_ || bulk) && !finished_ && !strand_.running_in_this_thread()) {
     // On a caller's thread with no writer running: one non-blocking send from here, and the
-    // I/O thread is woken only for what the socket did not take (or to report an error). Only
-    // the first send after input arrived: later ones queue behind the writer and leave in one
-    // write, which is cheaper per frame than a send each (a round trip sends once per input,
-    // a pipeline many times).
+    // I/O thread is woken only for what the socket did not take (or to report an error). For
+    // small frames only the first send after input arrived: later ones queue behind the
+    // writer and leave in one write, which is cheaper per frame than a send each (a round
+    // trip sends once per input, a pipeline many times). A large message is one send either
+    // way, and handing it to the I/O thread would only add two thread switches.
     send_now_ = false;
-    boost::system::error_code ec;
-    const std::size_t n = transport_->try_write_now(core_.pending_output(), ec);
-    if (!ec && n > 0) {
-      core_.consume_output(n);
-      if (core_.pending_output_size() == 0) {
-        if (!deferred_.empty()) pump_deferred();  // room was made: queue what waited
-        return;
-      }
+    if (write_from_caller() && core_.pending_output_size() == 0) {
+      if (!deferred_.empty()) pump_deferred();  // room was made: queue what waited
+      return;
     }
   }
   writing_ = true;
@@ -388,6 +412,36 @@ void ws_session::flush() {
   } else {
     writer_to_spawn_ = true;  // the public member that got here starts it once unlocked
   }
+}
+
+bool ws_session::write_from_caller() {
+  boost::system::error_code ec;
+  const int fd = core_.pending_output_is_one_run() ? -1 : transport_->fd_for_caller_reads(false);
+  if (fd < 0) {
+    // One run of bytes (small frames), or a stream with no descriptor: one plain send.
+    const std::size_t n = transport_->try_write_now(core_.pending_output(), ec);
+    if (n > 0) core_.consume_output(n);
+    return !ec;
+  }
+  // Header and payload pieces in one gathering send. A large payload is masked as it goes
+  // out: a first slice, then the rest, so that the peer is busy with the first while the rest
+  // is masked (rather than idle while all of it is).
+  std::size_t slice = first_write_slice;
+  while (core_.pending_output_size() != 0) {
+    const std::size_t want = std::min(slice, core_.pending_output_size());
+    std::size_t left = want;
+    caller_pieces_.clear();
+    core_.output_prefix(want).for_each_piece([&](std::string_view piece) {
+      const std::size_t k = std::min(left, piece.size());
+      if (k > 0) caller_pieces_.push_back(net::buffer(piece.data(), k));
+      left -= k;
+    });
+    const std::size_t n = write_nonblocking(fd, caller_pieces_, ec);
+    if (n > 0) core_.consume_output(n);
+    if (ec || n < want) break;  // the socket is full: the writer sends the rest
+    slice = std::numeric_limits<std::size_t>::max();
+  }
+  return !ec;
 }
 
 void ws_session::spawn_writer() {

@@ -91,6 +91,9 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   /// Hands bytes read (by the loop or a caller) to the core and their events to the sink.
   void handle_input(std::string_view data, const boost::system::error_code& ec);
   void restart_read_loop();
+  /// How much the next read asks for: all of `direct` (the rest of a payload, read into its
+  /// string) when there is some, else up to `buffer_size` bytes.
+  std::size_t read_size(std::size_t buffer_size, std::span<char> direct);
   void watch_parked_reader();
   void cancel_timers();
   /// Closes the socket, or only shuts it down while a caller's thread is blocked reading it
@@ -107,6 +110,9 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   /// writer as wanted (writer_to_spawn_); send() and close() start it after unlocking.
   void flush();
   void spawn_writer();
+  /// On a caller's thread with no writer running: writes what the socket takes now. False
+  /// when the write failed (the writer then reports it).
+  bool write_from_caller();
   void finish(const ws::close_event& close);
   /// Runs `f` on the strand (now, if already there), with the lock held.
   template <class F>
@@ -133,13 +139,15 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   // on their own threads), or a caller's thread right now.
   enum class reader { loop, parked, caller };
   reader reader_ = reader::loop;
-  bool bulk_input_ = false;        // the loop's last read was large (bulk_bytes or more)
-  bool park_wanted_ = false;       // a blocking receive asked the loop to stop reading
-  bool close_after_read_ = false;  // close_transport() ran while a caller was reading
+  bool bulk_input_ = false;         // the loop's last read was large (bulk_bytes or more)
+  bool after_direct_read_ = false;  // the last read went straight into a payload
+  bool park_wanted_ = false;        // a blocking receive asked the loop to stop reading
+  bool close_after_read_ = false;   // close_transport() ran while a caller was reading
   clock::time_point last_caller_read_{};
   std::unique_ptr<net::steady_timer> park_timer_;
   std::unique_ptr<char[]> caller_buffer_;
   std::size_t caller_buffer_size_ = 0;
+  std::vector<net::const_buffer> caller_pieces_;  // the output's pieces, for write_from_caller
   // Blocking receives wait here for the read loop to stop or another caller's read to end.
   std::condition_variable_any input_cv_;
   bool message_open_ = false;  // a fragmented message we send is not finished

@@ -453,7 +453,12 @@ void connection::write_data(opcode op, bool fin, bool rsv1, std::string_view pay
       const frame_header h = next_header(frame_op, last && fin, frame_rsv1, n);
       char* dst = out_.prepare(frame_header_size(n, true));
       out_.commit(encode_frame_header(h, dst));
-      apply_mask(owned->data() + at, n, h.key);
+      if (at == 0 && last && !unmasked_.data) {
+        // One frame: masked as it is written (mask_output), not all before its first byte.
+        unmasked_ = unmasked_payload{owned->data(), n, 0, out_taken_ + out_.size(), h.key};
+      } else {
+        apply_mask(owned->data() + at, n, h.key);
+      }
       if (last) {
         out_.append(std::move(*owned), at);
       } else {
@@ -617,7 +622,19 @@ void connection::consume_output(std::size_t n) {
     throw courier::invalid_request("consume_output(" + std::to_string(n) + ") but only " +
                                    std::to_string(out_.size()) + " bytes are pending");
   }
+  mask_output(n);  // written bytes were masked; this keeps the unmasked part's bounds right
   out_.consume(n);
+  out_taken_ += n;
+}
+
+void connection::mask_unmasked_payload(std::size_t n) const noexcept {
+  unmasked_payload& u = unmasked_;
+  const std::uint64_t end = out_taken_ + n;
+  if (end <= u.stream_at + u.masked) return;
+  const auto upto = static_cast<std::size_t>(std::min<std::uint64_t>(end - u.stream_at, u.size));
+  apply_mask(u.data + u.masked, upto - u.masked, u.key, u.masked);
+  u.masked = upto;
+  if (u.masked == u.size) u = unmasked_payload{};
 }
 
 void connection::take_output(output_queue& into) {
@@ -625,6 +642,8 @@ void connection::take_output(output_queue& into) {
     throw courier::invalid_request("take_output into a buffer that still holds " +
                                    std::to_string(into.size()) + " bytes");
   }
+  mask_output(out_.size());
+  out_taken_ += out_.size();
   out_.swap(into);
 }
 

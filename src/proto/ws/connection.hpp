@@ -134,6 +134,7 @@ class connection {
   void send(const courier::ws::frame& f, bool is_continuation = false);
   /// As above; a data payload of owned_payload_min bytes or more is masked in place and queued
   /// in its own string rather than copied into the output (one copy less per large message).
+  /// Sent as one frame, it is masked as it is written (see output_prefix).
   void send(courier::ws::frame&& f, bool is_continuation = false);
   /// Sends a close frame and moves to state::closing. close_code::no_status sends one without
   /// a payload. Throws courier::invalid_request for a code that may not be sent, a reason over
@@ -144,11 +145,26 @@ class connection {
   /// The first contiguous run of the bytes to write to the socket: all of them, unless a large
   /// payload was queued in its own string (then output() has every piece). Valid until the
   /// next call that is not const.
-  std::string_view pending_output() const noexcept { return out_.front(); }
+  std::string_view pending_output() const noexcept {
+    mask_output(out_.size());
+    return out_.front();
+  }
   /// How many bytes are waiting to be written, in every piece.
   std::size_t pending_output_size() const noexcept { return out_.size(); }
+  /// True when pending_output() is all of it (no payload queued in its own string).
+  bool pending_output_is_one_run() const noexcept { return out_.front().size() == out_.size(); }
   /// Every byte to write, as pieces (for a gathering write).
-  const output_queue& output() const noexcept { return out_; }
+  const output_queue& output() const noexcept {
+    mask_output(out_.size());
+    return out_;
+  }
+  /// As output(), but only the first `n` bytes are ready to write (masked): a payload given
+  /// away by send(frame&&) is masked as it is written, so that its first part can be on the
+  /// wire while the rest is masked. Write no byte past the first `n`.
+  const output_queue& output_prefix(std::size_t n) const noexcept {
+    mask_output(n);
+    return out_;
+  }
   /// Marks the first `n` pending bytes as written.
   void consume_output(std::size_t n);
   /// Moves all pending output into `into` (which must be empty) without copying: the two
@@ -194,6 +210,11 @@ class connection {
   // send() for both overloads; `owned` is the frame's payload when the caller gave it up.
   void send_frame(const courier::ws::frame& f, bool is_continuation, std::string* owned);
   void write_close(std::uint16_t code, std::string_view reason);
+  // Masks what is still unmasked of the first `n` pending output bytes.
+  void mask_output(std::size_t n) const noexcept {
+    if (unmasked_.data) mask_unmasked_payload(n);
+  }
+  void mask_unmasked_payload(std::size_t n) const noexcept;
 
   connection_options options_;
   state state_ = state::open;
@@ -225,6 +246,17 @@ class connection {
 
   // Output.
   output_queue out_;
+  std::uint64_t out_taken_ = 0;  // bytes consumed or taken from out_ so far: a stream position
+  // A payload given away and queued unmasked (one at a time): its bytes are masked when output
+  // up to them is asked for. Masking does not change what the output means, hence mutable.
+  struct unmasked_payload {
+    char* data = nullptr;  // in a string owned by out_; null when there is none
+    std::size_t size = 0;
+    std::size_t masked = 0;       // its first bytes that are masked already
+    std::uint64_t stream_at = 0;  // the stream position of its first byte
+    mask_key key{};
+  };
+  mutable unmasked_payload unmasked_;
   mask_key_source keys_;
   std::optional<message_deflater> deflater_;
   std::string compressed_;  // scratch for one compressed frame
