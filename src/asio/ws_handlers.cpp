@@ -311,13 +311,35 @@ std::optional<message> take_buffered_message(websocket::state& st) {
   return m;
 }
 
-// Blocking receives add their receiver on the caller's thread: when the buffer already holds
-// what they want they complete at once, otherwise an I/O thread completes them.
+// True when nothing is buffered, no other receiver waits and the socket is open: a blocking
+// receive may then read on its own thread until something arrives, and take it from the buffer
+// without a receiver of its own.
+bool only_reader(websocket::state& st) {
+  std::lock_guard lock(st.session->mutex());
+  return st.buffer.empty() && st.receivers.empty() && !st.terminal && st.open.load();
+}
+
+// Blocking receives take a whole message from the buffer when it holds one. The usual case
+// after that: no other receiver waits, so this thread reads until something is buffered, and
+// takes it from there (no receiver, callback or wake-up). Anything else (fragments, a close,
+// an error, other receivers, reads left to the I/O thread) goes through a receiver added on
+// the caller's thread, which the buffer or an I/O thread completes.
 message blocking_receive_message(const std::shared_ptr<websocket::state>& st,
                                  std::optional<opcode> want) {
-  if (auto m = take_buffered_message(*st)) {
-    if (want && m->type != *want) std::rethrow_exception(wrong_type(*want, m->type));
-    return std::move(*m);
+  for (;;) {
+    if (auto m = take_buffered_message(*st)) {
+      if (want && m->type != *want) std::rethrow_exception(wrong_type(*want, m->type));
+      return std::move(*m);
+    }
+    if (!only_reader(*st)) break;
+    st->backend->check_blocking_allowed("a blocking websocket call");
+    const bool read =
+        st->session->read_here_until([&] { return !st->buffer.empty() || !st->receivers.empty(); });
+    if (!read) break;  // the I/O thread reads: wait for it below
+    std::lock_guard lock(st->session->mutex());
+    // Each turn buffers something new or ends here (a finished session with nothing buffered,
+    // or another receiver that came meanwhile): never a spin.
+    if (st->buffer.empty()) break;
   }
   return wait_for_input<message>(*st, [&](std::function<void(std::exception_ptr, message)> cb) {
     if (want) cb = expect_type(*want, std::move(cb));
