@@ -1,5 +1,6 @@
 #include "asio/backend_impl.hpp"
 #include "asio/ws_session.hpp"
+#include "core/hot_path.hpp"
 
 #include <courier/error.hpp>
 
@@ -55,7 +56,7 @@ asio_detail::net::ssl::context& asio_backend::impl::tls_context() {
   return tls;
 }
 
-bool asio_backend::impl::on_io_thread() const noexcept {
+COURIER_HOT bool asio_backend::impl::on_io_thread() const noexcept {
   auto me = std::this_thread::get_id();
   for (auto id : thread_ids) {
     if (id == me) return true;
@@ -63,7 +64,7 @@ bool asio_backend::impl::on_io_thread() const noexcept {
   return false;
 }
 
-void asio_backend::impl::check_blocking_allowed(const char* what) const {
+COURIER_HOT void asio_backend::impl::check_blocking_allowed(const char* what) const {
   if (stopped) {
     throw operation_aborted(std::string(what) + ": the asio_backend it belongs to was destroyed");
   }
@@ -129,7 +130,8 @@ const asio_backend_options& asio_backend::options() const noexcept {
   return impl_->options;
 }
 
-raw_response asio_backend::send_raw(const request_data& req, const body_destination& dest) {
+COURIER_HOT raw_response asio_backend::send_raw(const request_data& req,
+                                                const body_destination& dest) {
   impl_->check_blocking_allowed("asio_backend::send()");
   return asio_detail::run_http_exchange_here(*impl_, req, dest);
 }

@@ -1,4 +1,5 @@
 #include "asio/connection_pool.hpp"
+#include "core/hot_path.hpp"
 
 #include <courier/error.hpp>
 
@@ -37,7 +38,7 @@ net::awaitable<std::unique_ptr<transport>> connection_pool::acquire(const std::s
   }
 }
 
-std::unique_ptr<transport> connection_pool::pop_idle(per_origin& p, bool can_resend) {
+COURIER_HOT std::unique_ptr<transport> connection_pool::pop_idle(per_origin& p, bool can_resend) {
   const auto now = clock::now();
   while (!p.idle.empty()) {
     auto t = std::move(p.idle.back());
@@ -52,7 +53,8 @@ std::unique_ptr<transport> connection_pool::pop_idle(per_origin& p, bool can_res
   return nullptr;
 }
 
-std::unique_ptr<transport> connection_pool::take_idle(const std::string& origin, bool can_resend) {
+COURIER_HOT std::unique_ptr<transport> connection_pool::take_idle(const std::string& origin,
+                                                                  bool can_resend) {
   std::lock_guard lock(mutex_);
   const auto it = origins_.find(origin);
   if (it == origins_.end()) return nullptr;
@@ -62,14 +64,14 @@ std::unique_ptr<transport> connection_pool::take_idle(const std::string& origin,
   return t;
 }
 
-void connection_pool::wake_one(per_origin& p) {
+COURIER_HOT void connection_pool::wake_one(per_origin& p) {
   if (p.waiters.empty()) return;
   auto timer = p.waiters.front();
   p.waiters.pop_front();
   timer->cancel();
 }
 
-void connection_pool::release(std::unique_ptr<transport> t, bool reusable) {
+COURIER_HOT void connection_pool::release(std::unique_ptr<transport> t, bool reusable) {
   if (!t) return;
   t->settle();
   std::lock_guard lock(mutex_);

@@ -4,6 +4,7 @@
 #include "asio/response_reader.hpp"
 #include "asio/stream_progress.hpp"
 #include "asio/stream_response.hpp"
+#include "core/hot_path.hpp"
 
 #include "core/body_encoder.hpp"
 #include "proto/http1/request_writer.hpp"
@@ -81,9 +82,9 @@ struct exchange_state {
   }
 };
 
-std::string build_head(const courier::method& m, const courier::uri& u, const headers& given,
-                       const detail::encoded_body& body, const asio_backend_options& opts,
-                       transport& conn) {
+COURIER_HOT std::string build_head(const courier::method& m, const courier::uri& u,
+                                   const headers& given, const detail::encoded_body& body,
+                                   const asio_backend_options& opts, transport& conn) {
   const bool forwarding = conn.forwards_through_proxy();
   const std::string proxy_auth = forwarding ? conn.proxy_authorization() : std::string();
   // RFC 9112 3.2.2: a request to a forwarding proxy names the whole uri (never its userinfo).
@@ -195,8 +196,8 @@ void check_request_write(const exchange_state& st, const boost::system::error_co
 
 // write_request for a request without a body, sent from the caller's thread on a plain
 // connection: one write, no coroutine.
-void write_head_here(exchange_state& st, transport& t, const std::string& head,
-                     const std::string& where) {
+COURIER_HOT void write_head_here(exchange_state& st, transport& t, const std::string& head,
+                                 const std::string& where) {
   boost::system::error_code ec;
   const std::vector<net::const_buffer> buffers{net::buffer(head)};
   t.write_here(buffers, st.io_limit(), ec);
@@ -270,8 +271,8 @@ net::awaitable<void> write_request(exchange_state& st, transport& t, const std::
 }
 
 // Reports a read that timed out, or returns.
-void check_read_timeout(const exchange_state& st, const boost::system::error_code& ec,
-                        const std::string& where) {
+COURIER_HOT void check_read_timeout(const exchange_state& st, const boost::system::error_code& ec,
+                                    const std::string& where) {
   if (ec == net::error::timed_out) {
     st.throw_timeout("read timeout: no data from", st.options.read_timeout, where);
   }
@@ -282,7 +283,7 @@ void check_read_timeout(const exchange_state& st, const boost::system::error_cod
 // blocking loop (run_http_exchange_here) or by a coroutine (run_exchange).
 class hop_plan {
  public:
-  hop_plan(const request_data& req, raw_response& out)
+  COURIER_HOT hop_plan(const request_data& req, raw_response& out)
       : req_(req),
         out_(out),
         current_(first_uri(req)),
@@ -300,7 +301,7 @@ class hop_plan {
 
   /// Takes a hop's answer. True when it was the final one (now in the response); false when a
   /// redirect is to be followed, and the plan now describes the next hop.
-  bool take(hop_result r, const exchange_state& st) {
+  COURIER_HOT bool take(hop_result r, const exchange_state& st) {
     st.backend.check_forwarded_answer(current_, st.options, r.head, out_.body.bytes);
     if (!r.redirect) {
       out_.head = std::move(r.head);
@@ -346,14 +347,14 @@ class hop_plan {
   }
 
  private:
-  static courier::uri first_uri(const request_data& req) {
+  COURIER_HOT static courier::uri first_uri(const request_data& req) {
     auto u = req.uri();
     if (!u) {
       throw invalid_request("the request has no uri: call get(uri), post(uri) or method(m, uri)");
     }
     return std::move(*u);
   }
-  void check_scheme() const {
+  COURIER_HOT void check_scheme() const {
     if (current_.scheme() == "http" || current_.scheme() == "https") return;
     throw invalid_request("unsupported scheme \"" + std::string(current_.scheme()) + "\" in " +
                           current_.str() +
@@ -385,8 +386,9 @@ struct hop_start {
 
 // Sends the request on `conn` and reads the response, for the blocking path on a plain
 // connection (no coroutine): one write and reads on this thread.
-hop_result exchange_here(exchange_state& st, hop_plan& plan, std::unique_ptr<transport>& conn,
-                         const std::string& where, bool may_retry) {
+COURIER_HOT hop_result exchange_here(exchange_state& st, hop_plan& plan,
+                                     std::unique_ptr<transport>& conn, const std::string& where,
+                                     bool may_retry) {
   const std::string head =
       build_head(plan.method(), plan.uri(), plan.fields(), plan.body(), st.backend.options, *conn);
   try {
@@ -411,7 +413,8 @@ hop_result exchange_here(exchange_state& st, hop_plan& plan, std::unique_ptr<tra
 // request without a body, one write, and reads until the response ends. No coroutine frame
 // and no io_context: the keep-alive GET. nullopt, with `next` saying how to go on, when the
 // hop needs the general path (a connection to open, TLS, a body, a stale connection).
-std::optional<hop_result> try_hop_here(exchange_state& st, hop_plan& plan, hop_start& next) {
+COURIER_HOT std::optional<hop_result> try_hop_here(exchange_state& st, hop_plan& plan,
+                                                   hop_start& next) {
   if (plan.body().source) return std::nullopt;
   const courier::uri& u = plan.uri();
   std::unique_ptr<transport> conn = st.backend.take_idle(u, st.options, true);
@@ -560,8 +563,9 @@ void start_http_exchange(asio_backend::impl& backend, request_data req, body_des
                 std::move(finish));
 }
 
-raw_response run_http_exchange_here(asio_backend::impl& backend, const request_data& req,
-                                    const body_destination& dest) {
+COURIER_HOT raw_response run_http_exchange_here(asio_backend::impl& backend,
+                                                const request_data& req,
+                                                const body_destination& dest) {
   exchange_state st(backend, req, dest);
   st.on_caller_thread = true;
   raw_response out;

@@ -1,13 +1,14 @@
 // Connecting through the proxy a request's settings choose: which proxy, the pool key, and the
 // proxy's 407 to a forwarded request.
 #include "asio/backend_impl.hpp"
+#include "core/hot_path.hpp"
 
 #include <courier/error.hpp>
 
 namespace courier {
 
-std::optional<proxy> asio_backend::impl::proxy_for(const courier::uri& u,
-                                                   const request_options& ro) const {
+COURIER_HOT std::optional<proxy> asio_backend::impl::proxy_for(const courier::uri& u,
+                                                               const request_options& ro) const {
   const proxy_settings& s = ro.proxy ? *ro.proxy : options.proxy;
   if (s.empty()) return std::nullopt;
   return s.select(u);
@@ -44,9 +45,8 @@ asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>> asio_backen
   }
 }
 
-std::unique_ptr<asio_detail::transport> asio_backend::impl::take_idle(const courier::uri& u,
-                                                                      const request_options& ro,
-                                                                      bool can_resend) {
+COURIER_HOT std::unique_ptr<asio_detail::transport> asio_backend::impl::take_idle(
+    const courier::uri& u, const request_options& ro, bool can_resend) {
   auto via = proxy_for(u, ro);
   if (via) {
     return pool.take_idle(asio_detail::transport::make_pool_key(u.origin(), via, false),

@@ -1,4 +1,5 @@
 #include "asio/response_reader.hpp"
+#include "core/hot_path.hpp"
 
 #include "asio/stream_response.hpp"
 
@@ -56,7 +57,7 @@ class memory_sink final : public body_sink {
  public:
   memory_sink(std::string& out, std::size_t limit, const std::string& where)
       : out_(out), limit_(limit), where_(where) {}
-  void write(std::string_view data) override {
+  COURIER_HOT void write(std::string_view data) override {
     if (out_.size() + data.size() > limit_) {
       throw body_too_large("the response body from " + where_ + " is larger than max_body_size (" +
                            std::to_string(limit_) +
@@ -97,7 +98,7 @@ class file_sink final : public body_sink {
       std::filesystem::remove(temp_, ignored);
     }
   }
-  void write(std::string_view data) override {
+  COURIER_HOT void write(std::string_view data) override {
     if (std::fwrite(data.data(), 1, data.size(), file_) != data.size()) {
       throw file_error("writing " + target_.string() + " failed: " + std::strerror(errno));
     }
@@ -126,10 +127,12 @@ class file_sink final : public body_sink {
 
 // --- the reader ----------------------------------------------------------------------------
 
-response_reader::response_reader(asio_backend::impl& backend, const request_options& options,
-                                 const progress_callback* progress, transport& conn, bool head_only,
-                                 const body_destination& dest, raw_body& final_body,
-                                 const std::string& where, bool may_retry)
+COURIER_HOT response_reader::response_reader(asio_backend::impl& backend,
+                                             const request_options& options,
+                                             const progress_callback* progress, transport& conn,
+                                             bool head_only, const body_destination& dest,
+                                             raw_body& final_body, const std::string& where,
+                                             bool may_retry)
     : backend_(backend),
       options_(options),
       progress_callback_(progress),
@@ -151,9 +154,9 @@ response_reader::response_reader(asio_backend::impl& backend, const request_opti
   if (buffer_.size() < response_buffer_initial) buffer_.resize(response_buffer_initial);
 }
 
-response_reader::~response_reader() = default;
+COURIER_HOT response_reader::~response_reader() = default;
 
-void response_reader::deliver(std::string_view data) {
+COURIER_HOT void response_reader::deliver(std::string_view data) {
   if (result_.redirect) {
     drained_ += data.size();
     return;
@@ -172,7 +175,7 @@ void response_reader::deliver(std::string_view data) {
   }
 }
 
-void response_reader::on_head(http1::head_event& h) {
+COURIER_HOT void response_reader::on_head(http1::head_event& h) {
   result_.head.status = h.status;
   result_.head.reason = std::move(h.reason);
   result_.head.headers = std::move(h.headers);
@@ -218,7 +221,7 @@ void response_reader::on_head(http1::head_event& h) {
   }
 }
 
-void response_reader::take_events() {
+COURIER_HOT void response_reader::take_events() {
   while (auto ev = parser_.next_event()) {
     if (auto* h = std::get_if<http1::head_event>(&*ev)) {
       on_head(*h);
@@ -234,7 +237,7 @@ void response_reader::take_events() {
   }
 }
 
-bool response_reader::parse() {
+COURIER_HOT bool response_reader::parse() {
   if (buffered_ > 0) {
     std::size_t used = 0;
     try {
@@ -264,12 +267,12 @@ bool response_reader::parse() {
   return false;
 }
 
-net::mutable_buffer response_reader::space() {
+COURIER_HOT net::mutable_buffer response_reader::space() {
   if (buffered_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);  // a huge header
   return net::buffer(buffer_.data() + buffered_, buffer_.size() - buffered_);
 }
 
-void response_reader::took(std::size_t n, const boost::system::error_code& ec) {
+COURIER_HOT void response_reader::took(std::size_t n, const boost::system::error_code& ec) {
   if (n > 0) any_response_byte_ = true;
   const bool filled = n == buffer_.size() - buffered_;
   buffered_ += n;
@@ -283,7 +286,7 @@ void response_reader::took(std::size_t n, const boost::system::error_code& ec) {
   }
 }
 
-hop_result response_reader::finish(std::unique_ptr<transport>& conn) {
+COURIER_HOT hop_result response_reader::finish(std::unique_ptr<transport>& conn) {
   if (streaming_) {
     // The rest of the body is read only as the caller asks for it (stream_response), on the
     // backend's I/O threads.

@@ -1,4 +1,5 @@
 #include "asio/transport.hpp"
+#include "core/hot_path.hpp"
 
 #include "proto/http1/response_parser.hpp"
 #include "proto/socks5/messages.hpp"
@@ -61,7 +62,7 @@ tcp::socket& transport::socket() {
   return *tcp_;
 }
 
-void transport::detach_from_reactor() noexcept {
+COURIER_HOT void transport::detach_from_reactor() noexcept {
   if (detached_fd_ >= 0 || !tcp_ || !tcp_->is_open()) return;
   boost::system::error_code ec;
   auto local = tcp_->local_endpoint(ec);
@@ -551,8 +552,8 @@ namespace {
 
 // One recv(): the bytes read; or 0 with ec set (eof, a failure); or 0 with ec clear when it
 // would block or was interrupted, and the caller waits or tries again.
-std::size_t receive_once(int fd, net::mutable_buffer buffer, int flags,
-                         boost::system::error_code& ec) {
+COURIER_HOT std::size_t receive_once(int fd, net::mutable_buffer buffer, int flags,
+                                     boost::system::error_code& ec) {
   const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), flags);
   if (n > 0) return static_cast<std::size_t>(n);
   if (n == 0) {
@@ -587,8 +588,8 @@ namespace {
 
 // sendmsg() of all of `buffers` on `fd`, without blocking. With a `limit`, a full socket is
 // waited for with poll() (ec = timed_out past it); without, what did not fit is left.
-std::size_t send_buffers(int fd, const std::vector<net::const_buffer>& buffers,
-                         const wait_limit* limit, boost::system::error_code& ec) {
+COURIER_HOT std::size_t send_buffers(int fd, const std::vector<net::const_buffer>& buffers,
+                                     const wait_limit* limit, boost::system::error_code& ec) {
   std::optional<clock::time_point> until;  // set when the socket is first full
   ec.clear();
   boost::container::small_vector<iovec, 8> iov;  // a request head and a body piece or two
@@ -634,8 +635,9 @@ std::size_t send_buffers(int fd, const std::vector<net::const_buffer>& buffers,
 
 }  // namespace
 
-std::size_t transport::write_here(const std::vector<net::const_buffer>& buffers,
-                                  const wait_limit& limit, boost::system::error_code& ec) {
+COURIER_HOT std::size_t transport::write_here(const std::vector<net::const_buffer>& buffers,
+                                              const wait_limit& limit,
+                                              boost::system::error_code& ec) {
   detach_from_reactor();
   return send_buffers(native_fd(), buffers, &limit, ec);
 }
@@ -661,8 +663,9 @@ std::size_t transport::try_write_now(std::string_view bytes, boost::system::erro
   }
 }
 
-std::size_t transport::read_some_here(net::mutable_buffer buffer, const wait_limit& limit,
-                                      boost::system::error_code& ec) {
+COURIER_HOT std::size_t transport::read_some_here(net::mutable_buffer buffer,
+                                                  const wait_limit& limit,
+                                                  boost::system::error_code& ec) {
   ec.clear();
   if (buffer.size() == 0) return 0;
   detach_from_reactor();
@@ -780,13 +783,13 @@ void transport::close() noexcept {
   }
 }
 
-int transport::native_fd() const noexcept {
+COURIER_HOT int transport::native_fd() const noexcept {
   if (detached_fd_ >= 0) return detached_fd_;
   if (guest_ && guest_->is_open()) return const_cast<tcp::socket&>(*guest_).native_handle();
   return tcp_ && tcp_->is_open() ? const_cast<tcp::socket&>(*tcp_).native_handle() : -1;
 }
 
-bool transport::is_open() const noexcept {
+COURIER_HOT bool transport::is_open() const noexcept {
   return native_fd() >= 0;
 }
 

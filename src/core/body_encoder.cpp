@@ -1,4 +1,5 @@
 #include "core/body_encoder.hpp"
+#include "core/hot_path.hpp"
 
 #include <courier/error.hpp>
 #include <courier/headers.hpp>
@@ -382,10 +383,10 @@ void body_source::async_read_failed(std::exception_ptr e) {
   std::rethrow_exception(e);
 }
 
-encoded_body encode_body(const courier::body& b) {
+COURIER_HOT encoded_body encode_body(const courier::body& b) {
   return encode_any(b);
 }
-encoded_body encode_body(courier::body&& b) {
+COURIER_HOT encoded_body encode_body(courier::body&& b) {
   return encode_any(std::move(b));
 }
 

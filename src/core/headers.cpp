@@ -1,5 +1,6 @@
 #include <courier/error.hpp>
 #include <courier/headers.hpp>
+#include "core/hot_path.hpp"
 
 #include "core/http_grammar.hpp"
 
@@ -34,7 +35,7 @@ std::string printable(std::string_view s) {
 
 }  // namespace
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
+COURIER_HOT bool iequals(std::string_view a, std::string_view b) noexcept {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
                                             [](char x, char y) { return lower(x) == lower(y); });
 }
@@ -85,13 +86,13 @@ std::size_t headers::erase(std::string_view name) {
   return before - fields_.size();
 }
 
-void headers::add_unchecked(std::string_view name, std::string_view value) {
+COURIER_HOT void headers::add_unchecked(std::string_view name, std::string_view value) {
   header_field& f = fields_.emplace_back();
   f.name.assign(name);
   f.value.assign(value);
 }
 
-std::optional<std::string_view> headers::get(std::string_view name) const {
+COURIER_HOT std::optional<std::string_view> headers::get(std::string_view name) const {
   for (const auto& f : fields_) {
     if (iequals(f.name, name)) return std::string_view(f.value);
   }

@@ -1,4 +1,5 @@
 #include <courier/request.hpp>
+#include "core/hot_path.hpp"
 
 #include "core/content_decoder.hpp"
 
@@ -6,7 +7,7 @@
 
 namespace courier {
 
-std::optional<courier::uri> request_data::uri() const {
+COURIER_HOT std::optional<courier::uri> request_data::uri() const {
   const state& s = st();
   if (!s.uri) return std::nullopt;
   if (s.query.empty()) return *s.uri;  // copied straight into the optional

@@ -1,5 +1,6 @@
 #include <courier/headers.hpp>
 #include <courier/response_as.hpp>
+#include "core/hot_path.hpp"
 
 #include <string_view>
 
@@ -12,7 +13,7 @@ char ascii_lower(char c) noexcept {
 
 // The charset parameter of a Content-Type value, as written (quotes removed); empty when
 // absent. A view, not a lowered copy: this runs for every text response.
-std::string_view charset_of(std::string_view content_type) noexcept {
+COURIER_HOT std::string_view charset_of(std::string_view content_type) noexcept {
   constexpr std::string_view key = "charset=";
   // Parameters follow a ';': most types ("application/json") have none.
   const std::size_t params = content_type.find(';');
@@ -29,7 +30,7 @@ std::string_view charset_of(std::string_view content_type) noexcept {
   return {};
 }
 
-bool is_latin1(std::string_view charset) noexcept {
+COURIER_HOT bool is_latin1(std::string_view charset) noexcept {
   if (charset.empty()) return false;
   for (std::string_view name : {"iso-8859-1", "latin1", "latin-1", "l1", "iso_8859-1"}) {
     if (iequals(charset, name)) return true;
@@ -39,7 +40,7 @@ bool is_latin1(std::string_view charset) noexcept {
 
 }  // namespace
 
-std::string decode_text(const response_head& head, std::string&& bytes) {
+COURIER_HOT std::string decode_text(const response_head& head, std::string&& bytes) {
   auto ct = head.headers.get("Content-Type");
   if (!ct) return std::move(bytes);
   if (is_latin1(charset_of(*ct))) {

@@ -1,6 +1,7 @@
 #include <courier/error.hpp>
 #include <courier/headers.hpp>
 #include <courier/uri.hpp>
+#include "core/hot_path.hpp"
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
@@ -101,7 +102,7 @@ std::optional<uri> uri::try_parse(std::string_view text) {
   return uri_access::parse(text, nullptr);
 }
 
-std::uint16_t uri::port() const noexcept {
+COURIER_HOT std::uint16_t uri::port() const noexcept {
   if (port_ != 0) return port_;
   if (scheme_ == "https" || scheme_ == "wss") return 443;
   if (scheme_ == "http" || scheme_ == "ws") return 80;
@@ -122,7 +123,7 @@ bool uri::is_secure() const noexcept {
   return scheme_ == "https" || scheme_ == "wss";
 }
 
-std::string uri::target() const {
+COURIER_HOT std::string uri::target() const {
   std::string t(path());
   if (has_query_) {
     t += '?';
@@ -138,7 +139,7 @@ std::string host_for_authority(const std::string& host) {
 }
 }  // namespace
 
-std::string uri::origin() const {
+COURIER_HOT std::string uri::origin() const {
   // Built once per request (it keys the connection pool): one allocation, no locale calls.
   char port_text[8];
   const auto port_end = std::to_chars(port_text, port_text + sizeof port_text, port()).ptr;
@@ -163,7 +164,7 @@ std::string uri::authority() const {
   std::string a = host_for_authority(host_);
   bool is_default = port_ == 0 || ((scheme_ == "http" || scheme_ == "ws") && port_ == 80) ||
                     ((scheme_ == "https" || scheme_ == "wss") && port_ == 443);
-  if (!is_default) a += ":" + std::to_string(port_);
+  if (!is_default) (a += ':') += std::to_string(port_);
   return a;
 }
 
@@ -172,7 +173,7 @@ std::string uri::str() const {
   std::string s = scheme_ + "://";
   if (!userinfo_.empty()) s += userinfo_ + "@";
   s += host_for_authority(host_);
-  if (port_ != 0) s += ":" + std::to_string(port_);
+  if (port_ != 0) (s += ':') += std::to_string(port_);
   s += path_;
   if (has_query_) s += "?" + query_;
   if (has_fragment_) s += "#" + fragment_;

@@ -1,4 +1,5 @@
 #include "proto/http1/request_writer.hpp"
+#include "core/hot_path.hpp"
 
 #include <courier/error.hpp>
 
@@ -31,7 +32,7 @@ constexpr std::array<std::uint8_t, 256> field_byte_rules = [] {
   return t;
 }();
 
-bool has_byte(std::string_view s, std::uint8_t rule) {
+COURIER_HOT bool has_byte(std::string_view s, std::uint8_t rule) {
   std::uint8_t seen = 0;
   for (char c : s)
     seen |= field_byte_rules[static_cast<unsigned char>(c)];
@@ -39,7 +40,7 @@ bool has_byte(std::string_view s, std::uint8_t rule) {
 }
 
 // Fields were validated when added; this guards against a field added unchecked.
-void check_field(std::string_view name, std::string_view value) {
+COURIER_HOT void check_field(std::string_view name, std::string_view value) {
   if (name.empty() || has_byte(name, 1)) {
     throw courier::invalid_header("invalid header field name '" + std::string(name) + "'");
   }
@@ -49,7 +50,7 @@ void check_field(std::string_view name, std::string_view value) {
   }
 }
 
-void check_target(std::string_view target) {
+COURIER_HOT void check_target(std::string_view target) {
   if (target.empty()) throw courier::invalid_request("empty HTTP request target");
   if (std::any_of(target.begin(), target.end(), [](char c) { return c == ' ' || is_control(c); })) {
     throw courier::invalid_request("HTTP request target holds a space or control character: '" +
@@ -67,23 +68,24 @@ std::string serialize_request_head(const courier::method& method, std::string_vi
   return w.finish();
 }
 
-request_head_writer::request_head_writer(const courier::method& method, std::string_view target) {
+COURIER_HOT request_head_writer::request_head_writer(const courier::method& method,
+                                                     std::string_view target) {
   check_target(target);
   head_.reserve(256 + target.size());
   head_.append(method.name()).append(" ").append(target).append(" HTTP/1.1\r\n");
   request_line_size_ = head_.size();
 }
 
-std::string_view request_head_writer::fields() const noexcept {
+COURIER_HOT std::string_view request_head_writer::fields() const noexcept {
   return std::string_view(head_).substr(request_line_size_);
 }
 
-void request_head_writer::field(std::string_view name, std::string_view value) {
+COURIER_HOT void request_head_writer::field(std::string_view name, std::string_view value) {
   check_field(name, value);
   head_.append(name).append(": ").append(value).append("\r\n");
 }
 
-std::string request_head_writer::finish() {
+COURIER_HOT std::string request_head_writer::finish() {
   head_.append("\r\n");
   return std::move(head_);
 }

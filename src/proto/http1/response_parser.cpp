@@ -3,6 +3,7 @@
 // of the differential fuzz target (fuzz/http1_parser_differential.cpp lists what differs, on
 // purpose).
 #include "proto/http1/response_parser.hpp"
+#include "core/hot_path.hpp"
 
 #include <courier/error.hpp>
 
@@ -265,7 +266,7 @@ struct response_parser::impl {
   void feed_eof();
 };
 
-void response_parser::impl::start_message() {
+COURIER_HOT void response_parser::impl::start_message() {
   state_ = state::status_line;
   status_ = 0;
   http11_ = false;
@@ -300,7 +301,7 @@ void response_parser::impl::section_too_large() const {
                                 std::to_string(limit) + " bytes (max_header_size)");
 }
 
-std::size_t response_parser::impl::feed(std::string_view data) {
+COURIER_HOT std::size_t response_parser::impl::feed(std::string_view data) {
   const char* const begin = data.data();
   const char* const end = begin + data.size();
   const char* p = begin;
@@ -345,7 +346,7 @@ std::size_t response_parser::impl::feed(std::string_view data) {
 }
 
 // Parses complete lines in place; keeps an incomplete last line in pending_.
-const char* response_parser::impl::parse_lines(const char* p, const char* end) {
+COURIER_HOT const char* response_parser::impl::parse_lines(const char* p, const char* end) {
   while (p != end) {
     const char* next;
     if (state_ == state::fields) {
@@ -394,7 +395,7 @@ const char* response_parser::impl::finish_pending_line(const char* p, const char
 
 // Parses one line of the current state. Returns the end of the line, or nullptr when [p, end)
 // holds only the beginning of a line (nothing is changed then).
-const char* response_parser::impl::parse_line(const char* p, const char* end) {
+COURIER_HOT const char* response_parser::impl::parse_line(const char* p, const char* end) {
   switch (state_) {
     case state::status_line:
       return parse_status_line(p, end);
@@ -409,7 +410,7 @@ const char* response_parser::impl::parse_line(const char* p, const char* end) {
 }
 
 // status-line = HTTP-version SP 3DIGIT SP reason-phrase CRLF, with HTTP/1.0 or HTTP/1.1.
-const char* response_parser::impl::parse_status_line(const char* p, const char* end) {
+COURIER_HOT const char* response_parser::impl::parse_status_line(const char* p, const char* end) {
   constexpr std::string_view shape = "HTTP/1.x ddd ";
   const std::size_t available = static_cast<std::size_t>(end - p);
   const bool whole_shape = available >= shape.size() && std::memcmp(p, "HTTP/1.", 7) == 0 &&
@@ -448,7 +449,7 @@ const char* response_parser::impl::parse_status_line(const char* p, const char* 
 }
 
 // field-line = field-name ":" OWS field-value OWS CRLF, or the empty line ending the section.
-const char* response_parser::impl::parse_field_line(const char* p, const char* end) {
+COURIER_HOT const char* response_parser::impl::parse_field_line(const char* p, const char* end) {
   const char* const line = p;
   courier::headers& section = state_ == state::fields ? fields_ : trailers_;
   if (*p == '\r') {
@@ -495,7 +496,7 @@ const char* response_parser::impl::parse_field_line(const char* p, const char* e
   return cr + 2;
 }
 
-void response_parser::impl::on_field(std::string_view name, std::string_view value) {
+COURIER_HOT void response_parser::impl::on_field(std::string_view name, std::string_view value) {
   // The fields that frame the message or decide keep-alive; trailers go through the same checks,
   // so that a trailer cannot add framing and "Connection: close" in one still counts.
   switch (name.size()) {
@@ -518,7 +519,7 @@ void response_parser::impl::on_field(std::string_view name, std::string_view val
   section.add_unchecked(name, value);
 }
 
-void response_parser::impl::on_connection(std::string_view value) {
+COURIER_HOT void response_parser::impl::on_connection(std::string_view value) {
   if (value.size() == 10 && token_is(value, "keep-alive")) {  // the usual values, in one step
     connection_keep_alive_ = true;
     return;
@@ -535,7 +536,7 @@ void response_parser::impl::on_connection(std::string_view value) {
 }
 
 // Content-Length = 1*DIGIT, possibly repeated as a list of equal values (RFC 9110 8.6).
-void response_parser::impl::on_content_length(std::string_view value) {
+COURIER_HOT void response_parser::impl::on_content_length(std::string_view value) {
   if (chunked_) malformed(bad_content_length);
   if (!value.empty() && value.size() <= 19) {  // the usual value: one number, below 2^64
     std::uint64_t length = 0;
@@ -602,7 +603,7 @@ void response_parser::impl::on_transfer_encoding(std::string_view value) {
   }
 }
 
-void response_parser::impl::on_head_complete() {
+COURIER_HOT void response_parser::impl::on_head_complete() {
   if (status_ < 200 && status_ != 101) {
     ++interim_responses_;  // 100 Continue, 103 Early Hints, ...: not the answer
     start_message();       // the final response follows
@@ -790,7 +791,7 @@ response_parser::~response_parser() = default;
 response_parser::response_parser(response_parser&&) noexcept = default;
 response_parser& response_parser::operator=(response_parser&&) noexcept = default;
 
-std::size_t response_parser::feed(std::string_view data) {
+COURIER_HOT std::size_t response_parser::feed(std::string_view data) {
   impl& s = *impl_;
   if (s.failure_) std::rethrow_exception(s.failure_);
   if (s.done_ || data.empty()) return 0;
@@ -818,7 +819,7 @@ void response_parser::feed_eof() {
   }
 }
 
-std::optional<event> response_parser::next_event() {
+COURIER_HOT std::optional<event> response_parser::next_event() {
   impl& s = *impl_;
   if (s.next_event_ == s.events_.size()) return std::nullopt;
   std::optional<event> result{std::move(s.events_[s.next_event_++])};
@@ -842,7 +843,7 @@ std::uint64_t response_parser::body_bytes() const noexcept {
   return impl_->body_bytes_;
 }
 
-void response_parser::reset(parser_options options) {
+COURIER_HOT void response_parser::reset(parser_options options) {
   impl& s = *impl_;
   s.options_ = options;
   s.pending_.clear();  // keeps its capacity for the next response
