@@ -7,6 +7,7 @@
 #include "support/fault_server.hpp"
 #include "support/test_backends.hpp"
 #include "support/test_env.hpp"
+#include "support/ws_frames.hpp"
 
 #include <gtest/gtest.h>
 
@@ -16,6 +17,7 @@
 namespace cr = courier;
 namespace ws = courier::ws;
 namespace ct = courier::test;
+using ct::server_frame;
 
 namespace {
 
@@ -24,25 +26,6 @@ std::string pattern(std::size_t n, unsigned seed) {
   for (std::size_t i = 0; i < n; ++i)
     s[i] = static_cast<char>((i * 7919 + seed * 131) >> 3);
   return s;
-}
-
-// An unmasked server frame, with any length encoding.
-std::string server_frame(int opcode, std::string_view payload) {
-  std::string f;
-  f += static_cast<char>(0x80 | opcode);
-  if (payload.size() < 126) {
-    f += static_cast<char>(payload.size());
-  } else if (payload.size() < 65536) {
-    f += static_cast<char>(126);
-    f += static_cast<char>(payload.size() >> 8);
-    f += static_cast<char>(payload.size() & 0xff);
-  } else {
-    f += static_cast<char>(127);
-    for (int i = 7; i >= 0; --i)
-      f += static_cast<char>((static_cast<std::uint64_t>(payload.size()) >> (8 * i)) & 0xff);
-  }
-  f += payload;
-  return f;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "support/fault_server.hpp"
 #include "support/test_backends.hpp"
 #include "support/test_env.hpp"
+#include "support/ws_frames.hpp"
 
 #include <gtest/gtest.h>
 
@@ -26,6 +27,7 @@
 namespace cr = courier;
 namespace ws = courier::ws;
 namespace ct = courier::test;
+using ct::server_frame;
 using namespace std::chrono_literals;
 
 namespace {
@@ -77,20 +79,6 @@ ct::fault_server::script upgrade_then(std::function<void(ct::connection&)> after
   };
 }
 
-// An unmasked server frame.
-std::string server_frame(int opcode, std::string_view payload, bool fin = true, int rsv = 0) {
-  std::string f;
-  f += static_cast<char>((fin ? 0x80 : 0) | (rsv << 4) | opcode);
-  if (payload.size() < 126) {
-    f += static_cast<char>(payload.size());
-  } else {
-    f += static_cast<char>(126);
-    f += static_cast<char>(payload.size() >> 8);
-    f += static_cast<char>(payload.size() & 0xff);
-  }
-  f += payload;
-  return f;
-}
 }  // namespace
 
 // --- the seed: open, send, receive, close ----------------------------------------------------
