@@ -3,7 +3,6 @@
 // into their messages, a frame header at a time after each one.
 #include <courier/courier.hpp>
 
-#include "proto/ws/handshake.hpp"
 #include "support/fault_server.hpp"
 #include "support/test_backends.hpp"
 #include "support/test_env.hpp"
@@ -54,19 +53,12 @@ TEST(WebSocketCallerIo, SmallFramesRightBehindALargeOne) {
   // takes a header; what follows it is still parsed from the read buffer.
   const std::string big = pattern(200 * 1024, 1);
   const std::string mid = pattern(100 * 1024 + 7, 2);
-  ct::fault_server server([&](ct::connection& c) {
-    std::string head = c.read_request_head();
-    auto pos = head.find("Sec-WebSocket-Key: ");
-    std::string key = head.substr(pos + 19, head.find("\r\n", pos) - pos - 19);
-    c.write(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Accept: " +
-        courier::proto::ws::accept_value(key) + "\r\n\r\n");
+  ct::fault_server server(ct::upgrade_then([&](ct::connection& c) {
     c.read_exactly(6 + 2);  // the client's "go" (masked, 2-byte header)
     c.write(server_frame(2, big) + server_frame(1, "a") + server_frame(9, "ping") +
             server_frame(2, mid) + server_frame(1, "b"));
     c.pause(std::chrono::milliseconds(500));
-  });
+  }));
   auto socket = cr::basic_request()
                     .get(cr::uri("ws://127.0.0.1:" + std::to_string(server.port()) + "/"))
                     .open_websocket(ct::test_ca_backend(), ws::high_level{})

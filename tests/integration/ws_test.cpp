@@ -3,7 +3,6 @@
 #include <courier/courier.hpp>
 #include <courier/ws/stream.hpp>
 
-#include "proto/ws/handshake.hpp"
 #include "support/fault_server.hpp"
 #include "support/test_backends.hpp"
 #include "support/test_env.hpp"
@@ -28,6 +27,7 @@ namespace cr = courier;
 namespace ws = courier::ws;
 namespace ct = courier::test;
 using ct::server_frame;
+using ct::upgrade_then;
 using namespace std::chrono_literals;
 
 namespace {
@@ -62,21 +62,6 @@ ws::websocket open_on(const ct::fault_server& server, ws::buffer_options opts = 
       .get(cr::uri("ws://127.0.0.1:" + std::to_string(server.port()) + "/"))
       .open_websocket(backend(), ws::high_level{opts})
       .result;
-}
-
-// A fault-server script that accepts the upgrade and then runs `after` on the raw socket.
-ct::fault_server::script upgrade_then(std::function<void(ct::connection&)> after,
-                                      std::string extra_headers = {}) {
-  return [after, extra_headers](ct::connection& c) {
-    std::string head = c.read_request_head();
-    auto pos = head.find("Sec-WebSocket-Key: ");
-    std::string key = head.substr(pos + 19, head.find("\r\n", pos) - pos - 19);
-    c.write(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Accept: " +
-        courier::proto::ws::accept_value(key) + "\r\n" + extra_headers + "\r\n");
-    after(c);
-  };
 }
 
 }  // namespace

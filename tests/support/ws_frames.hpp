@@ -1,10 +1,15 @@
-// WebSocket frames as a server writes them (unmasked), for fault_server scripts that play the
-// server's side byte by byte.
+// The server's side of a WebSocket, for fault_server scripts that play it byte by byte: the
+// upgrade answer and frames as a server writes them (unmasked).
 #pragma once
 
+#include "proto/ws/handshake.hpp"
+#include "support/fault_server.hpp"
+
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace courier::test {
 
@@ -27,6 +32,22 @@ inline std::string server_frame(int opcode, std::string_view payload, bool fin =
   }
   f += payload;
   return f;
+}
+
+/// A script that accepts the upgrade (with `extra_headers`, each ending in CRLF) and then runs
+/// `after` on the raw socket.
+inline fault_server::script upgrade_then(std::function<void(connection&)> after,
+                                         std::string extra_headers = {}) {
+  return [after = std::move(after), extra_headers = std::move(extra_headers)](connection& c) {
+    std::string head = c.read_request_head();
+    auto pos = head.find("Sec-WebSocket-Key: ");
+    std::string key = head.substr(pos + 19, head.find("\r\n", pos) - pos - 19);
+    c.write(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: " +
+        courier::proto::ws::accept_value(key) + "\r\n" + extra_headers + "\r\n");
+    after(c);
+  };
 }
 
 }  // namespace courier::test
