@@ -75,7 +75,8 @@ COURIER_HOT void connection_pool::release(std::unique_ptr<transport> t, bool reu
   if (!t) return;
   t->settle();
   std::lock_guard lock(mutex_);
-  auto& p = origins_[t->pool_key()];
+  per_origin& p = t->slot ? *t->slot : origins_[t->pool_key()];
+  t->slot = &p;
   if (reusable && t->is_open()) {
     t->idle_since = clock::now();
     p.idle.push_back(std::move(t));

@@ -15,6 +15,13 @@
 
 namespace courier::asio_detail {
 
+/// The connections of one pool key: idle ones, and how many are open.
+struct pool_slot {
+  std::deque<std::unique_ptr<transport>> idle;
+  std::size_t open = 0;  // idle + in use + reserved
+  std::list<std::shared_ptr<net::steady_timer>> waiters;
+};
+
 class connection_pool {
  public:
   connection_pool(std::size_t max_per_origin, std::chrono::milliseconds idle_timeout)
@@ -48,16 +55,12 @@ class connection_pool {
   std::size_t idle_count(const std::string& origin);
 
  private:
-  struct per_origin {
-    std::deque<std::unique_ptr<transport>> idle;
-    std::size_t open = 0;  // idle + in use + reserved
-    std::list<std::shared_ptr<net::steady_timer>> waiters;
-  };
+  using per_origin = pool_slot;
   void wake_one(per_origin& p);
   std::unique_ptr<transport> pop_idle(per_origin& p, bool can_resend);
 
   std::mutex mutex_;
-  std::map<std::string, per_origin> origins_;
+  std::map<std::string, per_origin> origins_;  // never erased: transports point into it
   std::size_t max_per_origin_;
   std::chrono::milliseconds idle_timeout_;
 };

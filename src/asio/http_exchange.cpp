@@ -82,33 +82,90 @@ struct exchange_state {
   }
 };
 
+// The request fields build_head replaces, checks or supplies a default for.
+enum class special_field {
+  none,
+  proxy_authorization,
+  content_length,
+  transfer_encoding,
+  host,
+  user_agent,
+  accept,
+  content_type
+};
+
+// One comparison at most per field: their lengths differ.
+COURIER_HOT special_field special_field_of(std::string_view name) {
+  const auto is = [&](std::string_view known, special_field f) {
+    return iequals(name, known) ? f : special_field::none;
+  };
+  switch (name.size()) {
+    case 4:
+      return is("Host", special_field::host);
+    case 6:
+      return is("Accept", special_field::accept);
+    case 10:
+      return is("User-Agent", special_field::user_agent);
+    case 12:
+      return is("Content-Type", special_field::content_type);
+    case 14:
+      return is("Content-Length", special_field::content_length);
+    case 17:
+      return is("Transfer-Encoding", special_field::transfer_encoding);
+    case 19:
+      return is("Proxy-Authorization", special_field::proxy_authorization);
+    default:
+      return special_field::none;
+  }
+}
+
 COURIER_HOT std::string build_head(const courier::method& m, const courier::uri& u,
                                    const headers& given, const detail::encoded_body& body,
                                    const asio_backend_options& opts, transport& conn) {
   const bool forwarding = conn.forwards_through_proxy();
   const std::string proxy_auth = forwarding ? conn.proxy_authorization() : std::string();
   // RFC 9112 3.2.2: a request to a forwarding proxy names the whole uri (never its userinfo).
-  http1::request_head_writer w(
-      m, forwarding ? std::string(u.scheme()) + "://" + u.authority() + u.target() : u.target());
+  std::string built_target;
+  std::string_view target = u.path();  // most requests: no query, no proxy, nothing to build
+  if (forwarding) {
+    built_target = std::string(u.scheme()) + "://" + u.authority() + u.target();
+    target = built_target;
+  } else if (u.query()) {
+    built_target = u.target();
+    target = built_target;
+  }
+  http1::request_head_writer w(m, target);
   // The request's fields in order, less those replaced below; then the defaults it lacks.
   bool has_host = false, has_agent = false, has_accept = false, has_type = false;
   bool has_length = false;
   for (const header_field& f : given) {
     const std::string_view name = f.name;
-    if (iequals(name, "Proxy-Authorization")) {
-      // Through a tunnel the origin would see it: proxy credentials belong to CONNECT only.
-      if ((conn.via() && !forwarding) || !proxy_auth.empty()) continue;
-    } else if (iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding")) {
-      if (body.source) continue;  // the body's own framing is written below
-      has_length = has_length || iequals(name, "Content-Length");
-    } else if (iequals(name, "Host")) {
-      has_host = true;
-    } else if (iequals(name, "User-Agent")) {
-      has_agent = true;
-    } else if (iequals(name, "Accept")) {
-      has_accept = true;
-    } else if (iequals(name, "Content-Type")) {
-      has_type = true;
+    switch (special_field_of(name)) {
+      case special_field::proxy_authorization:
+        // Through a tunnel the origin would see it: proxy credentials belong to CONNECT only.
+        if ((conn.via() && !forwarding) || !proxy_auth.empty()) continue;
+        break;
+      case special_field::content_length:
+        if (body.source) continue;  // the body's own framing is written below
+        has_length = true;
+        break;
+      case special_field::transfer_encoding:
+        if (body.source) continue;
+        break;
+      case special_field::host:
+        has_host = true;
+        break;
+      case special_field::user_agent:
+        has_agent = true;
+        break;
+      case special_field::accept:
+        has_accept = true;
+        break;
+      case special_field::content_type:
+        has_type = true;
+        break;
+      case special_field::none:
+        break;
     }
     w.field(name, f.value);
   }
@@ -199,8 +256,8 @@ void check_request_write(const exchange_state& st, const boost::system::error_co
 COURIER_HOT void write_head_here(exchange_state& st, transport& t, const std::string& head,
                                  const std::string& where) {
   boost::system::error_code ec;
-  const std::vector<net::const_buffer> buffers{net::buffer(head)};
-  t.write_here(buffers, st.io_limit(), ec);
+  const net::const_buffer buffer = net::buffer(head);
+  t.write_here({&buffer, 1}, st.io_limit(), ec);
   check_request_write(st, ec, where);
 }
 
@@ -301,7 +358,7 @@ class hop_plan {
 
   /// Takes a hop's answer. True when it was the final one (now in the response); false when a
   /// redirect is to be followed, and the plan now describes the next hop.
-  COURIER_HOT bool take(hop_result r, const exchange_state& st) {
+  COURIER_HOT bool take(hop_result&& r, const exchange_state& st) {
     st.backend.check_forwarded_answer(current_, st.options, r.head, out_.body.bytes);
     if (!r.redirect) {
       out_.head = std::move(r.head);

@@ -588,7 +588,7 @@ namespace {
 
 // sendmsg() of all of `buffers` on `fd`, without blocking. With a `limit`, a full socket is
 // waited for with poll() (ec = timed_out past it); without, what did not fit is left.
-COURIER_HOT std::size_t send_buffers(int fd, const std::vector<net::const_buffer>& buffers,
+COURIER_HOT std::size_t send_buffers(int fd, std::span<const net::const_buffer> buffers,
                                      const wait_limit* limit, boost::system::error_code& ec) {
   std::optional<clock::time_point> until;  // set when the socket is first full
   ec.clear();
@@ -635,14 +635,14 @@ COURIER_HOT std::size_t send_buffers(int fd, const std::vector<net::const_buffer
 
 }  // namespace
 
-COURIER_HOT std::size_t transport::write_here(const std::vector<net::const_buffer>& buffers,
+COURIER_HOT std::size_t transport::write_here(std::span<const net::const_buffer> buffers,
                                               const wait_limit& limit,
                                               boost::system::error_code& ec) {
   detach_from_reactor();
   return send_buffers(native_fd(), buffers, &limit, ec);
 }
 
-std::size_t transport::write_now(const std::vector<net::const_buffer>& buffers,
+std::size_t transport::write_now(std::span<const net::const_buffer> buffers,
                                  boost::system::error_code& ec) {
   ec.clear();
   const int fd = native_fd();
@@ -730,7 +730,7 @@ std::size_t read_blocking(int fd, net::mutable_buffer buffer, boost::system::err
   }
 }
 
-std::size_t write_nonblocking(int fd, const std::vector<net::const_buffer>& buffers,
+std::size_t write_nonblocking(int fd, std::span<const net::const_buffer> buffers,
                               boost::system::error_code& ec) {
   return send_buffers(fd, buffers, nullptr, ec);
 }

@@ -19,10 +19,13 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <variant>
 
 namespace courier::asio_detail {
+
+struct pool_slot;  // connection_pool.hpp
 
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
@@ -128,12 +131,11 @@ class transport : public byte_stream {
   /// For a blocking call on a plain connection: writes all of the buffers from the calling
   /// thread, waiting with poll() when the socket is full, never past `until` (then ec =
   /// timed_out). No thread of the backend is involved, so a small request costs one syscall.
-  std::size_t write_here(const std::vector<net::const_buffer>& buffers, const wait_limit& limit,
+  std::size_t write_here(std::span<const net::const_buffer> buffers, const wait_limit& limit,
                          boost::system::error_code& ec);
   /// On a plain connection, writes what the socket takes now, without waiting (0 through TLS).
   /// An async write tries this first: most requests then need no timer and no reactor.
-  std::size_t write_now(const std::vector<net::const_buffer>& buffers,
-                        boost::system::error_code& ec);
+  std::size_t write_now(std::span<const net::const_buffer> buffers, boost::system::error_code& ec);
   /// As write_here, for reading at least one byte (ec = eof when the peer closed). A signal
   /// that interrupts the wait starts the per-operation time again (never past `overall`).
   std::size_t read_some_here(net::mutable_buffer buffer, const wait_limit& limit,
@@ -166,6 +168,9 @@ class transport : public byte_stream {
   const std::optional<courier::proxy>& via() const noexcept { return proxy_; }
   clock::time_point idle_since{};
   int requests_served = 0;
+  /// Where the connection pool keeps this connection's key, set by the pool when it first
+  /// takes the connection back: later returns skip the lookup by pool_key().
+  pool_slot* slot = nullptr;
   /// The HTTP exchange's read buffer, kept with the connection so that a keep-alive request
   /// neither allocates nor clears one.
   std::vector<char> read_buffer;
@@ -217,7 +222,7 @@ class transport : public byte_stream {
 std::size_t read_blocking(int fd, net::mutable_buffer buffer, boost::system::error_code& ec);
 /// Writes what the socket `fd` (given by fd_for_caller_reads()) takes now, from all of the
 /// buffers in one gathering send, without waiting: the bytes written (0 when it would block).
-std::size_t write_nonblocking(int fd, const std::vector<net::const_buffer>& buffers,
+std::size_t write_nonblocking(int fd, std::span<const net::const_buffer> buffers,
                               boost::system::error_code& ec);
 
 /// A digest of a proxy's credentials for pool keys ("" without credentials): tells two
