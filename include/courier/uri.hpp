@@ -1,8 +1,10 @@
 // A uri value: parsed and checked when made, immutable afterwards.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,22 +23,25 @@ class uri {
   /// Like the constructor, but returns nullopt instead of throwing.
   static std::optional<uri> try_parse(std::string_view text);
 
-  std::string_view scheme() const noexcept { return scheme_; }
+  std::string_view scheme() const noexcept { return part(scheme_part); }
   /// The host without brackets (an IPv6 literal is returned as "::1").
-  std::string_view host() const noexcept { return host_; }
+  std::string_view host() const noexcept { return part(host_part); }
   /// The port written in the uri, or the scheme's default (80 for http/ws, 443 for https/wss).
   std::uint16_t port() const noexcept;
   bool has_explicit_port() const noexcept { return port_ != 0; }
   /// user:password as written (percent-encoded), or empty.
-  std::string_view userinfo() const noexcept { return userinfo_; }
+  std::string_view userinfo() const noexcept { return part(userinfo_part); }
   /// The encoded path; "/" when the uri has none.
-  std::string_view path() const noexcept { return path_.empty() ? std::string_view("/") : path_; }
+  std::string_view path() const noexcept {
+    const std::string_view p = part(path_part);
+    return p.empty() ? std::string_view("/") : p;
+  }
   /// The encoded query without '?', or nullopt when there is none.
   std::optional<std::string_view> query() const noexcept;
   std::optional<std::string_view> fragment() const noexcept;
 
   bool is_secure() const noexcept;  ///< https or wss
-  bool is_ipv6_host() const noexcept { return host_.find(':') != std::string::npos; }
+  bool is_ipv6_host() const noexcept { return host().find(':') != std::string_view::npos; }
 
   /// path?query, as used in an HTTP request line.
   std::string target() const;
@@ -62,9 +67,19 @@ class uri {
   friend bool operator==(const uri& a, const uri& b) { return a.str() == b.str(); }
 
  private:
-  std::string scheme_, userinfo_, host_, path_, query_, fragment_;
-  bool has_query_ = false, has_fragment_ = false;
+  enum part_index { scheme_part, userinfo_part, host_part, path_part, query_part, fragment_part };
+  std::string_view part(part_index i) const noexcept {
+    const std::uint32_t begin = i == scheme_part ? 0 : ends_[i - 1];
+    return {text_.get() + begin, ends_[i] - begin};
+  }
+
+  // The six components, percent-encoded, one after another in one immutable buffer that copies
+  // share: a uri is copied with a reference count and moved with a pointer. ends_[i] is where
+  // component i ends (the scheme is lower case, the host has no brackets).
+  std::shared_ptr<const char[]> text_;
+  std::array<std::uint32_t, 6> ends_{};
   std::uint16_t port_ = 0;
+  bool has_query_ = false, has_fragment_ = false;
   friend struct uri_access;
 };
 

@@ -106,3 +106,33 @@ TEST(Uri, PrintsBackToAnEqualUri) {
     EXPECT_EQ(courier::uri(u.str()).str(), u.str()) << text;
   }
 }
+
+TEST(Uri, CopiesStayEqualAndDerivedUrisLeaveTheOriginalAlone) {
+  const uri original("http://user@Host.example:8080/p/q?a=1#f");
+  const uri copy = original;  // shares the original's buffer
+  const uri derived = copy.with_query_param("b", "x y");
+  EXPECT_EQ(copy, original);
+  EXPECT_EQ(original.str(), "http://user@Host.example:8080/p/q?a=1#f");
+  EXPECT_EQ(derived.str(), "http://user@Host.example:8080/p/q?a=1&b=x%20y#f");
+  EXPECT_EQ(derived.userinfo(), "user");
+  EXPECT_EQ(derived.host(), "Host.example");
+  EXPECT_EQ(derived.port(), 8080);
+  EXPECT_EQ(derived.path(), "/p/q");
+  EXPECT_EQ(derived.fragment(), "f");
+  // A query added to a uri without one, and an empty query kept as written.
+  EXPECT_EQ(uri("http://h").with_query_param("k", "v").target(), "/?k=v");
+  EXPECT_EQ(uri("http://h/?").query(), "");
+  EXPECT_EQ(uri("http://h/?").target(), "/?");
+}
+
+TEST(Uri, DefaultMadeUriIsEmpty) {
+  const uri u;
+  EXPECT_EQ(u.scheme(), "");
+  EXPECT_EQ(u.host(), "");
+  EXPECT_EQ(u.path(), "/");
+  EXPECT_FALSE(u.query().has_value());
+  EXPECT_EQ(u.str(), "");
+  uri moved_from("http://h/x");
+  const uri moved = std::move(moved_from);
+  EXPECT_EQ(moved.str(), "http://h/x");
+}
