@@ -53,25 +53,6 @@ class body_sink {
 
 namespace {
 
-class memory_sink final : public body_sink {
- public:
-  memory_sink(std::string& out, std::size_t limit, const std::string& where)
-      : out_(out), limit_(limit), where_(where) {}
-  COURIER_HOT void write(std::string_view data) override {
-    if (out_.size() + data.size() > limit_) {
-      throw body_too_large("the response body from " + where_ + " is larger than max_body_size (" +
-                           std::to_string(limit_) +
-                           " bytes); raise it with max_body_size() or read it as_file()");
-    }
-    out_.append(data);
-  }
-
- private:
-  std::string& out_;
-  std::size_t limit_;
-  const std::string& where_;  // the reader's, which outlives the sink
-};
-
 class discard_sink final : public body_sink {
  public:
   void write(std::string_view) override {}
@@ -169,10 +150,25 @@ COURIER_HOT void response_reader::deliver(std::string_view data) {
   if (decoder_) {
     decoded_.clear();
     decoder_->decode(data, decoded_);
-    sink_->write(decoded_);
+    write(decoded_);
   } else {
-    sink_->write(data);
+    write(data);
   }
+}
+
+COURIER_HOT void response_reader::write(std::string_view data) {
+  if (sink_) {
+    sink_->write(data);
+    return;
+  }
+  // In memory, the usual destination: no sink object.
+  std::string& out = final_body_.bytes;
+  if (out.size() + data.size() > options_.max_body_size) {
+    throw body_too_large("the response body from " + where_ + " is larger than max_body_size (" +
+                         std::to_string(options_.max_body_size) +
+                         " bytes); raise it with max_body_size() or read it as_file()");
+  }
+  out.append(data);
 }
 
 COURIER_HOT void response_reader::on_head(http1::head_event& h) {
@@ -197,7 +193,7 @@ COURIER_HOT void response_reader::on_head(http1::head_event& h) {
   // for the proxy_error that follows, never into the caller's file or stream.
   const bool proxy_refusal = h.status == 407 && conn_.forwards_through_proxy();
   if (proxy_refusal) {
-    sink_ = std::make_unique<memory_sink>(final_body_.bytes, options_.max_body_size, where_);
+    // In memory (no sink).
   } else if (std::holds_alternative<to_stream>(dest_)) {
     streaming_ = true;  // the caller pulls the body; it is not held whole
     limit = std::numeric_limits<std::size_t>::max();
@@ -207,8 +203,7 @@ COURIER_HOT void response_reader::on_head(http1::head_event& h) {
   } else if (std::holds_alternative<to_discard>(dest_)) {
     sink_ = std::make_unique<discard_sink>();
     limit = std::numeric_limits<std::size_t>::max();
-  } else {
-    sink_ = std::make_unique<memory_sink>(final_body_.bytes, options_.max_body_size, where_);
+  } else {  // in memory (no sink)
     if (h.content_length && *h.content_length <= limit) {
       final_body_.bytes.reserve(*h.content_length);
     }
@@ -222,7 +217,7 @@ COURIER_HOT void response_reader::on_head(http1::head_event& h) {
 }
 
 COURIER_HOT void response_reader::take_events() {
-  while (auto ev = parser_.next_event()) {
+  while (http1::event* ev = parser_.take_event()) {
     if (auto* h = std::get_if<http1::head_event>(&*ev)) {
       on_head(*h);
       if (complete_) return;  // a redirect that closes the connection: its body is not read
@@ -313,7 +308,7 @@ COURIER_HOT hop_result response_reader::finish(std::unique_ptr<transport>& conn)
     if (decoder_) {
       decoded_.clear();
       decoder_->finish(decoded_);
-      sink_->write(decoded_);
+      write(decoded_);
     }
     if (sink_) sink_->finish();
     progress_.finish();

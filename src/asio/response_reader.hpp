@@ -64,6 +64,8 @@ class response_reader {
   void take_events();
   void on_head(proto::http1::head_event& h);
   void deliver(std::string_view data);
+  /// Body bytes (decoded) to the sink, or to final_body_ when the body is kept in memory.
+  void write(std::string_view data);
 
   asio_backend::impl& backend_;
   const request_options& options_;
@@ -83,8 +85,8 @@ class response_reader {
   bool complete_ = false;
   bool streaming_ = false;  // the final head arrived for as_stream: hand out the rest
   hop_result result_;
-  std::unique_ptr<body_sink> sink_;
-  std::string early_body_;  // body bytes parsed along with the head, for the stream
+  std::unique_ptr<body_sink> sink_;  // a file or nothing; null for memory (and a stream)
+  std::string early_body_;           // body bytes parsed along with the head, for the stream
   std::optional<std::uint64_t> content_length_;
   progress_reporter progress_;
   std::unique_ptr<detail::content_decoder> decoder_;

@@ -812,3 +812,45 @@ TEST(Http1ResponseParser, ChunkFramingLimitIsExact) {
   std::string what = error_of<courier::body_too_large>(with_second_line(65), {}, options);
   EXPECT_NE(what.find("64"), std::string::npos) << what;
 }
+
+namespace {
+
+TEST(Http1ResponseParser, TakeEventHandsOutTheQueuedEventsInPlace) {
+  http1::response_parser parser;
+  const std::string input =
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\n\r\nhello"
+      "HTTP/1.1 204 No Content\r\n\r\n";
+  const std::size_t used = parser.feed(input);
+  EXPECT_EQ(input.substr(used), "HTTP/1.1 204 No Content\r\n\r\n");
+  http1::event* e = parser.take_event();
+  ASSERT_NE(e, nullptr);
+  auto* head = std::get_if<http1::head_event>(e);
+  ASSERT_NE(head, nullptr);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->headers.get("x-a"), "1");
+  const courier::headers taken = std::move(head->headers);  // the caller may move from it
+  EXPECT_EQ(taken.size(), 2u);
+  e = parser.take_event();
+  ASSERT_NE(e, nullptr);
+  ASSERT_TRUE(std::holds_alternative<http1::body_event>(*e));
+  EXPECT_EQ(std::get<http1::body_event>(*e).data, "hello");
+  e = parser.take_event();
+  ASSERT_NE(e, nullptr);
+  ASSERT_TRUE(std::holds_alternative<http1::end_event>(*e));
+  EXPECT_TRUE(std::get<http1::end_event>(*e).keep_alive);
+  EXPECT_EQ(parser.take_event(), nullptr);
+  EXPECT_EQ(parser.take_event(), nullptr) << "still none, not an old event again";
+
+  // The next response on the connection, after reset(), through the copying next_event().
+  parser.reset();
+  EXPECT_EQ(parser.feed(input.substr(used)), input.size() - used);
+  auto next = parser.next_event();
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(std::get<http1::head_event>(*next).status, 204);
+  next = parser.next_event();
+  ASSERT_TRUE(next.has_value());
+  EXPECT_TRUE(std::holds_alternative<http1::end_event>(*next));
+  EXPECT_FALSE(parser.next_event().has_value());
+}
+
+}  // namespace

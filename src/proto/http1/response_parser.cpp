@@ -67,7 +67,8 @@ inline bool is_digit(char c) noexcept {
 
 // The first byte of [p, end) that is not a value character (a control character, DEL, or the CR
 // that ends the line), or end. Eight bytes at a time while none of them is below 0x20 or 0x7F.
-inline const char* scan_text(const char* p, const char* end) noexcept {
+// Not inlined: the status line and every field line share one copy of it.
+[[gnu::noinline]] COURIER_HOT const char* scan_text(const char* p, const char* end) noexcept {
   constexpr std::uint64_t ones = 0x0101010101010101u;
   constexpr std::uint64_t highs = 0x8080808080808080u;
   if constexpr (std::endian::native == std::endian::little) {
@@ -630,14 +631,13 @@ COURIER_HOT void response_parser::impl::on_head_complete() {
                         ? (has_content_length_ ? std::optional<std::uint64_t>(content_length_value_)
                                                : std::nullopt)
                         : std::optional<std::uint64_t>(0);
-  head_event head;
+  auto& head = std::get<head_event>(events_.emplace_back(std::in_place_type<head_event>));
   head.status = status_;
   head.reason = std::move(reason_);
   head.headers = std::move(fields_);
   head.keep_alive = keep_alive();
   head.content_length = content_length_;
   head.chunked = has_body && chunked_;
-  events_.emplace_back(std::move(head));
   if (!has_body) {
     finish();
   } else if (has_content_length_) {
@@ -819,15 +819,21 @@ void response_parser::feed_eof() {
   }
 }
 
-COURIER_HOT std::optional<event> response_parser::next_event() {
+std::optional<event> response_parser::next_event() {
+  event* e = take_event();
+  if (e == nullptr) return std::nullopt;
+  return std::move(*e);
+}
+
+COURIER_HOT event* response_parser::take_event() noexcept {
   impl& s = *impl_;
-  if (s.next_event_ == s.events_.size()) return std::nullopt;
-  std::optional<event> result{std::move(s.events_[s.next_event_++])};
   if (s.next_event_ == s.events_.size()) {
+    // Every event was handed out, and the pointers to them may now go.
     s.events_.clear();
     s.next_event_ = 0;
+    return nullptr;
   }
-  return result;
+  return &s.events_[s.next_event_++];
 }
 
 bool response_parser::done() const noexcept {

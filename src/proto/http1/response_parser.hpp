@@ -76,6 +76,9 @@ class response_parser {
   void feed_eof();
   /// The next event, or nullopt when more bytes are needed (or the response is done).
   std::optional<event> next_event();
+  /// next_event() without the copy: the next event where the parser keeps it, or nullptr. The
+  /// caller may move from it; it stays valid until the next call into the parser.
+  event* take_event() noexcept;
 
   /// The final response is complete (its end_event is queued or was handed out).
   bool done() const noexcept;
