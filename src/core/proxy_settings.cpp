@@ -159,8 +159,13 @@ std::string proxy::redacted() const {
     }
     out += ":***@";
   }
-  out += host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_;
-  out += ":" + std::to_string(port_);
+  // Appended piece by piece: `"[" + host_` trips GCC 12's -Wrestrict false positive at -O3.
+  const bool bracket = host_.find(':') != std::string::npos;
+  if (bracket) out += '[';
+  out += host_;
+  if (bracket) out += ']';
+  out += ':';
+  out += std::to_string(port_);
   return out;
 }
 
