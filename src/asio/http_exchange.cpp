@@ -344,14 +344,14 @@ class hop_plan {
       : req_(req),
         out_(out),
         current_(first_uri(req)),
-        method_(req.method()),
+        method_(&req.method()),
         headers_(&req.headers()) {
     check_scheme();
     body_ = detail::encode_body(req.body());
   }
 
   const courier::uri& uri() const noexcept { return current_; }
-  const courier::method& method() const noexcept { return method_; }
+  const courier::method& method() const noexcept { return *method_; }
   const headers& fields() const noexcept { return *headers_; }
   detail::encoded_body& body() noexcept { return body_; }
   raw_body& final_body() noexcept { return out_.body; }
@@ -372,14 +372,14 @@ class hop_plan {
                                ", pointed to " + *r.location);
     }
     courier::uri next = current_.resolve(*r.location);
-    out_.history.push_back(redirect_record{method_, current_, r.head});
+    out_.history.push_back(redirect_record{*method_, current_, r.head});
     const int status = r.head.status;
     // RFC 9110 15.4: 303 means "GET it over there"; browsers and curl do the same for a POST
     // answered by 301 or 302. 307 and 308 repeat the request as it was.
-    bool to_get = (status == 303 && method_ != courier::method::head) ||
-                  ((status == 301 || status == 302) && method_ == courier::method::post);
+    bool to_get = (status == 303 && *method_ != courier::method::head) ||
+                  ((status == 301 || status == 302) && *method_ == courier::method::post);
     if (to_get) {
-      method_ = courier::method::get;
+      method_ = &courier::method::get;
       body_ = detail::encoded_body{};
       headers& h = edit_headers();
       h.erase("Content-Type");
@@ -428,7 +428,7 @@ class hop_plan {
   const request_data& req_;
   raw_response& out_;
   courier::uri current_;
-  courier::method method_;
+  const courier::method* method_;  // the request's, or a constant: never copied
   const headers* headers_;
   std::optional<headers> changed_headers_;
   detail::encoded_body body_;

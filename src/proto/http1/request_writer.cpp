@@ -97,7 +97,7 @@ COURIER_HOT void request_head_writer::field(std::string_view name, std::string_v
 }
 
 COURIER_HOT std::string request_head_writer::finish() {
-  head_.append("\r\n");
+  append_line(head_, "\r\n", {}, {}, {});
   return std::move(head_);
 }
 
