@@ -40,20 +40,25 @@ void configure_tls(asio_detail::net::ssl::context& ctx, const tls_options& opts)
 
 asio_backend::impl::impl(asio_backend_options opts)
     : options(std::move(opts)), pool(options.max_connections_per_origin, options.idle_timeout) {
-  configure_tls(tls, options.tls);
+  if (options.tls.ca_file || options.tls.client_cert_file) make_tls_context();
 }
 
 asio_backend::impl::~impl() = default;
 
+void asio_backend::impl::make_tls_context() {
+  tls.emplace(asio_detail::net::ssl::context::tls_client);
+  configure_tls(*tls, options.tls);
+}
+
 asio_detail::net::ssl::context& asio_backend::impl::tls_context() {
-  if (!options.tls.ca_file) {
-    std::call_once(system_store_loaded, [this] {
-      boost::system::error_code ec;
-      tls.set_default_verify_paths(ec);
-      if (ec) throw tls_error("cannot load the system CA store: " + ec.message());
-    });
-  }
-  return tls;
+  std::call_once(tls_ready, [this] {  // a throw leaves it to be tried again by the next call
+    if (!tls) make_tls_context();
+    if (options.tls.ca_file) return;
+    boost::system::error_code ec;
+    tls->set_default_verify_paths(ec);
+    if (ec) throw tls_error("cannot load the system CA store: " + ec.message());
+  });
+  return *tls;
 }
 
 COURIER_HOT bool asio_backend::impl::on_io_thread() const noexcept {

@@ -13,6 +13,7 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -58,11 +59,14 @@ struct asio_backend::impl : std::enable_shared_from_this<asio_backend::impl> {
 
   asio_backend_options options;
   asio_detail::net::io_context ioc;
-  /// The TLS context, with the system CA store loaded on first use (loading it takes
-  /// milliseconds, which a backend that never speaks TLS should not pay).
+  /// The TLS context, made with the system CA store on first use: OpenSSL's setup and the
+  /// store take milliseconds, which a backend that never speaks TLS should not pay. Made in
+  /// the constructor instead when the options name certificate files, so that a bad one fails
+  /// there.
   asio_detail::net::ssl::context& tls_context();
-  asio_detail::net::ssl::context tls{asio_detail::net::ssl::context::tls_client};
-  std::once_flag system_store_loaded;
+  void make_tls_context();
+  std::optional<asio_detail::net::ssl::context> tls;
+  std::once_flag tls_ready;
   asio_detail::connection_pool pool;
   std::vector<std::thread> threads;
   std::vector<std::thread::id> thread_ids;

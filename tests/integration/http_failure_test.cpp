@@ -280,6 +280,25 @@ TEST(Tls, WrongHostnameIsATlsError) {
   EXPECT_NE(msg.find("hostname mismatch"), std::string::npos) << msg;
 }
 
+TEST(Tls, MissingCertificateFilesFailWhenTheBackendIsMade) {
+  // The TLS context of a backend without files is made on first use; one with files is made
+  // at once, so that a bad path is reported where it was given.
+  cr::asio_backend_options bad_ca;
+  bad_ca.tls.ca_file = "/nonexistent/courier-ca.pem";
+  auto msg = expect_error<cr::tls_error>([&] { cr::asio_backend b(bad_ca); });
+  EXPECT_NE(msg.find("CA file"), std::string::npos) << msg;
+  cr::asio_backend_options bad_cert;
+  bad_cert.tls.client_cert_file = "/nonexistent/courier-client.pem";
+  msg = expect_error<cr::tls_error>([&] { cr::asio_backend b(bad_cert); });
+  EXPECT_NE(msg.find("client certificate"), std::string::npos) << msg;
+  // Without files the context waits for the first https request.
+  cr::asio_backend_options no_files;
+  no_files.tls.insecure_skip_verify = true;  // the test CA is not in the system store
+  cr::asio_backend lazy(no_files);
+  EXPECT_EQ(cr::basic_request().get(cr::uri(ct::http_url("/small.txt"))).send(lazy).status(), 200);
+  EXPECT_EQ(cr::basic_request().get(cr::uri(ct::https_url("/small.txt"))).send(lazy).status(), 200);
+}
+
 TEST(Tls, InsecureOptionSkipsVerification) {
   cr::asio_backend_options o;
   o.tls.insecure_skip_verify = true;
