@@ -193,7 +193,7 @@ COURIER_HOT void response_reader::on_head(http1::head_event& h) {
   // for the proxy_error that follows, never into the caller's file or stream.
   const bool proxy_refusal = h.status == 407 && conn_.forwards_through_proxy();
   if (proxy_refusal) {
-    // In memory (no sink).
+    // Kept in memory: the reader appends it itself (no sink).
   } else if (std::holds_alternative<to_stream>(dest_)) {
     streaming_ = true;  // the caller pulls the body; it is not held whole
     limit = std::numeric_limits<std::size_t>::max();
@@ -218,13 +218,13 @@ COURIER_HOT void response_reader::on_head(http1::head_event& h) {
 
 COURIER_HOT void response_reader::take_events() {
   while (http1::event* ev = parser_.take_event()) {
-    if (auto* h = std::get_if<http1::head_event>(&*ev)) {
+    if (auto* h = std::get_if<http1::head_event>(ev)) {
       on_head(*h);
       if (complete_) return;  // a redirect that closes the connection: its body is not read
-    } else if (auto* b = std::get_if<http1::body_event>(&*ev)) {
+    } else if (auto* b = std::get_if<http1::body_event>(ev)) {
       any_response_byte_ = true;
       deliver(b->data);
-    } else if (auto* e = std::get_if<http1::end_event>(&*ev)) {
+    } else if (auto* e = std::get_if<http1::end_event>(ev)) {
       keep_alive_ = keep_alive_ && e->keep_alive;
       complete_ = true;
       return;
