@@ -38,6 +38,8 @@ struct asio_backend::impl : std::enable_shared_from_this<asio_backend::impl> {
   /// case without a coroutine frame. (src/asio/proxy_connect.cpp)
   std::unique_ptr<asio_detail::transport> take_idle(const courier::uri& u,
                                                     const request_options& ro, bool can_resend);
+  std::unique_ptr<asio_detail::transport> take_idle_via(const courier::uri& u,
+                                                        const proxy_settings& s, bool can_resend);
   /// A connection of its own (never pooled) for a WebSocket: through the chosen proxy, with a
   /// CONNECT tunnel even for ws://.
   asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>> connect_unpooled(

@@ -39,7 +39,7 @@ net::awaitable<std::unique_ptr<transport>> connection_pool::acquire(const std::s
 }
 
 COURIER_HOT std::unique_ptr<transport> connection_pool::pop_idle(per_origin& p, bool can_resend) {
-  const auto now = clock::now();
+  const auto now = coarse_clock::now();
   while (!p.idle.empty()) {
     auto t = std::move(p.idle.back());
     p.idle.pop_back();
@@ -78,7 +78,7 @@ COURIER_HOT void connection_pool::release(std::unique_ptr<transport> t, bool reu
   per_origin& p = t->slot ? *t->slot : origins_[t->pool_key()];
   t->slot = &p;
   if (reusable && t->is_open()) {
-    t->idle_since = clock::now();
+    t->idle_since = coarse_clock::now();
     p.idle.push_back(std::move(t));
   } else {
     t->close();

@@ -71,14 +71,14 @@ struct exchange_state {
   clock::time_point connect_deadline() const {
     return wait_limit{options.connect_timeout, overall}.until();
   }
-  [[noreturn]] void throw_timeout(const std::string& what_timed_out,
-                                  std::chrono::milliseconds per_op,
-                                  const std::string& where) const {
+  [[noreturn]] COURIER_COLD void throw_timeout(const char* what_timed_out,
+                                               std::chrono::milliseconds per_op,
+                                               const std::string& where) const {
     if (overall && clock::now() >= *overall - std::chrono::milliseconds(1)) {
       throw timeout_error("request timeout: the whole exchange with " + where +
                           " took longer than " + ms(*options.timeout));
     }
-    throw timeout_error(what_timed_out + " " + where + " for " + ms(per_op));
+    throw timeout_error(std::string(what_timed_out) + " " + where + " for " + ms(per_op));
   }
 };
 
@@ -119,20 +119,46 @@ COURIER_HOT special_field special_field_of(std::string_view name) {
   }
 }
 
+// RFC 9112 3.2.2: a request to a forwarding proxy names the whole uri (never its userinfo).
+COURIER_COLD std::string built_target(const courier::uri& u, bool forwarding) {
+  if (forwarding) return std::string(u.scheme()) + "://" + u.authority() + u.target();
+  return u.target();
+}
+
+// Most requests send all three defaults: their lines are written (and checked) once per
+// connection and kept on it. A pooled connection serves one origin; only the host's case may
+// differ.
+COURIER_COLD void remember_default_fields(const courier::method& m, const courier::uri& u,
+                                          const asio_backend_options& opts, transport& conn) {
+  http1::request_head_writer defaults(m, "/");
+  defaults.field("Host", u.authority());
+  if (!opts.user_agent.empty()) defaults.field("User-Agent", opts.user_agent);
+  defaults.field("Accept", "*/*");
+  conn.default_fields = defaults.fields();
+  conn.default_fields_host = u.host();
+}
+
+// The framing of a request body, and its type unless the request names one.
+COURIER_COLD void write_body_fields(http1::request_head_writer& w, const detail::encoded_body& body,
+                                    bool has_type) {
+  if (!has_type && !body.content_type.empty()) w.field("Content-Type", body.content_type);
+  if (auto size = body.source->size()) {
+    w.field("Content-Length", std::to_string(*size));
+  } else {
+    w.field("Transfer-Encoding", "chunked");
+  }
+}
+
 COURIER_HOT std::string build_head(const courier::method& m, const courier::uri& u,
                                    const headers& given, const detail::encoded_body& body,
                                    const asio_backend_options& opts, transport& conn) {
   const bool forwarding = conn.forwards_through_proxy();
   const std::string proxy_auth = forwarding ? conn.proxy_authorization() : std::string();
-  // RFC 9112 3.2.2: a request to a forwarding proxy names the whole uri (never its userinfo).
-  std::string built_target;
+  std::string target_built;
   std::string_view target = u.path();  // most requests: no query, no proxy, nothing to build
-  if (forwarding) {
-    built_target = std::string(u.scheme()) + "://" + u.authority() + u.target();
-    target = built_target;
-  } else if (u.query()) {
-    built_target = u.target();
-    target = built_target;
+  if (forwarding || u.query()) {
+    target_built = built_target(u, forwarding);
+    target = target_built;
   }
   http1::request_head_writer w(m, target);
   // The request's fields in order, less those replaced below; then the defaults it lacks.
@@ -170,15 +196,8 @@ COURIER_HOT std::string build_head(const courier::method& m, const courier::uri&
     w.field(name, f.value);
   }
   if (!has_host && !has_agent && !has_accept) {
-    // Most requests send all three defaults: their lines are written (and checked) once per
-    // connection. A pooled connection serves one origin; only the host's case may differ.
     if (conn.default_fields.empty() || conn.default_fields_host != u.host()) {
-      http1::request_head_writer defaults(m, "/");
-      defaults.field("Host", u.authority());
-      if (!opts.user_agent.empty()) defaults.field("User-Agent", opts.user_agent);
-      defaults.field("Accept", "*/*");
-      conn.default_fields = defaults.fields();
-      conn.default_fields_host = u.host();
+      remember_default_fields(m, u, opts, conn);
     }
     w.fields_from(conn.default_fields);
   } else {
@@ -187,12 +206,7 @@ COURIER_HOT std::string build_head(const courier::method& m, const courier::uri&
     if (!has_accept) w.field("Accept", "*/*");
   }
   if (body.source) {
-    if (!has_type && !body.content_type.empty()) w.field("Content-Type", body.content_type);
-    if (auto size = body.source->size()) {
-      w.field("Content-Length", std::to_string(*size));
-    } else {
-      w.field("Transfer-Encoding", "chunked");
-    }
+    write_body_fields(w, body, has_type);
   } else if ((m == courier::method::post || m == courier::method::put ||
               m == courier::method::patch) &&
              !has_length) {
@@ -244,11 +258,16 @@ net::awaitable<std::size_t> read_before(const exchange_state& st, transport& t,
 }
 
 // How a failed write of the request is reported.
-void check_request_write(const exchange_state& st, const boost::system::error_code& ec,
-                         const std::string& where) {
+[[noreturn]] COURIER_COLD void request_write_failed(const exchange_state& st,
+                                                    const boost::system::error_code& ec,
+                                                    const std::string& where) {
   if (ec == net::error::timed_out)
     st.throw_timeout("write timeout: could not send to", st.options.read_timeout, where);
-  if (ec) throw write_error("sending the request to " + where + " failed: " + ec.message());
+  throw write_error("sending the request to " + where + " failed: " + ec.message());
+}
+void check_request_write(const exchange_state& st, const boost::system::error_code& ec,
+                         const std::string& where) {
+  if (ec) request_write_failed(st, ec, where);
 }
 
 // write_request for a request without a body, sent from the caller's thread on a plain
@@ -354,26 +373,32 @@ class hop_plan {
   const courier::method& method() const noexcept { return *method_; }
   const headers& fields() const noexcept { return *headers_; }
   detail::encoded_body& body() noexcept { return body_; }
-  raw_body& final_body() noexcept { return out_.body; }
+  raw_response& response() noexcept { return out_; }
 
   /// Takes a hop's answer. True when it was the final one (now in the response); false when a
   /// redirect is to be followed, and the plan now describes the next hop.
   COURIER_HOT bool take(hop_result&& r, const exchange_state& st) {
-    st.backend.check_forwarded_answer(current_, st.options, r.head, out_.body.bytes);
-    if (!r.redirect) {
-      out_.head = std::move(r.head);
-      out_.body.stream = std::move(r.stream);
-      out_.final_uri = std::move(current_);
-      return true;
+    st.backend.check_forwarded_answer(current_, st.options, out_.head, out_.body.bytes);
+    if (r.redirect) {
+      follow(r, st);
+      return false;
     }
+    out_.body.stream = std::move(r.stream);
+    out_.final_uri = std::move(current_);
+    return true;
+  }
+
+ private:
+  // Makes the plan describe the hop `r` redirects to.
+  COURIER_COLD void follow(hop_result& r, const exchange_state& st) {
     if (++hops_ > st.options.max_redirects) {
       throw too_many_redirects("stopped after " + std::to_string(st.options.max_redirects) +
                                " redirects; the last one, from " + current_.str() +
                                ", pointed to " + *r.location);
     }
     courier::uri next = current_.resolve(*r.location);
-    out_.history.push_back(redirect_record{*method_, current_, r.head});
-    const int status = r.head.status;
+    const int status = out_.head.status;
+    out_.history.push_back(redirect_record{*method_, current_, std::move(out_.head)});
     // RFC 9110 15.4: 303 means "GET it over there"; browsers and curl do the same for a POST
     // answered by 301 or 302. 307 and 308 repeat the request as it was.
     bool to_get = (status == 303 && *method_ != courier::method::head) ||
@@ -400,10 +425,8 @@ class hop_plan {
     current_ = std::move(next);
     check_scheme();
     out_.body.bytes.clear();
-    return false;
   }
 
- private:
   COURIER_HOT static courier::uri first_uri(const request_data& req) {
     auto u = req.uri();
     if (!u) {
@@ -413,6 +436,9 @@ class hop_plan {
   }
   COURIER_HOT void check_scheme() const {
     if (current_.scheme() == "http" || current_.scheme() == "https") return;
+    unsupported_scheme();
+  }
+  [[noreturn]] COURIER_COLD void unsupported_scheme() const {
     throw invalid_request("unsupported scheme \"" + std::string(current_.scheme()) + "\" in " +
                           current_.str() +
                           (current_.scheme() == "ws" || current_.scheme() == "wss"
@@ -455,7 +481,7 @@ COURIER_HOT hop_result exchange_here(exchange_state& st, hop_plan& plan,
     throw;
   }
   response_reader reader(st.backend, st.options, st.progress, *conn,
-                         plan.method() == courier::method::head, st.dest, plan.final_body(), where,
+                         plan.method() == courier::method::head, st.dest, plan.response(), where,
                          may_retry);
   while (!reader.parse()) {
     boost::system::error_code ec;
@@ -521,7 +547,7 @@ net::awaitable<hop_result> run_hop(exchange_state& st, hop_plan& plan, hop_start
         throw;
       }
       response_reader reader(st.backend, st.options, st.progress, *conn,
-                             plan.method() == courier::method::head, st.dest, plan.final_body(),
+                             plan.method() == courier::method::head, st.dest, plan.response(),
                              where, may_retry);
       while (!reader.parse()) {
         boost::system::error_code ec;
@@ -571,7 +597,7 @@ net::awaitable<raw_response> run_owned_exchange(asio_backend::impl& backend, req
 // Runs a coroutine hop to its end on the calling thread. Each thread keeps an io_context for
 // this; a call made from inside another (from a progress callback, say) gets a fresh one, as
 // run() may not nest on one context.
-hop_result run_hop_here(exchange_state& st, hop_plan& plan, hop_start start) {
+COURIER_COLD hop_result run_hop_here(exchange_state& st, hop_plan& plan, hop_start start) {
   struct caller_context {
     net::io_context ioc{1};
     bool busy = false;

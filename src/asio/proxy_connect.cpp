@@ -45,27 +45,38 @@ asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>> asio_backen
   }
 }
 
+namespace {
+// Without a proxy the pool key is the origin. A keep-alive loop asks for the same one each
+// time, so each thread keeps the last one it built rather than allocating it per request.
+struct last_origin {
+  std::string scheme, host, key;
+  std::uint16_t port = 0;
+
+  bool is(const courier::uri& u) const noexcept {
+    return !key.empty() && port == u.port() && host == u.host() && scheme == u.scheme();
+  }
+  COURIER_COLD void remember(const courier::uri& u) {
+    key = u.origin();
+    scheme = u.scheme();
+    host = u.host();
+    port = u.port();
+  }
+};
+}  // namespace
+
+// take_idle when proxy settings apply (the one chosen for `u` may be none: NO_PROXY).
+COURIER_COLD std::unique_ptr<asio_detail::transport> asio_backend::impl::take_idle_via(
+    const courier::uri& u, const proxy_settings& s, bool can_resend) {
+  return pool.take_idle(asio_detail::transport::make_pool_key(u.origin(), s.select(u), false),
+                        can_resend);
+}
+
 COURIER_HOT std::unique_ptr<asio_detail::transport> asio_backend::impl::take_idle(
     const courier::uri& u, const request_options& ro, bool can_resend) {
-  auto via = proxy_for(u, ro);
-  if (via) {
-    return pool.take_idle(asio_detail::transport::make_pool_key(u.origin(), via, false),
-                          can_resend);
-  }
-  // Without a proxy the key is the origin. A keep-alive loop asks for the same one each time,
-  // so each thread keeps the last one it built rather than allocating it per request.
-  struct last_origin {
-    std::string scheme, host, key;
-    std::uint16_t port = 0;
-  };
+  const proxy_settings& s = ro.proxy ? *ro.proxy : options.proxy;
+  if (!s.empty()) return take_idle_via(u, s, can_resend);
   thread_local last_origin last;
-  if (last.key.empty() || last.port != u.port() || last.host != u.host() ||
-      last.scheme != u.scheme()) {
-    last.key = u.origin();
-    last.scheme = u.scheme();
-    last.host = u.host();
-    last.port = u.port();
-  }
+  if (!last.is(u)) last.remember(u);
   return pool.take_idle(last.key, can_resend);
 }
 

@@ -29,17 +29,6 @@ bool is_redirect_status(int s) {
   return s == 301 || s == 302 || s == 303 || s == 307 || s == 308;
 }
 
-std::unique_ptr<detail::content_decoder> decoder_for(const response_head& head,
-                                                     const request_options& opts,
-                                                     std::size_t limit) {
-  if (!opts.decompress) return nullptr;
-  auto enc = head.headers.get("Content-Encoding");
-  if (!enc || enc->empty()) return nullptr;
-  auto d = detail::content_decoder::make(*enc);
-  if (d) d->set_max_output(limit);
-  return d;
-}
-
 }  // namespace
 
 // --- where body bytes go -------------------------------------------------------------------
@@ -112,25 +101,24 @@ COURIER_HOT response_reader::response_reader(asio_backend::impl& backend,
                                              const request_options& options,
                                              const progress_callback* progress, transport& conn,
                                              bool head_only, const body_destination& dest,
-                                             raw_body& final_body, const std::string& where,
+                                             raw_response& out, const std::string& where,
                                              bool may_retry)
     : backend_(backend),
       options_(options),
       progress_callback_(progress),
       conn_(conn),
       dest_(dest),
-      final_body_(final_body),
+      out_(out),
       where_(where),
       may_retry_(may_retry),
       // The connection's parser from its last response, prepared for this one; or a new one.
-      parser_([&] {
+      parser_([&]() -> http1::response_parser& {
         const http1::parser_options po{options.max_header_size, head_only};
-        if (!conn.idle_parser) return http1::response_parser(po);
-        http1::response_parser kept = std::move(*std::exchange(conn.idle_parser, {}));
-        kept.reset(po);
-        return kept;
+        if (!conn.parser) return conn.parser.emplace(po);
+        conn.parser->reset(po);
+        return *conn.parser;
       }()),
-      buffer_(std::move(conn.read_buffer)),
+      buffer_(conn.read_buffer),
       progress_(progress, transfer_progress::direction::download, options.progress_interval) {
   if (buffer_.size() < response_buffer_initial) buffer_.resize(response_buffer_initial);
 }
@@ -138,6 +126,14 @@ COURIER_HOT response_reader::response_reader(asio_backend::impl& backend,
 COURIER_HOT response_reader::~response_reader() = default;
 
 COURIER_HOT void response_reader::deliver(std::string_view data) {
+  if (result_.redirect || streaming_ || decoder_ || progress_.reports()) {
+    deliver_elsewhere(data);
+    return;
+  }
+  write(data);
+}
+
+COURIER_COLD void response_reader::deliver_elsewhere(std::string_view data) {
   if (result_.redirect) {
     drained_ += data.size();
     return;
@@ -162,58 +158,74 @@ COURIER_HOT void response_reader::write(std::string_view data) {
     return;
   }
   // In memory, the usual destination: no sink object.
-  std::string& out = final_body_.bytes;
-  if (out.size() + data.size() > options_.max_body_size) {
-    throw body_too_large("the response body from " + where_ + " is larger than max_body_size (" +
-                         std::to_string(options_.max_body_size) +
-                         " bytes); raise it with max_body_size() or read it as_file()");
-  }
+  std::string& out = out_.body.bytes;
+  if (out.size() + data.size() > options_.max_body_size) too_large();
   out.append(data);
 }
 
+COURIER_COLD void response_reader::too_large() {
+  throw body_too_large("the response body from " + where_ + " is larger than max_body_size (" +
+                       std::to_string(options_.max_body_size) +
+                       " bytes); raise it with max_body_size() or read it as_file()");
+}
+
 COURIER_HOT void response_reader::on_head(http1::head_event& h) {
-  result_.head.status = h.status;
-  result_.head.reason = std::move(h.reason);
-  result_.head.headers = std::move(h.headers);
+  out_.head.status = h.status;
+  out_.head.reason = std::move(h.reason);
+  out_.head.headers = std::move(h.headers);
   keep_alive_ = h.keep_alive;
-  if (options_.follow_redirects && is_redirect_status(h.status)) {
-    if (auto loc = result_.head.headers.get("Location")) {
-      result_.redirect = true;
-      result_.location = std::string(*loc);
-      // A large redirect body is not worth reading: close the connection instead.
-      if (!h.content_length || *h.content_length > max_redirect_drain) keep_alive_ = false;
-      if (!keep_alive_) complete_ = true;
-      return;
-    }
-  }
-  std::size_t limit = options_.max_body_size;
+  if (options_.follow_redirects && is_redirect_status(h.status) && on_redirect_head(h)) return;
   content_length_ = h.content_length;
   progress_.set_total(h.content_length);
-  // A forwarding proxy's 407 is the proxy's answer, not the origin's body: read it to memory
-  // for the proxy_error that follows, never into the caller's file or stream.
-  const bool proxy_refusal = h.status == 407 && conn_.forwards_through_proxy();
-  if (proxy_refusal) {
-    // Kept in memory: the reader appends it itself (no sink).
-  } else if (std::holds_alternative<to_stream>(dest_)) {
-    streaming_ = true;  // the caller pulls the body; it is not held whole
-    limit = std::numeric_limits<std::size_t>::max();
-  } else if (const auto* file = std::get_if<to_file>(&dest_)) {
-    sink_ = std::make_unique<file_sink>(file->path);
-    limit = std::numeric_limits<std::size_t>::max();
-  } else if (std::holds_alternative<to_discard>(dest_)) {
-    sink_ = std::make_unique<discard_sink>();
-    limit = std::numeric_limits<std::size_t>::max();
-  } else {  // in memory (no sink)
-    if (h.content_length && *h.content_length <= limit) {
-      final_body_.bytes.reserve(*h.content_length);
+  std::size_t limit = options_.max_body_size;
+  if (!std::holds_alternative<to_memory>(dest_) || h.status == 407) {
+    limit = open_destination(h.status);
+  } else if (h.content_length && *h.content_length <= limit) {
+    out_.body.bytes.reserve(*h.content_length);
+  }
+  if (options_.decompress) {
+    if (auto enc = out_.head.headers.get("Content-Encoding"); enc && !enc->empty()) {
+      use_decoder(*enc, limit);
     }
   }
-  decoder_ = decoder_for(result_.head, options_, limit);
-  if (decoder_) {
-    // The body given to the user is decoded: its old framing headers no longer apply.
-    result_.head.headers.erase("Content-Encoding");
-    result_.head.headers.erase("Content-Length");
+}
+
+// A redirect that will be followed: true when it names a Location to go to.
+COURIER_COLD bool response_reader::on_redirect_head(const http1::head_event& h) {
+  auto loc = out_.head.headers.get("Location");
+  if (!loc) return false;
+  result_.redirect = true;
+  result_.location = std::string(*loc);
+  // A large redirect body is not worth reading: close the connection instead.
+  if (!h.content_length || *h.content_length > max_redirect_drain) keep_alive_ = false;
+  if (!keep_alive_) complete_ = true;
+  return true;
+}
+
+// Where a body that is not kept in memory goes; returns the limit on its (decoded) size.
+COURIER_COLD std::size_t response_reader::open_destination(int status) {
+  // A forwarding proxy's 407 is the proxy's answer, not the origin's body: read it to memory
+  // for the proxy_error that follows, never into the caller's file or stream.
+  if (status == 407 && conn_.forwards_through_proxy()) return options_.max_body_size;
+  if (std::holds_alternative<to_stream>(dest_)) {
+    streaming_ = true;  // the caller pulls the body; it is not held whole
+  } else if (const auto* file = std::get_if<to_file>(&dest_)) {
+    sink_ = std::make_unique<file_sink>(file->path);
+  } else if (std::holds_alternative<to_discard>(dest_)) {
+    sink_ = std::make_unique<discard_sink>();
+  } else {
+    return options_.max_body_size;  // in memory after all (a 407 without a proxy)
   }
+  return std::numeric_limits<std::size_t>::max();
+}
+
+COURIER_COLD void response_reader::use_decoder(std::string_view encoding, std::size_t limit) {
+  decoder_ = detail::content_decoder::make(encoding);
+  if (!decoder_) return;
+  decoder_->set_max_output(limit);
+  // The body given to the user is decoded: its old framing headers no longer apply.
+  out_.head.headers.erase("Content-Encoding");
+  out_.head.headers.erase("Content-Length");
 }
 
 COURIER_HOT void response_reader::take_events() {
@@ -249,17 +261,20 @@ COURIER_HOT bool response_reader::parse() {
     take_events();
   }
   if (complete_ || streaming_) return true;
-  if (eof_) {
-    try {
-      parser_.feed_eof();  // completes a close-delimited body, or throws read_error
-    } catch (const read_error& e) {
-      throw read_error("reading the response from " + where_ + " failed: " + e.what());
-    }
-    take_events();
-    if (complete_) return true;
-    throw read_error("the connection to " + where_ + " closed before the response ended");
-  }
+  if (eof_) return parse_at_eof();
   return false;
+}
+
+// The peer closed: the end of a close-delimited body, or a response cut short.
+COURIER_COLD bool response_reader::parse_at_eof() {
+  try {
+    parser_.feed_eof();  // completes a close-delimited body, or throws read_error
+  } catch (const read_error& e) {
+    throw read_error("reading the response from " + where_ + " failed: " + e.what());
+  }
+  take_events();
+  if (complete_) return true;
+  throw read_error("the connection to " + where_ + " closed before the response ended");
 }
 
 COURIER_HOT net::mutable_buffer response_reader::space() {
@@ -272,56 +287,69 @@ COURIER_HOT void response_reader::took(std::size_t n, const boost::system::error
   const bool filled = n == buffer_.size() - buffered_;
   buffered_ += n;
   if (filled && buffer_.size() < response_buffer_max) buffer_.resize(buffer_.size() * 2);
-  if (!ec) return;
+  if (ec) read_failed(ec);
+}
+
+COURIER_COLD void response_reader::read_failed(const boost::system::error_code& ec) {
   if (!any_response_byte_ && may_retry_) throw connection_failure{};
   if (ec == net::error::eof || ec == net::ssl::error::stream_truncated) {
     eof_ = true;
-  } else {
-    throw read_error("reading the response from " + where_ + " failed: " + ec.message());
+    return;
   }
+  throw read_error("reading the response from " + where_ + " failed: " + ec.message());
 }
 
 COURIER_HOT hop_result response_reader::finish(std::unique_ptr<transport>& conn) {
-  if (streaming_) {
-    // The rest of the body is read only as the caller asks for it (stream_response), on the
-    // backend's I/O threads.
-    conn->settle();
-    stream_response_parts parts{backend_.shared_from_this(),
-                                std::move(conn),
-                                std::move(parser_),
-                                std::move(buffer_),
-                                buffered_,
-                                std::move(early_body_),
-                                std::move(decoder_),
-                                keep_alive_,
-                                complete_,
-                                eof_,
-                                where_,
-                                options_.read_timeout,
-                                content_length_,
-                                progress_callback_ ? *progress_callback_ : progress_callback{},
-                                options_.progress_interval};
-    result_.stream = std::make_shared<stream_response>(std::move(parts));
-    return std::move(result_);
-  }
+  if (streaming_) return finish_streaming(conn);
   if (!result_.redirect) {
-    if (decoder_) {
-      decoded_.clear();
-      decoder_->finish(decoded_);
-      write(decoded_);
-    }
-    if (sink_) sink_->finish();
+    if (decoder_ || sink_) finish_transformed();
     progress_.finish();
   }
   conn->requests_served++;
-  if (buffer_.size() > response_buffer_initial * 4) {
+  if (buffer_.size() > response_buffer_initial * 4) [[unlikely]] {
     buffer_.resize(response_buffer_initial);
     buffer_.shrink_to_fit();  // an idle connection keeps a small buffer
   }
-  conn->read_buffer = std::move(buffer_);
-  conn->idle_parser = std::move(parser_);
   // Bytes after the end of the response mean the peer and we disagree on framing.
   backend_.pool.release(std::move(conn), keep_alive_ && complete_ && buffered_ == 0);
+  return std::move(result_);
+}
+
+// The decoder's last bytes, and the sink's end (a file is renamed into place).
+COURIER_COLD void response_reader::finish_transformed() {
+  if (decoder_) {
+    decoded_.clear();
+    decoder_->finish(decoded_);
+    write(decoded_);
+  }
+  if (sink_) sink_->finish();
+}
+
+// The rest of the body is read only as the caller asks for it (stream_response), on the
+// backend's I/O threads.
+COURIER_COLD hop_result response_reader::finish_streaming(std::unique_ptr<transport>& conn) {
+  conn->settle();
+  // The parser and the buffer go with the stream; the connection gets new ones if it comes
+  // back to the pool.
+  http1::response_parser parser = std::move(parser_);
+  conn->parser.reset();
+  std::vector<char> buffer = std::move(buffer_);
+  stream_response_parts parts{backend_.shared_from_this(),
+                              std::move(conn),
+                              std::move(parser),
+                              std::move(buffer),
+                              buffered_,
+                              std::move(early_body_),
+                              std::move(decoder_),
+                              keep_alive_,
+                              complete_,
+                              eof_,
+                              where_,
+                              options_.read_timeout,
+                              content_length_,
+                              progress_callback_ ? *progress_callback_ : progress_callback{},
+                              options_.progress_interval};
+  result_.stream = std::make_shared<stream_response>(std::move(parts));
   return std::move(result_);
 }
 

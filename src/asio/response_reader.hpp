@@ -22,9 +22,9 @@ namespace courier::asio_detail {
 class stream_response;
 class body_sink;
 
-/// What one request on one connection brought back.
+/// What one request on one connection brought back, besides its head and body (written into
+/// the caller's raw_response).
 struct hop_result {
-  response_head head;
   bool redirect = false;  // a redirect that will be followed: its body was dropped
   std::optional<std::string> location;
   std::shared_ptr<stream_response> stream;  // to_stream: the unread body, handed to the caller
@@ -37,11 +37,12 @@ struct connection_failure {};
 class response_reader {
  public:
   /// `where` (host:port) names the peer in messages and must outlive the reader; so must
-  /// `options`, `progress`, `dest` and `final_body` (the memory destination). `may_retry`: a
-  /// failure before the first response byte throws connection_failure.
+  /// `options`, `progress`, `dest` and `out`, which receives the head and, for the memory
+  /// destination, the body. `may_retry`: a failure before the first response byte throws
+  /// connection_failure.
   response_reader(asio_backend::impl& backend, const request_options& options,
                   const progress_callback* progress, transport& conn, bool head_only,
-                  const body_destination& dest, raw_body& final_body, const std::string& where,
+                  const body_destination& dest, raw_response& out, const std::string& where,
                   bool may_retry);
   ~response_reader();
   response_reader(const response_reader&) = delete;
@@ -63,8 +64,18 @@ class response_reader {
  private:
   void take_events();
   void on_head(proto::http1::head_event& h);
+  // The rarer parts of on_head, deliver, parse, took and finish, kept out of their lines.
+  bool on_redirect_head(const proto::http1::head_event& h);
+  std::size_t open_destination(int status);
+  void use_decoder(std::string_view encoding, std::size_t limit);
+  void deliver_elsewhere(std::string_view data);
+  bool parse_at_eof();
+  void read_failed(const boost::system::error_code& ec);  // throws, or notes the end of input
+  [[noreturn]] void too_large();
+  hop_result finish_streaming(std::unique_ptr<transport>& conn);
+  void finish_transformed();
   void deliver(std::string_view data);
-  /// Body bytes (decoded) to the sink, or to final_body_ when the body is kept in memory.
+  /// Body bytes (decoded) to the sink, or to out_.body when the body is kept in memory.
   void write(std::string_view data);
 
   asio_backend::impl& backend_;
@@ -72,13 +83,13 @@ class response_reader {
   const progress_callback* progress_callback_;
   transport& conn_;
   const body_destination& dest_;
-  raw_body& final_body_;
+  raw_response& out_;
   const std::string& where_;
   const bool may_retry_;
 
-  proto::http1::response_parser parser_;
-  std::vector<char> buffer_;
-  std::size_t buffered_ = 0;  // bytes in buffer_ not yet consumed by the parser
+  proto::http1::response_parser& parser_;  // the connection's (transport::parser)
+  std::vector<char>& buffer_;              // the connection's (transport::read_buffer)
+  std::size_t buffered_ = 0;               // bytes in buffer_ not yet consumed by the parser
   bool eof_ = false;
   bool any_response_byte_ = false;
   bool keep_alive_ = false;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "asio/byte_stream.hpp"
+#include "asio/coarse_clock.hpp"
 #include "proto/http1/response_parser.hpp"
 
 #include <courier/proxy.hpp>
@@ -166,17 +167,16 @@ class transport : public byte_stream {
   /// "Basic ..." for forwarded requests when the proxy has credentials, else "".
   std::string proxy_authorization() const;
   const std::optional<courier::proxy>& via() const noexcept { return proxy_; }
-  clock::time_point idle_since{};
+  coarse_clock::time_point idle_since{};  // set by the pool
   int requests_served = 0;
   /// Where the connection pool keeps this connection's key, set by the pool when it first
   /// takes the connection back: later returns skip the lookup by pool_key().
   pool_slot* slot = nullptr;
-  /// The HTTP exchange's read buffer, kept with the connection so that a keep-alive request
-  /// neither allocates nor clears one.
+  /// The HTTP exchange's read buffer and response parser, kept with the connection: a
+  /// keep-alive request reads with them in place, and allocates neither (reset() keeps the
+  /// parser's storage). An as_stream response takes them along.
   std::vector<char> read_buffer;
-  /// The response parser of the last exchange, kept with the connection for the same reason
-  /// (reset() for the next response reuses its storage).
-  std::optional<proto::http1::response_parser> idle_parser;
+  std::optional<proto::http1::response_parser> parser;
   /// The default Host, User-Agent and Accept lines of this connection's requests, written once
   /// (request_head_writer::fields()), and the uri host they were written for.
   std::string default_fields, default_fields_host;

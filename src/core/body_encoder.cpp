@@ -383,11 +383,22 @@ void body_source::async_read_failed(std::exception_ptr e) {
   std::rethrow_exception(e);
 }
 
-COURIER_HOT encoded_body encode_body(const courier::body& b) {
+namespace {
+// Most requests have no body: that case stays out of the visit.
+COURIER_COLD encoded_body encode_some(const courier::body& b) {
   return encode_any(b);
 }
-COURIER_HOT encoded_body encode_body(courier::body&& b) {
+COURIER_COLD encoded_body encode_some(courier::body&& b) {
   return encode_any(std::move(b));
+}
+}  // namespace
+COURIER_HOT encoded_body encode_body(const courier::body& b) {
+  if (std::holds_alternative<std::monostate>(b)) return {};
+  return encode_some(b);
+}
+COURIER_HOT encoded_body encode_body(courier::body&& b) {
+  if (std::holds_alternative<std::monostate>(b)) return {};
+  return encode_some(std::move(b));
 }
 
 std::string url_encode_form(const std::vector<std::pair<std::string, std::string>>& fields) {

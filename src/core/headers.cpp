@@ -87,9 +87,11 @@ std::size_t headers::erase(std::string_view name) {
 }
 
 COURIER_HOT void headers::add_unchecked(std::string_view name, std::string_view value) {
+  // Appended to the new, empty strings: less code than an assignment, which also handles
+  // overlap and reuse.
   header_field& f = fields_.emplace_back();
-  f.name.assign(name);
-  f.value.assign(value);
+  f.name.append(name);
+  f.value.append(value);
 }
 
 COURIER_HOT std::optional<std::string_view> headers::get(std::string_view name) const {

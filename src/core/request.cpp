@@ -7,14 +7,20 @@
 
 namespace courier {
 
+namespace {
+COURIER_COLD courier::uri with_params(
+    courier::uri u, const std::vector<std::pair<std::string, std::string>>& query) {
+  for (const auto& [name, value] : query)
+    u = u.with_query_param(name, value);
+  return u;
+}
+}  // namespace
+
 COURIER_HOT std::optional<courier::uri> request_data::uri() const {
   const state& s = st();
   if (!s.uri) return std::nullopt;
   if (s.query.empty()) return *s.uri;  // copied straight into the optional
-  courier::uri u = *s.uri;
-  for (const auto& [name, value] : s.query)
-    u = u.with_query_param(name, value);
-  return u;
+  return with_params(*s.uri, s.query);
 }
 
 const request_data::state& request_data::default_state() {

@@ -40,23 +40,26 @@ COURIER_HOT bool is_latin1(std::string_view charset) noexcept {
 
 }  // namespace
 
+namespace {
+// Each Latin-1 byte is the code point of the same value: at most two UTF-8 bytes.
+COURIER_COLD std::string latin1_to_utf8(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size() + bytes.size() / 4);
+  for (unsigned char c : bytes) {
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+    } else {
+      out += static_cast<char>(0xC0 | (c >> 6));
+      out += static_cast<char>(0x80 | (c & 0x3F));
+    }
+  }
+  return out;
+}
+}  // namespace
+
 COURIER_HOT std::string decode_text(const response_head& head, std::string&& bytes) {
   auto ct = head.headers.get("Content-Type");
-  if (!ct) return std::move(bytes);
-  if (is_latin1(charset_of(*ct))) {
-    // Each Latin-1 byte is the code point of the same value: at most two UTF-8 bytes.
-    std::string out;
-    out.reserve(bytes.size() + bytes.size() / 4);
-    for (unsigned char c : bytes) {
-      if (c < 0x80) {
-        out += static_cast<char>(c);
-      } else {
-        out += static_cast<char>(0xC0 | (c >> 6));
-        out += static_cast<char>(0x80 | (c & 0x3F));
-      }
-    }
-    return out;
-  }
+  if (ct && is_latin1(charset_of(*ct))) return latin1_to_utf8(bytes);
   // UTF-8, US-ASCII (a subset) and charsets courier does not convert are returned unchanged.
   return std::move(bytes);
 }

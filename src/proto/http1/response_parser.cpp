@@ -157,8 +157,11 @@ bool for_each_list_token(std::string_view value, OnToken&& on_token) {
   }
 }
 
-[[noreturn]] void malformed(const std::string& what) {
+[[noreturn]] COURIER_COLD void malformed(const std::string& what) {
   throw courier::protocol_error("malformed HTTP/1.1 response: " + what);
+}
+[[noreturn]] COURIER_COLD void malformed(const char* what) {
+  malformed(std::string(what));
 }
 
 constexpr const char* bad_status_line =
@@ -227,6 +230,7 @@ struct response_parser::impl {
 
   void start_message();
   std::size_t feed(std::string_view data);
+  const char* feed_chunked_or_eof(const char* p, const char* end);
   const char* parse_lines(const char* p, const char* end);
   const char* finish_pending_line(const char* p, const char* end);
   const char* parse_line(const char* p, const char* end);
@@ -251,7 +255,10 @@ struct response_parser::impl {
   }
   void on_field(std::string_view name, std::string_view value);
   void on_connection(std::string_view value);
+  void on_connection_list(std::string_view value);
   void on_content_length(std::string_view value);
+  void on_content_length_list(std::string_view value);
+  void check_transfer_codings() const;
   void on_transfer_encoding(std::string_view value);
   void on_head_complete();
   void on_body(const char* p, std::size_t n) {
@@ -292,7 +299,7 @@ COURIER_HOT void response_parser::impl::start_message() {
   crlf_seen_ = 0;
 }
 
-void response_parser::impl::section_too_large() const {
+COURIER_COLD void response_parser::impl::section_too_large() const {
   const std::size_t limit = options_.max_header_size;
   if (state_ == state::status_line || state_ == state::fields) {
     throw courier::body_too_large("HTTP response header section is larger than max_header_size (" +
@@ -314,36 +321,48 @@ COURIER_HOT std::size_t response_parser::impl::feed(std::string_view data) {
       case state::trailers:
         p = pending_.empty() ? parse_lines(p, end) : finish_pending_line(p, end);
         break;
-      case state::body_length:
-      case state::chunk_data: {
+      case state::body_length: {
         const auto n = static_cast<std::size_t>(
             std::min<std::uint64_t>(remaining_, static_cast<std::uint64_t>(end - p)));
         on_body(p, n);
         p += n;
         remaining_ -= n;
-        if (remaining_ == 0) {
-          if (state_ == state::body_length) {
-            finish();
-          } else {
-            state_ = state::chunk_crlf;
-            crlf_seen_ = 0;
-            framing_bytes_ = 0;
-          }
-        }
+        if (remaining_ == 0) finish();
         break;
       }
-      case state::chunk_crlf:
-        p = parse_chunk_crlf(p, end);
+      default:
+        p = feed_chunked_or_eof(p, end);
         break;
-      case state::body_eof:
-        on_body(p, static_cast<std::size_t>(end - p));
-        p = end;
-        break;
-      case state::done:
-        throw std::logic_error("HTTP/1.1 response parser: input after the end of a response");
     }
   }
   return static_cast<std::size_t>(p - begin);
+}
+
+// The body states other than Content-Length's, apart from feed(): a keep-alive response
+// with a known length never runs them.
+[[gnu::noinline]] const char* response_parser::impl::feed_chunked_or_eof(const char* p,
+                                                                         const char* end) {
+  switch (state_) {
+    case state::chunk_data: {
+      const auto n = static_cast<std::size_t>(
+          std::min<std::uint64_t>(remaining_, static_cast<std::uint64_t>(end - p)));
+      on_body(p, n);
+      remaining_ -= n;
+      if (remaining_ == 0) {
+        state_ = state::chunk_crlf;
+        crlf_seen_ = 0;
+        framing_bytes_ = 0;
+      }
+      return p + n;
+    }
+    case state::chunk_crlf:
+      return parse_chunk_crlf(p, end);
+    case state::body_eof:
+      on_body(p, static_cast<std::size_t>(end - p));
+      return end;
+    default:
+      throw std::logic_error("HTTP/1.1 response parser: input after the end of a response");
+  }
 }
 
 // Parses complete lines in place; keeps an incomplete last line in pending_.
@@ -369,7 +388,8 @@ COURIER_HOT const char* response_parser::impl::parse_lines(const char* p, const 
 }
 
 // Completes the line kept in pending_ with bytes up to the next LF, then parses it.
-const char* response_parser::impl::finish_pending_line(const char* p, const char* end) {
+COURIER_COLD const char* response_parser::impl::finish_pending_line(const char* p,
+                                                                    const char* end) {
   const auto* lf =
       static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
   const char* taken_end = lf != nullptr ? lf + 1 : end;
@@ -410,21 +430,30 @@ COURIER_HOT const char* response_parser::impl::parse_line(const char* p, const c
   }
 }
 
+namespace {
+// The start of a status line, up to the reason phrase.
+constexpr std::string_view status_line_shape = "HTTP/1.x ddd ";
+
+// Garbage fails on its first bytes: no need to wait for a CRLF that may never come.
+COURIER_COLD void check_status_line_start(const char* p, std::size_t available) {
+  for (std::size_t i = 0; i < status_line_shape.size() && i < available; ++i) {
+    const char c = p[i];
+    const char want = status_line_shape[i];
+    const bool ok = want == 'x' ? (c == '0' || c == '1') : want == 'd' ? is_digit(c) : c == want;
+    if (!ok) malformed(bad_status_line);
+  }
+}
+}  // namespace
+
 // status-line = HTTP-version SP 3DIGIT SP reason-phrase CRLF, with HTTP/1.0 or HTTP/1.1.
 COURIER_HOT const char* response_parser::impl::parse_status_line(const char* p, const char* end) {
-  constexpr std::string_view shape = "HTTP/1.x ddd ";
+  constexpr std::string_view shape = status_line_shape;
   const std::size_t available = static_cast<std::size_t>(end - p);
   const bool whole_shape = available >= shape.size() && std::memcmp(p, "HTTP/1.", 7) == 0 &&
                            (p[7] == '0' || p[7] == '1') && p[8] == ' ' && is_digit(p[9]) &&
                            is_digit(p[10]) && is_digit(p[11]) && p[12] == ' ';
   if (!whole_shape) {
-    // Garbage fails on its first bytes: no need to wait for a CRLF that may never come.
-    for (std::size_t i = 0; i < shape.size() && i < available; ++i) {
-      const char c = p[i];
-      const char want = shape[i];
-      const bool ok = want == 'x' ? (c == '0' || c == '1') : want == 'd' ? is_digit(c) : c == want;
-      if (!ok) malformed(bad_status_line);
-    }
+    check_status_line_start(p, available);
     return nullptr;  // only the beginning of a well-formed status line
   }
   const char* reason = p + shape.size();
@@ -525,6 +554,10 @@ COURIER_HOT void response_parser::impl::on_connection(std::string_view value) {
     connection_keep_alive_ = true;
     return;
   }
+  on_connection_list(value);
+}
+
+COURIER_COLD void response_parser::impl::on_connection_list(std::string_view value) {
   const bool valid = for_each_list_token(value, [&](std::string_view option) {
     if (iequals_lower(option, "close")) {
       connection_close_ = true;
@@ -554,6 +587,11 @@ COURIER_HOT void response_parser::impl::on_content_length(std::string_view value
       return;
     }
   }
+  on_content_length_list(value);
+}
+
+// Content-Length as a list, or a number too long for the one-step reading above.
+COURIER_COLD void response_parser::impl::on_content_length_list(std::string_view value) {
   std::string_view rest = value;
   while (true) {
     const std::size_t comma = rest.find(',');
@@ -604,6 +642,17 @@ void response_parser::impl::on_transfer_encoding(std::string_view value) {
   }
 }
 
+// A message with a body and Transfer-Encoding: only a single, final chunked can be decoded.
+COURIER_COLD void response_parser::impl::check_transfer_codings() const {
+  if (!unsupported_coding_.empty()) {
+    malformed("unsupported Transfer-Encoding '" + unsupported_coding_ +
+              "' (only chunked is supported)");
+  }
+  if (!chunked_ && chunked_codings_ > 0) {
+    malformed("Transfer-Encoding applies chunked more than once");
+  }
+}
+
 COURIER_HOT void response_parser::impl::on_head_complete() {
   if (status_ < 200 && status_ != 101) {
     ++interim_responses_;  // 100 Continue, 103 Early Hints, ...: not the answer
@@ -618,15 +667,7 @@ COURIER_HOT void response_parser::impl::on_head_complete() {
   } else if (!chunked_) {
     need_eof_ = true;
   }
-  if (has_body && has_transfer_encoding_) {
-    if (!unsupported_coding_.empty()) {
-      malformed("unsupported Transfer-Encoding '" + unsupported_coding_ +
-                "' (only chunked is supported)");
-    }
-    if (!chunked_ && chunked_codings_ > 0) {
-      malformed("Transfer-Encoding applies chunked more than once");
-    }
-  }
+  if (has_body && has_transfer_encoding_) check_transfer_codings();
   content_length_ = has_body
                         ? (has_content_length_ ? std::optional<std::uint64_t>(content_length_value_)
                                                : std::nullopt)
