@@ -126,9 +126,18 @@ outcome http_sync(const workload& w) {
       if (r.status() != 200) throw std::runtime_error("status " + std::to_string(r.status()));
     }
     out.bytes = static_cast<std::uint64_t>(w.count) * w.size;
+  } else if (w.name != "http_conc") {
+    // The same plain loop as the Beast and libcurl clients: no atomics of the harness's own.
+    const auto req = cr::basic_request().get(target).response_as(cr::as_string());
+    for (long i = 0; i < w.count; ++i) {
+      check_deadline(w);
+      auto r = backend.send(req);
+      if (r.status() != 200) throw std::runtime_error("status " + std::to_string(r.status()));
+      out.bytes += r.body().size();
+    }
   } else {
     const auto req = cr::basic_request().get(target).response_as(cr::as_string());
-    const int threads = w.name == "http_conc" ? w.connections : 1;
+    const int threads = w.connections;
     std::atomic<long> next{0};
     std::exception_ptr failure;
     std::mutex failure_mutex;
