@@ -670,36 +670,41 @@ COURIER_HOT std::size_t transport::read_some_here(net::mutable_buffer buffer,
   if (buffer.size() == 0) return 0;
   detach_from_reactor();
   const int fd = native_fd();
+  if (!blocking_) return read_some_nonblocking(fd, buffer, limit, ec);
+  // A blocking recv(), one syscall per read, bounded by the read watchdog: it shuts the socket
+  // down if the deadline passes first. (Both clocks count from boot: CLOCK_MONOTONIC.)
+  auto deadline = coarse_clock::now() + limit.per_op;
+  if (limit.overall) {
+    deadline = std::min(deadline, coarse_clock::time_point(limit.overall->time_since_epoch()));
+  }
   for (;;) {
-    // A blocking recv() bounded by SO_RCVTIMEO: one syscall per read when the answer comes in
-    // time. The option is set again only when the time allowed changes (a whole-request
-    // timeout running out).
-    long long left = limit.per_op.count();
-    if (limit.overall) {
-      left = std::min<long long>(
-          left,
-          std::chrono::ceil<std::chrono::milliseconds>(*limit.overall - clock::now()).count());
-    }
-    if (left <= 0) {
+    if (deadline <= coarse_clock::now()) {
       ec = net::error::timed_out;
       return 0;
     }
-    const int wait_ms = static_cast<int>(std::min<long long>(left, 3'600'000));
-    if (wait_ms != receive_timeout_ms_) {
-      timeval tv{wait_ms / 1000, (wait_ms % 1000) * 1000};
-      if (::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0) {
-        receive_timeout_ms_ = wait_ms;
-      }
-    }
-    const std::size_t n = receive_once(fd, buffer, blocking_ ? 0 : MSG_DONTWAIT, ec);
-    if (n > 0 || ec) return n;
-    const bool interrupted = errno == EINTR;  // receive_once left recv()'s errno
-    if (blocking_) {
-      if (interrupted) continue;
-      ec = net::error::timed_out;  // SO_RCVTIMEO ran out
+    read_watch_.arm(fd, deadline);
+    const std::size_t n = receive_once(fd, buffer, 0, ec);
+    const int recv_errno = errno;
+    if (read_watch_.disarm()) {
+      ec = net::error::timed_out;  // the watchdog shut the socket down: it is done for
       return 0;
     }
-    if (!interrupted && !wait_ready(fd, POLLIN, limit.until(), ec)) return 0;
+    if (n > 0 || ec) return n;
+    if (recv_errno != EINTR) {
+      ec.assign(recv_errno, boost::system::system_category());
+      return 0;
+    }
+  }
+}
+
+// read_some_here on a socket that stayed non-blocking: a poll() bounded by the deadline.
+std::size_t transport::read_some_nonblocking(int fd, net::mutable_buffer buffer,
+                                             const wait_limit& limit,
+                                             boost::system::error_code& ec) {
+  for (;;) {
+    const std::size_t n = receive_once(fd, buffer, MSG_DONTWAIT, ec);
+    if (n > 0 || ec) return n;
+    if (errno != EINTR && !wait_ready(fd, POLLIN, limit.until(), ec)) return 0;
   }
 }
 

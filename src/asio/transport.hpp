@@ -4,6 +4,7 @@
 
 #include "asio/byte_stream.hpp"
 #include "asio/coarse_clock.hpp"
+#include "asio/read_watchdog.hpp"
 #include "proto/http1/response_parser.hpp"
 
 #include <courier/proxy.hpp>
@@ -137,8 +138,9 @@ class transport : public byte_stream {
   /// On a plain connection, writes what the socket takes now, without waiting (0 through TLS).
   /// An async write tries this first: most requests then need no timer and no reactor.
   std::size_t write_now(std::span<const net::const_buffer> buffers, boost::system::error_code& ec);
-  /// As write_here, for reading at least one byte (ec = eof when the peer closed). A signal
-  /// that interrupts the wait starts the per-operation time again (never past `overall`).
+  /// As write_here, for reading at least one byte (ec = eof when the peer closed). The wait
+  /// ends within a few milliseconds of its limit (see read_watchdog.hpp); the connection is
+  /// shut down then, and cannot be used again.
   std::size_t read_some_here(net::mutable_buffer buffer, const wait_limit& limit,
                              boost::system::error_code& ec);
 
@@ -177,6 +179,8 @@ class transport : public byte_stream {
   /// parser's storage). An as_stream response takes them along.
   std::vector<char> read_buffer;
   std::optional<proto::http1::response_parser> parser;
+  /// The last request head sent, kept for its storage: the next head is written into it.
+  std::string head_storage;
   /// The default Host, User-Agent and Accept lines of this connection's requests, written once
   /// (request_head_writer::fields()), and the uri host they were written for.
   std::string default_fields, default_fields_host;
@@ -207,10 +211,12 @@ class transport : public byte_stream {
   // here until an async read or write registers it again.
   int detached_fd_ = -1;
   bool detached_v6_ = false;
-  bool blocking_ = false;        // detached and switched to blocking mode
-  int receive_timeout_ms_ = -1;  // the SO_RCVTIMEO last set
+  bool blocking_ = false;  // detached and switched to blocking mode
+  read_watch read_watch_;  // bounds the blocking reads of read_some_here
   void detach_from_reactor() noexcept;
   void attach_to_reactor();
+  std::size_t read_some_nonblocking(int fd, net::mutable_buffer buffer, const wait_limit& limit,
+                                    boost::system::error_code& ec);
   // TLS over TCP: to the origin, or to an https:// proxy.
   std::unique_ptr<net::ssl::stream<tcp::socket&>> tls_;
   // TLS to the origin inside the TLS to an https:// proxy.
