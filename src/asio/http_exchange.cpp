@@ -160,7 +160,7 @@ COURIER_HOT std::string build_head(const courier::method& m, const courier::uri&
     target_built = built_target(u, forwarding);
     target = target_built;
   }
-  http1::request_head_writer w(m, target);
+  http1::request_head_writer w(m, target, std::move(conn.head_storage));
   // The request's fields in order, less those replaced below; then the defaults it lacks.
   bool has_host = false, has_agent = false, has_accept = false, has_type = false;
   bool has_length = false;
@@ -472,7 +472,7 @@ struct hop_start {
 COURIER_HOT hop_result exchange_here(exchange_state& st, hop_plan& plan,
                                      std::unique_ptr<transport>& conn, const std::string& where,
                                      bool may_retry) {
-  const std::string head =
+  std::string head =
       build_head(plan.method(), plan.uri(), plan.fields(), plan.body(), st.backend.options, *conn);
   try {
     write_head_here(st, *conn, head, where);
@@ -480,6 +480,7 @@ COURIER_HOT hop_result exchange_here(exchange_state& st, hop_plan& plan,
     if (may_retry) throw connection_failure{};  // the server closed (and reset) it while idle
     throw;
   }
+  conn->head_storage = std::move(head);
   response_reader reader(st.backend, st.options, st.progress, *conn,
                          plan.method() == courier::method::head, st.dest, plan.response(), where,
                          may_retry);
@@ -538,7 +539,7 @@ net::awaitable<hop_result> run_hop(exchange_state& st, hop_plan& plan, hop_start
       if (!body.source && st.on_caller_thread && conn->is_plain()) {
         co_return exchange_here(st, plan, conn, where, may_retry);  // a fresh connection
       }
-      const std::string head =
+      std::string head =
           build_head(plan.method(), u, plan.fields(), body, st.backend.options, *conn);
       try {
         co_await write_request(st, *conn, head, body, where);
@@ -546,6 +547,7 @@ net::awaitable<hop_result> run_hop(exchange_state& st, hop_plan& plan, hop_start
         if (may_retry) throw connection_failure{};  // the server closed (and reset) it
         throw;
       }
+      conn->head_storage = std::move(head);
       response_reader reader(st.backend, st.options, st.progress, *conn,
                              plan.method() == courier::method::head, st.dest, plan.response(),
                              where, may_retry);

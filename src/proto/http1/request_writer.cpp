@@ -80,8 +80,10 @@ std::string serialize_request_head(const courier::method& method, std::string_vi
 }
 
 COURIER_HOT request_head_writer::request_head_writer(const courier::method& method,
-                                                     std::string_view target) {
+                                                     std::string_view target, std::string storage)
+    : head_(std::move(storage)) {
   check_target(target);
+  head_.clear();
   head_.reserve(256 + target.size());
   append_line(head_, method.name(), " ", target, " HTTP/1.1\r\n");
   request_line_size_ = head_.size();

@@ -22,7 +22,10 @@ std::string serialize_request_head(const courier::method& method, std::string_vi
 /// serialize_request_head does.
 class request_head_writer {
  public:
-  request_head_writer(const courier::method& method, std::string_view target);
+  /// `storage`: a string whose capacity the head may reuse (its contents are dropped), such as
+  /// the one finish() returned for the previous request on a connection.
+  request_head_writer(const courier::method& method, std::string_view target,
+                      std::string storage = {});
   void field(std::string_view name, std::string_view value);
   /// The field lines written so far (all but the request line), to be reused by fields_from().
   std::string_view fields() const noexcept;
