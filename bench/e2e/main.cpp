@@ -1,6 +1,6 @@
 // bench_client CLIENT WORKLOAD key=value...: runs one workload with one client in this process
-// and prints one line: RESULT client=.. workload=.. ops wall_s cpu_s maxrss_kib [p50_us p99_us]
-// [idle_kib_per_conn]. Each run is its own process, so getrusage and the peak RSS are the
+// and prints one line: RESULT client=.. workload=.. ops wall_s cpu_s (user_s + sys_s) maxrss_kib
+// [p50_us p99_us] [idle_kib_per_conn]. Each run is its own process, so getrusage and the peak RSS are the
 // client's alone.
 #include "bench_client.hpp"
 
@@ -107,12 +107,13 @@ int main(int argc, char** argv) {
   const auto t1 = std::chrono::steady_clock::now();
   getrusage(RUSAGE_SELF, &after);
   const double wall = std::chrono::duration<double>(t1 - t0).count();
-  const double cpu = seconds(after.ru_utime) - seconds(before.ru_utime) + seconds(after.ru_stime) -
-                     seconds(before.ru_stime);
+  const double user = seconds(after.ru_utime) - seconds(before.ru_utime);
+  const double sys = seconds(after.ru_stime) - seconds(before.ru_stime);
   std::printf(
-      "RESULT client=%s workload=%s ops=%ld bytes=%llu wall_s=%.6f cpu_s=%.6f maxrss_kib=%ld",
+      "RESULT client=%s workload=%s ops=%ld bytes=%llu wall_s=%.6f cpu_s=%.6f user_s=%.6f "
+      "sys_s=%.6f maxrss_kib=%ld",
       client.c_str(), w.name.c_str(), out.ops, static_cast<unsigned long long>(out.bytes), wall,
-      cpu, after.ru_maxrss);
+      user + sys, user, sys, after.ru_maxrss);
   if (!out.latencies_us.empty())
     std::printf(" p50_us=%.2f p99_us=%.2f", percentile(out.latencies_us, 0.5),
                 percentile(out.latencies_us, 0.99));
