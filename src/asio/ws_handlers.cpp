@@ -100,7 +100,7 @@ void websocket::state::pump() {
     if (std::holds_alternative<close_event>(it)) terminal = true;
     if (receivers.front()(it)) receivers.pop_front();
   }
-  if (options.capacity && buffer.size() < *options.capacity) session->resume();
+  if (options.capacity && buffer.size() < *options.capacity) session->resume_held();
 }
 
 namespace {
@@ -299,9 +299,9 @@ void post_send(const std::shared_ptr<websocket::state>& st, frame f, bool cont,
 
 // A whole message waiting at the front of the buffer (the common case when messages arrive
 // faster than they are taken), taken on the caller's thread with no receiver and no wake-up.
-// Only when no earlier receive is still waiting, so that receives are served in order.
+// Only when no earlier receive is still waiting, so that receives are served in order. With
+// the session's lock held.
 std::optional<message> take_buffered_message(websocket::state& st) {
-  std::lock_guard lock(st.session->mutex());
   if (!st.receivers.empty() || st.buffer.empty()) return std::nullopt;
   auto* f = std::get_if<frame>(&st.buffer.front());
   if (!f || !f->fin || (f->op != opcode::text && f->op != opcode::binary)) return std::nullopt;
@@ -311,35 +311,33 @@ std::optional<message> take_buffered_message(websocket::state& st) {
   return m;
 }
 
-// True when nothing is buffered, no other receiver waits and the socket is open: a blocking
-// receive may then read on its own thread until something arrives, and take it from the buffer
-// without a receiver of its own.
-bool only_reader(websocket::state& st) {
-  std::lock_guard lock(st.session->mutex());
-  return st.buffer.empty() && st.receivers.empty() && !st.terminal && st.open.load();
-}
-
 // Blocking receives take a whole message from the buffer when it holds one. The usual case
-// after that: no other receiver waits, so this thread reads until something is buffered, and
-// takes it from there (no receiver, callback or wake-up). Anything else (fragments, a close,
-// an error, other receivers, reads left to the I/O thread) goes through a receiver added on
-// the caller's thread, which the buffer or an I/O thread completes.
+// after that: nothing is buffered, no other receiver waits and the socket is open, so this
+// thread reads until something is buffered, and takes it from there (no receiver, callback or
+// wake-up), all under one hold of the session's lock but for the read itself. Anything else
+// (fragments, a close, an error, other receivers, reads left to the I/O thread) goes through a
+// receiver added on the caller's thread, which the buffer or an I/O thread completes.
 message blocking_receive_message(const std::shared_ptr<websocket::state>& st,
                                  std::optional<opcode> want) {
-  for (;;) {
-    if (auto m = take_buffered_message(*st)) {
-      if (want && m->type != *want) std::rethrow_exception(wrong_type(*want, m->type));
-      return std::move(*m);
+  st->backend->check_blocking_allowed("a blocking websocket call");
+  {
+    std::unique_lock lock(st->session->mutex());
+    for (;;) {
+      if (auto m = take_buffered_message(*st)) {
+        lock.unlock();
+        if (want && m->type != *want) std::rethrow_exception(wrong_type(*want, m->type));
+        return std::move(*m);
+      }
+      const bool only_reader =
+          st->buffer.empty() && st->receivers.empty() && !st->terminal && st->open.load();
+      if (!only_reader) break;
+      const bool read = st->session->read_here_until(
+          lock, [&] { return !st->buffer.empty() || !st->receivers.empty(); });
+      if (!read) break;  // the I/O thread reads: wait for it below
+      // Each turn buffers something new or ends here (a finished session with nothing
+      // buffered, or another receiver that came meanwhile): never a spin.
+      if (st->buffer.empty()) break;
     }
-    if (!only_reader(*st)) break;
-    st->backend->check_blocking_allowed("a blocking websocket call");
-    const bool read =
-        st->session->read_here_until([&] { return !st->buffer.empty() || !st->receivers.empty(); });
-    if (!read) break;  // the I/O thread reads: wait for it below
-    std::lock_guard lock(st->session->mutex());
-    // Each turn buffers something new or ends here (a finished session with nothing buffered,
-    // or another receiver that came meanwhile): never a spin.
-    if (st->buffer.empty()) break;
   }
   return wait_for_input<message>(*st, [&](std::function<void(std::exception_ptr, message)> cb) {
     if (want) cb = expect_type(*want, std::move(cb));
@@ -370,12 +368,26 @@ std::vector<std::byte> websocket::receive_binary() {
 // Queues the frame on the caller's thread (the session is guarded by its lock); the I/O
 // thread is woken only when its writer is idle. Returns once the frame is queued.
 void websocket::send(frame f, bool is_continuation) {
-  auto st = state_;
-  st->backend->check_blocking_allowed("a blocking websocket call");
-  sync_result<bool> result;
-  st->session->send(std::move(f), is_continuation,
-                    [&result](std::exception_ptr e) { result.set(e, true); });
-  result.get();
+  state_->backend->check_blocking_allowed("a blocking websocket call");
+  asio_detail::ws_session& session = *state_->session;
+  // `done` runs with the session's lock held: within send() as a rule, or later on another
+  // thread when the outgoing queue is full (then it wakes this thread, which waits below).
+  struct outcome {
+    bool done = false;
+    bool waiting = false;
+    std::exception_ptr error;
+  } sent;
+  const bool done_now = session.send(std::move(f), is_continuation, [&](std::exception_ptr e) {
+    sent.error = e;
+    sent.done = true;
+    if (sent.waiting) session.wake_waiters();
+  });
+  if (!done_now) {
+    std::unique_lock lock(session.mutex());
+    sent.waiting = true;
+    session.wait_until(lock, [&] { return sent.done; });
+  }
+  if (sent.error) std::rethrow_exception(sent.error);
 }
 
 void websocket::send_text(std::string text) {

@@ -42,6 +42,8 @@ struct websocket::state final : asio_detail::ws_event_sink,
 
   /// Queues `r` (on the strand) and serves it when items arrive.
   void add_receiver(receiver r);
+  /// Serves waiting receivers from the buffer, and resumes reading when it has room. With the
+  /// session's lock held (every caller holds it: sink callbacks run under it).
   void pump();
   void push(item it);
 

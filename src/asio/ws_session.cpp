@@ -88,9 +88,9 @@ net::awaitable<void> ws_session::read_loop(std::string initial) {
       // Blocking receives read from here on, on their own threads.
       park_wanted_ = false;
       reader_ = reader::parked;
-      last_caller_read_ = clock::now();
+      last_caller_read_ = coarse_clock::now();
       watch_parked_reader();
-      input_cv_.notify_all();
+      notify_input();
       co_return;
     }
     if (paused_) {
@@ -130,7 +130,7 @@ net::awaitable<void> ws_session::read_loop(std::string initial) {
       }
       handle_input({}, ec);
     }
-    if (park_wanted_) input_cv_.notify_all();  // a blocking receive may have been served
+    if (park_wanted_) notify_input();  // a blocking receive may have been served
     if (direct.empty() && n == buffer_size && buffer_size < ws_read_buffer_max) {
       buffer_size *= 2;
       buffer = std::make_unique_for_overwrite<char[]>(buffer_size);
@@ -156,8 +156,20 @@ void ws_session::handle_input(std::string_view data, const boost::system::error_
 }
 
 bool ws_session::read_here_until(const std::function<bool()>& served) {
-  if (!transport_->supports_caller_reads()) return false;
   std::unique_lock lock(mutex_);
+  return read_here_until(lock, served);
+}
+
+void ws_session::wait_until(std::unique_lock<std::recursive_mutex>& lock,
+                            const std::function<bool()>& done) {
+  ++input_waiters_;
+  input_cv_.wait(lock, done);
+  --input_waiters_;
+}
+
+bool ws_session::read_here_until(std::unique_lock<std::recursive_mutex>& lock,
+                                 const std::function<bool()>& served) {
+  if (!transport_->supports_caller_reads()) return false;
   for (;;) {
     if (served() || finished_) return true;
     if (writing_) {
@@ -170,11 +182,11 @@ bool ws_session::read_here_until(const std::function<bool()>& served) {
     if (reader_ == reader::loop && bulk_input_) return false;
     if (reader_ == reader::loop) {
       park_wanted_ = true;  // the loop stops after its next read, then this thread reads
-      input_cv_.wait(lock);
+      wait_input(lock);
       continue;
     }
     if (reader_ == reader::caller) {
-      input_cv_.wait(lock);  // another thread reads for every receiver
+      wait_input(lock);  // another thread reads for every receiver
       continue;
     }
     if (paused_) {
@@ -201,7 +213,7 @@ bool ws_session::read_here_until(const std::function<bool()>& served) {
                                         ec);
     lock.lock();
     reader_ = reader::parked;
-    last_caller_read_ = clock::now();
+    last_caller_read_ = coarse_clock::now();
     if (std::exchange(close_after_read_, false)) transport_->close();
     if (!finished_ && direct.empty()) {
       handle_input(std::string_view(caller_buffer_.get(), n), ec);
@@ -212,7 +224,7 @@ bool ws_session::read_here_until(const std::function<bool()>& served) {
       }
       handle_input({}, ec);
     }
-    input_cv_.notify_all();
+    notify_input();
     if (direct.empty() && n == caller_buffer_size_ && caller_buffer_size_ < ws_read_buffer_max) {
       caller_buffer_size_ *= 2;
       caller_buffer_ = std::make_unique_for_overwrite<char[]>(caller_buffer_size_);
@@ -256,7 +268,7 @@ void ws_session::watch_parked_reader() {
     std::lock_guard lock(self->mutex_);
     if (ec || self->finished_ || self->reader_ == reader::loop) return;
     if (self->reader_ == reader::parked && !self->writing_ &&
-        clock::now() - self->last_caller_read_ >= parked_reader_check) {
+        coarse_clock::now() - self->last_caller_read_ >= parked_reader_check) {
       self->restart_read_loop();
       return;
     }
@@ -308,24 +320,26 @@ void ws_session::drain_events() {
   }
 }
 
-void ws_session::send(ws::frame f, bool is_continuation, send_callback done) {
+bool ws_session::send(ws::frame f, bool is_continuation, send_callback done) {
   bool spawn = false;
+  bool done_now = false;
   {
     std::lock_guard lock(mutex_);
-    send_locked(std::move(f), is_continuation, std::move(done));
+    done_now = send_locked(std::move(f), is_continuation, std::move(done));
     spawn = std::exchange(writer_to_spawn_, false);
   }
   // Started after unlocking, so that the woken I/O thread does not wait for our lock.
   if (spawn) spawn_writer();
+  return done_now;
 }
 
-void ws_session::send_locked(ws::frame f, bool is_continuation, send_callback done) {
+bool ws_session::send_locked(ws::frame f, bool is_continuation, send_callback done) {
   if (finished_ || core_.current_state() != proto::ws::state::open) {
     if (done) {
       done(std::make_exception_ptr(websocket_closed("the WebSocket to " + where_ + " is closed",
                                                     peer_close_.value_or(ws::close_event{}))));
     }
-    return;
+    return true;
   }
   pending_send s{std::move(f), is_continuation, std::move(done)};
   const bool new_message = s.frame.is_data() && !is_continuation;
@@ -336,7 +350,7 @@ void ws_session::send_locked(ws::frame f, bool is_continuation, send_callback do
           "the outgoing queue to " + where_ + " holds " + std::to_string(queued_bytes()) +
           " bytes (max_outgoing_bytes); the frame was not sent")));
     }
-    return;
+    return true;
   }
   if (full && options_.on_outgoing_full == ws::outgoing_full::close) {
     auto e = std::make_exception_ptr(websocket_buffer_full(
@@ -344,15 +358,16 @@ void ws_session::send_locked(ws::frame f, bool is_continuation, send_callback do
     if (s.done) s.done(e);
     // Possibly on a caller's thread: the socket and timers are touched on the strand only.
     on_strand([this, e] { fail(ws::close_code::policy_violation, "outgoing queue full", e); });
-    return;
+    return true;
   }
   if (full || !deferred_.empty() || (new_message && message_open_)) {
     deferred_.push_back(std::move(s));
     pump_deferred();
-    return;
+    return false;  // `done` may have run in pump_deferred, or runs later
   }
   apply_send(std::move(s));
   flush();
+  return true;
 }
 
 void ws_session::apply_send(pending_send&& s) {
@@ -574,6 +589,10 @@ void ws_session::pause() noexcept {
 // strand, so a caller's thread hands the wake-up over.
 void ws_session::resume() {
   std::lock_guard lock(mutex_);
+  resume_held();
+}
+
+void ws_session::resume_held() {
   if (!paused_) return;
   paused_ = false;
   on_strand([this] {
@@ -586,7 +605,7 @@ void ws_session::finish(const ws::close_event& close) {
   finished_ = true;
   open_ = false;
   peer_close_ = close;
-  input_cv_.notify_all();
+  notify_input();
   // Possibly on a caller's thread (a blocking receive read the close): timers are the strand's.
   on_strand([this] { cancel_timers(); });
   auto closed =

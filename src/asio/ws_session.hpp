@@ -56,8 +56,15 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   std::recursive_mutex& mutex() const noexcept { return mutex_; }
 
   /// Queues a frame; `done` runs once it is in the core's output (or failed), or later when
-  /// the outgoing queue is full (outgoing_full::wait). May run on any thread.
-  void send(ws::frame f, bool is_continuation, send_callback done);
+  /// the outgoing queue is full (outgoing_full::wait). May run on any thread. True when `done`
+  /// ran before send returned (the usual case); otherwise it runs later with mutex() held, and
+  /// a caller waiting for it in wait_until() wants wake_waiters() called then.
+  bool send(ws::frame f, bool is_continuation, send_callback done);
+  /// With mutex() held by `lock`: waits until `done()`, checked after each wake_waiters(), each
+  /// input handled and the end of the session.
+  void wait_until(std::unique_lock<std::recursive_mutex>& lock, const std::function<bool()>& done);
+  /// With mutex() held: wakes the threads in wait_until() and read_here_until().
+  void wake_waiters() { notify_input(); }
   /// Starts the close handshake; `done` runs when it ends (or close_timeout passes).
   void close(std::uint16_t code, std::string reason, send_callback done);
   /// Fails the connection: sends a close frame with `code` and drops the TCP connection.
@@ -70,11 +77,16 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   /// again once no blocking receive came for a moment, or when an async receive or a close
   /// needs it.
   bool read_here_until(const std::function<bool()>& served);
+  /// The same with mutex() held by `lock` (held again when it returns).
+  bool read_here_until(std::unique_lock<std::recursive_mutex>& lock,
+                       const std::function<bool()>& served);
   /// An async receive or a close needs input: restarts background reading if it was stopped.
   void want_background_reading();
   /// Reading stops while paused (backpressure) and resumes on resume().
   void pause() noexcept;
   void resume();
+  /// The same with mutex() held.
+  void resume_held();
   bool is_open() const noexcept { return open_.load(std::memory_order_relaxed); }
 
   const ws_strand& strand() const noexcept { return strand_; }
@@ -104,7 +116,7 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   void drain_events();
   void apply_send(pending_send&& s);
   void pump_deferred();
-  void send_locked(ws::frame f, bool is_continuation, send_callback done);
+  bool send_locked(ws::frame f, bool is_continuation, send_callback done);  // as send()
   void close_locked(std::uint16_t code, std::string reason, send_callback done);
   /// Starts the writer if there is output and none runs. Off the strand it only marks the
   /// writer as wanted (writer_to_spawn_); send() and close() start it after unlocking.
@@ -143,13 +155,22 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   bool after_direct_read_ = false;  // the last read went straight into a payload
   bool park_wanted_ = false;        // a blocking receive asked the loop to stop reading
   bool close_after_read_ = false;   // close_transport() ran while a caller was reading
-  clock::time_point last_caller_read_{};
+  coarse_clock::time_point last_caller_read_{};
   std::unique_ptr<net::steady_timer> park_timer_;
   std::unique_ptr<char[]> caller_buffer_;
   std::size_t caller_buffer_size_ = 0;
   std::vector<net::const_buffer> caller_pieces_;  // the output's pieces, for write_from_caller
   // Blocking receives wait here for the read loop to stop or another caller's read to end.
   std::condition_variable_any input_cv_;
+  int input_waiters_ = 0;  // threads in input_cv_.wait: a notify costs nothing without them
+  void wait_input(std::unique_lock<std::recursive_mutex>& lock) {
+    ++input_waiters_;
+    input_cv_.wait(lock);
+    --input_waiters_;
+  }
+  void notify_input() {
+    if (input_waiters_ > 0) input_cv_.notify_all();
+  }
   bool message_open_ = false;  // a fragmented message we send is not finished
   std::unique_ptr<net::steady_timer> resume_timer_;
   std::unique_ptr<net::steady_timer> close_timer_;

@@ -493,6 +493,33 @@ TEST(WebSocketBuffer, OutgoingQueueBoundWithFailPolicy) {
   EXPECT_TRUE(socket.is_open()) << "fail policy keeps the connection";
 }
 
+TEST(WebSocketBuffer, BlockingSendsWaitForRoomInTheOutgoingQueue) {
+  // A peer that reads nothing for 300 ms: the socket buffers fill, then the 64 KiB queue, and
+  // each blocking send waits (outgoing_full::wait) until the writer has made room, is woken,
+  // and goes out in order. The peer then counts every byte and answers with the total.
+  constexpr int messages = 24;
+  constexpr std::size_t size = 1 << 20;
+  constexpr std::size_t frame_bytes = size + 14;  // 2 + 8 (64-bit length) + 4 (mask) + payload
+  ct::fault_server server(upgrade_then([&](ct::connection& c) {
+    c.pause(300ms);
+    std::size_t got = 0;
+    for (int i = 0; i < messages; ++i)
+      got += c.read_exactly(frame_bytes).size();
+    c.write(server_frame(1, std::to_string(got), true));
+    c.wait_for_peer_close(3s);
+  }));
+  ws::buffer_options o;
+  o.connection.max_outgoing_bytes = 64 * 1024;
+  o.connection.close_timeout = 200ms;  // the peer does not answer the close
+  auto socket = open_on(server, o);
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < messages; ++i)
+    socket.send_binary(std::string(size, static_cast<char>('a' + i)));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 200ms) << "the sends waited for the peer";
+  EXPECT_EQ(socket.receive_text(), std::to_string(messages * frame_bytes));
+  socket.close();
+}
+
 // --- concurrency ---------------------------------------------------------------------------------
 
 TEST(WebSocketThreads, ConcurrentSendsAreNeverInterleaved) {
