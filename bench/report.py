@@ -55,9 +55,12 @@ def figures(rs, workload):
     else:
         tput = med([int(r["ops"]) / float(r["wall_s"]) for r in rs])
     rss = med([int(r["maxrss_kib"]) / 1024 for r in rs])
+    # The user-space part of the CPU figure (older raw files have only the sum).
+    user = (med([float(r["user_s"]) / int(r["ops"]) * 1e6 for r in rs])
+            if all("user_s" in r for r in rs) else None)
     p50 = med([float(r["p50_us"]) for r in rs]) if "p50_us" in rs[0] else None
     p99 = med([float(r["p99_us"]) for r in rs]) if "p99_us" in rs[0] else None
-    return {"cpu": cpu, "tput": tput, "rss": rss, "p50": p50, "p99": p99}
+    return {"cpu": cpu, "user": user, "tput": tput, "rss": rss, "p50": p50, "p99": p99}
 
 
 def main():
@@ -76,7 +79,8 @@ def main():
                "pinned to CPU 0, each client run its own process pinned to CPU 1.")
     out.append(f"- {a.reps} runs per client and workload, interleaved; figures are medians "
                "with (min–max). CPU is the client process's user + system time (getrusage) "
-               "divided by operations; RSS is the client's peak.")
+               "divided by operations, and \"of which user\" its user-space part; RSS is the "
+               "client's peak.")
     if a.quick == "1":
         out.append("- **BENCH_QUICK=1**: a tenth of the issue's sizes.")
     out.append(f"- System {a.load}.")
@@ -103,14 +107,19 @@ def main():
             continue
         unit = "MB/s" if w in BYTES_WORKLOADS else "ops/s"
         lat = w == "ws_latency"
-        head = f"| client | ops | CPU µs/op | {unit} |" + (" p50 µs | p99 µs |" if lat else "") + " peak RSS MiB |"
+        users = all(figures(runs[(w, c)], w)["user"] for c in clients)
+        head = (f"| client | ops | CPU µs/op |" + (" of which user |" if users else "") +
+                f" {unit} |" + (" p50 µs | p99 µs |" if lat else "") + " peak RSS MiB |")
         out.append(head)
         out.append("|---" * (head.count("|") - 1) + "|")
         for c in clients:
             rs = runs[(w, c)]
             f = figures(rs, w)
             fig[(w, c)] = f
-            row = f"| {c} | {rs[0]['ops']} | {fmt(f['cpu'])} | {fmt(f['tput'], 0 if unit == 'ops/s' else 1)} |"
+            row = f"| {c} | {rs[0]['ops']} | {fmt(f['cpu'])} |"
+            if users:
+                row += f" {fmt(f['user'])} |"
+            row += f" {fmt(f['tput'], 0 if unit == 'ops/s' else 1)} |"
             if lat:
                 row += f" {fmt(f['p50'], 1)} | {fmt(f['p99'], 1)} |"
             row += f" {fmt(f['rss'], 1)} |"

@@ -14,7 +14,8 @@ struct request_options {
   int max_redirects = 20;
   /// DNS + TCP + TLS handshake.
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
-  /// The longest wait for any bytes from the server once the request is sent.
+  /// The longest wait for any bytes from the server once the request is sent (ends within
+  /// a few tens of milliseconds of it; see docs/requests.md).
   std::chrono::milliseconds read_timeout{std::chrono::seconds(60)};
   /// The whole exchange, redirects included; nullopt for no limit.
   std::optional<std::chrono::milliseconds> timeout;
