@@ -13,6 +13,9 @@
 #   BENCH_BUILD=DIR   build directory (default build-bench)
 #   BENCH_PORT_BASE=N first of the three ports used (default 28700)
 #   BENCH_NOTE=TEXT   a line added to the report (for example what else ran on the machine)
+#   BENCH_CMD=COMMAND run COMMAND once the servers are up, instead of the workloads (their
+#                     ports in BENCH_WS_PORT, BENCH_TCP_PORT, BENCH_HTTP_PORT), for example
+#                     bench/paired.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -90,6 +93,11 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 curl -sf -o /dev/null "http://127.0.0.1:$http_port/100b" || { echo "nginx did not start" >&2; exit 1; }
+
+if [ -n "${BENCH_CMD:-}" ]; then
+  BENCH_WS_PORT=$ws_port BENCH_TCP_PORT=$tcp_port BENCH_HTTP_PORT=$http_port bash -c "$BENCH_CMD"
+  exit
+fi
 
 # --- workloads -----------------------------------------------------------------------------------
 scale() { if [ "$quick" = 1 ]; then echo $(( ($1 + 9) / 10 )); else echo "$1"; fi; }
