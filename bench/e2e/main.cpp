@@ -1,7 +1,7 @@
 // bench_client CLIENT WORKLOAD key=value...: runs one workload with one client in this process
 // and prints one line: RESULT client=.. workload=.. ops wall_s cpu_s (user_s + sys_s) maxrss_kib
-// [p50_us p99_us] [idle_kib_per_conn]. Each run is its own process, so getrusage and the peak RSS are the
-// client's alone.
+// [p50_us p99_us] [idle_kib_per_conn]. Each run is its own process, so getrusage and the peak RSS
+// are the client's alone.
 #include "bench_client.hpp"
 
 #include "../payloads.hpp"
