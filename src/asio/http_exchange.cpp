@@ -51,7 +51,7 @@ std::string ms(std::chrono::milliseconds d) {
 struct exchange_state {
   exchange_state(asio_backend::impl& b, const request_data& req, const body_destination& d)
       : backend(b), options(req.options()), progress(req.progress()), dest(d) {
-    if (options.timeout) overall = clock::now() + *options.timeout;
+    if (options.timeout) overall = after(clock::now(), *options.timeout);
   }
 
   asio_backend::impl& backend;

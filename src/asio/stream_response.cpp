@@ -165,7 +165,7 @@ net::awaitable<std::size_t> stream_response::fill_unguarded(std::span<char> out)
   for (;;) {
     if (auto n = take_buffered(out)) co_return *n;
     deadline timer(strand_);
-    timer.arm(clock::now() + p_.read_timeout, [c = p_.conn.get()] { c->cancel(); });
+    timer.arm(after(clock::now(), p_.read_timeout), [c = p_.conn.get()] { c->cancel(); });
     boost::system::error_code ec;
     std::size_t n = co_await p_.conn->read_some(
         net::buffer(p_.buffer.data() + p_.buffered, p_.buffer.size() - p_.buffered), ec);

@@ -673,7 +673,7 @@ COURIER_HOT std::size_t transport::read_some_here(net::mutable_buffer buffer,
   if (!blocking_) return read_some_nonblocking(fd, buffer, limit, ec);
   // A blocking recv(), one syscall per read, bounded by the read watchdog: it shuts the socket
   // down if the deadline passes first. (Both clocks count from boot: CLOCK_MONOTONIC.)
-  auto deadline = coarse_clock::now() + limit.per_op;
+  auto deadline = after(coarse_clock::now(), limit.per_op);
   if (limit.overall) {
     deadline = std::min(deadline, coarse_clock::time_point(limit.overall->time_since_epoch()));
   }

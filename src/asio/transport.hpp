@@ -33,6 +33,16 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using clock = std::chrono::steady_clock;
 
+/// Waits longer than this are cut to it: a timeout of milliseconds::max() (meaning "never")
+/// would overflow the clocks' nanoseconds.
+inline constexpr std::chrono::milliseconds longest_wait = std::chrono::hours(24 * 365 * 100);
+
+/// `d` after `t`, however large `d` is.
+template <class TimePoint>
+TimePoint after(TimePoint t, std::chrono::milliseconds d) {
+  return t + std::min(d, longest_wait);
+}
+
 /// How long a blocking call may wait for one read or write: `per_op` from when the wait
 /// starts, never past `overall`. Without an overall deadline the clock is not read at all
 /// unless a wait happens: a keep-alive request would otherwise read it on every write and read.
@@ -41,7 +51,7 @@ struct wait_limit {
   std::optional<clock::time_point> overall;
   /// The deadline of a wait that starts now.
   clock::time_point until() const {
-    const auto t = clock::now() + per_op;
+    const auto t = after(clock::now(), per_op);
     return overall ? std::min(t, *overall) : t;
   }
 };

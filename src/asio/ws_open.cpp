@@ -93,8 +93,8 @@ net::awaitable<upgraded> run_upgrade(asio_backend::impl& backend, request_data r
   const std::string where = host_port(u.host(), u.port());
   const auto& opts = req.options();
   auto deadline_at = [&](std::chrono::milliseconds d) {
-    auto t = clock::now() + d;
-    return opts.timeout ? std::min(t, clock::now() + *opts.timeout) : t;
+    auto t = asio_detail::after(clock::now(), d);
+    return opts.timeout ? std::min(t, asio_detail::after(clock::now(), *opts.timeout)) : t;
   };
 
   auto ex = co_await net::this_coro::executor;

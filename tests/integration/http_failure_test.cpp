@@ -143,6 +143,20 @@ TEST(Timeouts, WholeRequestTimeout) {
   EXPECT_LT(took, 3s);
 }
 
+TEST(Timeouts, TheLargestTimeoutsMeanNoLimit) {
+  // milliseconds::max() as "never": the deadlines are cut to a century, not overflowed into
+  // the past (which would time out at once).
+  const auto forever = std::chrono::milliseconds::max();
+  const auto req =
+      cr::basic_request().read_timeout(forever).timeout(forever).connect_timeout(forever).get(
+          cr::uri(ct::httpbin_url("/get")));
+  EXPECT_EQ(req.send(backend()).status(), 200);
+  EXPECT_EQ(req.async_send(backend(), boost::asio::use_future).get().status(), 200);
+  auto streamed = req.response_as(cr::as_stream()).send(backend());
+  EXPECT_EQ(streamed.status(), 200);
+  EXPECT_FALSE(streamed.body().read_all().empty());
+}
+
 TEST(Timeouts, ServerThatNeverAnswers) {
   ct::fault_server server(ct::never_answer());
   auto took = elapsed([&] {
