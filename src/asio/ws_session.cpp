@@ -162,9 +162,8 @@ bool ws_session::read_here_until(const std::function<bool()>& served) {
 
 void ws_session::wait_until(std::unique_lock<std::recursive_mutex>& lock,
                             const std::function<bool()>& done) {
-  ++input_waiters_;
-  input_cv_.wait(lock, done);
-  --input_waiters_;
+  while (!done())
+    wait_input(lock);
 }
 
 bool ws_session::read_here_until(std::unique_lock<std::recursive_mutex>& lock,
