@@ -127,24 +127,66 @@ void post_completion(const Executor& target, const net::any_io_executor& io, F f
   }
 }
 
-// Turns a typed completion into a callback. The handler runs on its associated executor (a
-// coroutine's, say), or on a backend thread when it has none.
-template <class T, class Handler>
-std::function<void(std::exception_ptr, T)> async_callback(Handler h,
-                                                          const net::any_io_executor& io) {
+// Turns a completion into a callback taking an error and the values. The handler runs on its
+// associated executor (a coroutine's, say), or on a backend thread when it has none. `hint` is
+// that executor when the caller knew it as an any_io_executor (websocket's async_ members do).
+// `caller`, when given, is set to the io_context the handler runs on, if that is known (else
+// nullptr).
+template <class... T, class Handler>
+std::function<void(std::exception_ptr, T...)> async_callback(Handler h,
+                                                             const net::any_io_executor& io,
+                                                             const net::any_io_executor& hint,
+                                                             net::io_context** caller = nullptr) {
+  if (const auto* ioc = hint.target<net::io_context::executor_type>()) {
+    // The usual case, a coroutine's io_context: it tracks the pending work itself, and the
+    // completion is posted there directly. One allocation for the handler and that work.
+    if (caller) *caller = &ioc->context();
+    using tracked =
+        std::decay_t<decltype(net::prefer(*ioc, net::execution::outstanding_work.tracked))>;
+    struct op {
+      Handler handler;
+      tracked work;
+    };
+    auto o = std::make_shared<op>(
+        op{std::move(h), net::prefer(*ioc, net::execution::outstanding_work.tracked)});
+    return [o](std::exception_ptr e, T... value) {
+      auto ec = e ? asio_detail::code_of(e) : boost::system::error_code{};
+      // Released when this returns, after post() has: see below.
+      const tracked work = std::move(o->work);
+      net::post(work, [o, ec, ... value = std::move(value)]() mutable {
+        std::move(o->handler)(ec, std::move(value)...);
+      });
+    };
+  }
+  if (caller) *caller = nullptr;
   auto ex = net::get_associated_executor(h, io);
   auto work = std::make_shared<net::executor_work_guard<decltype(ex)>>(ex);
   auto shared = std::make_shared<Handler>(std::move(h));
-  return [shared, work, io](std::exception_ptr e, T value) {
+  return [shared, work, io](std::exception_ptr e, T... value) {
     auto ec = e ? asio_detail::code_of(e) : boost::system::error_code{};
-    post_completion(work->get_executor(), io, [shared, ec, value = std::move(value)]() mutable {
-      std::move (*shared)(ec, std::move(value));
+    post_completion(work->get_executor(), io, [shared, ec, ... value = std::move(value)]() mutable {
+      std::move (*shared)(ec, std::move(value)...);
     });
     // Released here, after post() has returned, not by the handler: otherwise the context's
     // run() could return, and the context be destroyed, while this thread is still inside
     // post() waking it (ThreadSanitizer saw exactly that).
     work->reset();
   };
+}
+
+// Completes `h` at once (posted, never inline) with `e` and `values`: on a coroutine's
+// io_context, with no callback and no allocation of ours.
+template <class Handler, class... T>
+void complete_now(Handler h, const net::any_io_executor& io, const net::any_io_executor& hint,
+                  std::exception_ptr e, T... values) {
+  if (const auto* ioc = hint.target<net::io_context::executor_type>()) {
+    const auto ec = e ? asio_detail::code_of(e) : boost::system::error_code{};
+    net::post(*ioc, [h = std::move(h), ec, ... v = std::move(values)]() mutable {
+      std::move(h)(ec, std::move(v)...);
+    });
+    return;
+  }
+  async_callback<T...>(std::move(h), io, hint)(e, std::move(values)...);
 }
 
 // The result of a blocking call, filled by a callback that may run on this thread (when the
@@ -230,10 +272,16 @@ websocket::state::receiver message_receiver(std::function<void(std::exception_pt
     opcode type = opcode::text;
     std::vector<std::string> parts;
   };
-  auto partial = std::make_shared<fragments>();
-  return [cb = std::move(cb), partial, where](item& it) {
+  std::shared_ptr<fragments> partial;  // made at a message's first fragment only
+  return [cb = std::move(cb), partial, where](item& it) mutable {
     if (auto* f = std::get_if<frame>(&it)) {
       if (f->is_control()) return false;  // surfaced pings and pongs are not messages
+      if (f->fin && (!partial || partial->parts.empty())) {
+        cb(nullptr,
+           message{f->op == opcode::binary ? opcode::binary : opcode::text, std::move(f->payload)});
+        return true;
+      }
+      if (!partial) partial = std::make_shared<fragments>();
       if (partial->parts.empty())
         partial->type = f->op == opcode::binary ? opcode::binary : opcode::text;
       partial->parts.push_back(std::move(f->payload));
@@ -285,11 +333,19 @@ std::vector<std::byte> to_bytes(const std::string& s) {
   return {p, p + s.size()};
 }
 
+// The io_context a handler runs on, when its executor names one other than the backend's (a
+// coroutine's does): async receives read on that context.
 // Receives and sends run on the calling thread, under the session's lock (no hop to the I/O
-// thread); their completions are posted to the handler's executor.
-void post_receiver(const std::shared_ptr<websocket::state>& st, websocket::state::receiver r) {
+// thread); their completions are posted to the handler's executor. Nobody blocks to read for
+// an async receive: its own io_context reads when it has one, else the I/O thread.
+void post_receiver(const std::shared_ptr<websocket::state>& st, websocket::state::receiver r,
+                   net::io_context* ctx = nullptr) {
   st->add_receiver(std::move(r));
-  st->session->want_background_reading();  // nobody blocks here to read for it
+  if (ctx) {
+    st->session->want_reading_on(*ctx);
+  } else {
+    st->session->want_background_reading();
+  }
 }
 
 void post_send(const std::shared_ptr<websocket::state>& st, frame f, bool cont,
@@ -309,6 +365,12 @@ std::optional<message> take_buffered_message(websocket::state& st) {
   st.buffer.pop_front();
   st.pump();  // resumes reading if the buffer was full
   return m;
+}
+
+// The same, taking the session's lock.
+std::optional<message> take_buffered(websocket::state& st) {
+  std::lock_guard lock(st.session->mutex());
+  return take_buffered_message(st);
 }
 
 // Blocking receives take a whole message from the buffer when it holds one. The usual case
@@ -425,60 +487,88 @@ bool websocket::compressed() const noexcept {
   return state_->compressed;
 }
 
-void websocket::do_async_receive(receive_handler h) {
-  auto st = state_;
-  post_receiver(st, frame_receiver(async_callback<incoming>(
-                        std::move(h), st->session->strand().get_inner_executor())));
+// Async receives read on the handler's io_context when it has one (a coroutine's), unless
+// that is the backend's own.
+net::io_context* reading_context(net::io_context* caller, const websocket::state& st) {
+  return caller == &st.backend->ioc ? nullptr : caller;
 }
 
-void websocket::do_async_receive_message(message_handler h) {
+void websocket::do_async_receive(receive_handler h, net::any_io_executor hint) {
   auto st = state_;
-  post_receiver(st, message_receiver(async_callback<message>(
-                                         std::move(h), st->session->strand().get_inner_executor()),
-                                     st->session->where()));
+  net::io_context* ctx = nullptr;
+  auto cb = async_callback<incoming>(std::move(h), st->session->strand().get_inner_executor(), hint,
+                                     &ctx);
+  post_receiver(st, frame_receiver(std::move(cb)), reading_context(ctx, *st));
 }
 
-void websocket::do_async_receive_text(text_handler h) {
+void websocket::do_async_receive_message(message_handler h, net::any_io_executor hint) {
   auto st = state_;
-  auto cb = async_callback<std::string>(std::move(h), st->session->strand().get_inner_executor());
+  if (auto m = take_buffered(*st)) {  // messages arriving faster than they are taken
+    complete_now(std::move(h), st->session->strand().get_inner_executor(), hint, nullptr,
+                 std::move(*m));
+    return;
+  }
+  net::io_context* ctx = nullptr;
+  auto cb =
+      async_callback<message>(std::move(h), st->session->strand().get_inner_executor(), hint, &ctx);
+  post_receiver(st, message_receiver(std::move(cb), st->session->where()),
+                reading_context(ctx, *st));
+}
+
+void websocket::do_async_receive_text(text_handler h, net::any_io_executor hint) {
+  auto st = state_;
+  if (auto m = take_buffered(*st)) {
+    complete_now(std::move(h), st->session->strand().get_inner_executor(), hint,
+                 m->type == opcode::text ? nullptr : wrong_type(opcode::text, m->type),
+                 std::move(m->data));
+    return;
+  }
+  net::io_context* ctx = nullptr;
+  auto cb = async_callback<std::string>(std::move(h), st->session->strand().get_inner_executor(),
+                                        hint, &ctx);
   post_receiver(
-      st, message_receiver(expect_type(opcode::text, [cb](std::exception_ptr e,
-                                                          message m) { cb(e, std::move(m.data)); }),
-                           st->session->where()));
+      st,
+      message_receiver(expect_type(opcode::text, [cb](std::exception_ptr e,
+                                                      message m) { cb(e, std::move(m.data)); }),
+                       st->session->where()),
+      reading_context(ctx, *st));
 }
 
-void websocket::do_async_receive_binary(binary_handler h) {
+void websocket::do_async_receive_binary(binary_handler h, net::any_io_executor hint) {
   auto st = state_;
-  auto cb = async_callback<std::vector<std::byte>>(std::move(h),
-                                                   st->session->strand().get_inner_executor());
-  post_receiver(st, message_receiver(
-                        expect_type(opcode::binary, [cb](std::exception_ptr e,
-                                                         message m) { cb(e, to_bytes(m.data)); }),
-                        st->session->where()));
+  if (auto m = take_buffered(*st)) {
+    complete_now(std::move(h), st->session->strand().get_inner_executor(), hint,
+                 m->type == opcode::binary ? nullptr : wrong_type(opcode::binary, m->type),
+                 to_bytes(m->data));
+    return;
+  }
+  net::io_context* ctx = nullptr;
+  auto cb = async_callback<std::vector<std::byte>>(
+      std::move(h), st->session->strand().get_inner_executor(), hint, &ctx);
+  post_receiver(
+      st,
+      message_receiver(expect_type(opcode::binary, [cb](std::exception_ptr e,
+                                                        message m) { cb(e, to_bytes(m.data)); }),
+                       st->session->where()),
+      reading_context(ctx, *st));
 }
 
-namespace {
-// void(error_code) handlers through the same path as the typed ones.
-std::function<void(std::exception_ptr)> done_callback(websocket::done_handler h,
-                                                      const net::any_io_executor& io) {
-  auto ex = net::get_associated_executor(h, io);  // before h is moved from
-  auto adapted = [h = std::move(h)](boost::system::error_code ec, bool) mutable {
-    std::move(h)(ec);
-  };
-  auto cb = async_callback<bool>(net::bind_executor(ex, std::move(adapted)), io);
-  return [cb](std::exception_ptr e) { cb(e, true); };
-}
-}  // namespace
-
-void websocket::do_async_send(frame f, bool is_continuation, done_handler h) {
+void websocket::do_async_send(frame f, bool is_continuation, done_handler h,
+                              net::any_io_executor hint) {
   auto st = state_;
+  std::exception_ptr error;
+  if (st->session->send_now(f, is_continuation, error)) {  // queued at once, the usual case
+    complete_now(std::move(h), st->session->strand().get_inner_executor(), hint, error);
+    return;
+  }
   post_send(st, std::move(f), is_continuation,
-            done_callback(std::move(h), st->session->strand().get_inner_executor()));
+            async_callback<>(std::move(h), st->session->strand().get_inner_executor(), hint));
 }
 
-void websocket::do_async_close(std::uint16_t code, std::string reason, done_handler h) {
+void websocket::do_async_close(std::uint16_t code, std::string reason, done_handler h,
+                               net::any_io_executor hint) {
   auto s = state_->session;
-  auto done = done_callback(std::move(h), s->strand().get_inner_executor());
+  auto done = async_callback<>(std::move(h), s->strand().get_inner_executor(), hint);
   s->close(code, std::move(reason), done);
 }
 

@@ -39,6 +39,7 @@ struct websocket::state final : asio_detail::ws_event_sink,
   void on_event(proto::ws::event&& e) override;
   void on_failure(std::exception_ptr error) override;
   void on_closed(const close_event& close) override;
+  bool wants_input() const noexcept override { return !receivers.empty(); }
 
   /// Queues `r` (on the strand) and serves it when items arrive.
   void add_receiver(receiver r);

@@ -4,10 +4,15 @@
 #include <courier/ws/errors.hpp>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <limits>
 
 namespace courier::asio_detail {
@@ -34,6 +39,47 @@ std::string ms(std::chrono::milliseconds d) {
   return std::to_string(d.count()) + " ms";
 }
 }  // namespace
+
+// Kept by every io_context that async receives read on: when the context is destroyed, the
+// sessions reading on it take their sockets back before its reactor goes (it is made after the
+// descriptor service, so it shuts down before it).
+class guest_registry final : public net::execution_context::service {
+ public:
+  using key_type = guest_registry;
+  static inline net::execution_context::id id;
+  explicit guest_registry(net::execution_context& ctx) : service(ctx) {}
+
+  void add(const std::shared_ptr<ws_session>& s) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(sessions_, [](const std::weak_ptr<ws_session>& w) { return w.expired(); });
+    const bool known =
+        std::any_of(sessions_.begin(), sessions_.end(),
+                    [&](const std::weak_ptr<ws_session>& w) { return w.lock() == s; });
+    if (!known) sessions_.push_back(s);
+  }
+
+ private:
+  void shutdown() override {
+    std::vector<std::weak_ptr<ws_session>> all;
+    {
+      std::lock_guard lock(mutex_);
+      all.swap(sessions_);
+    }
+    for (auto& w : all) {
+      if (auto s = w.lock()) s->leave_context(context());
+    }
+  }
+
+  std::mutex mutex_;
+  std::vector<std::weak_ptr<ws_session>> sessions_;
+};
+
+struct ws_session::guest {
+  guest(net::io_context& c, std::uint64_t g) : ctx(c), descriptor(c), generation(g) {}
+  net::io_context& ctx;
+  net::posix::stream_descriptor descriptor;  // a dup() of the socket's, once adopted
+  std::uint64_t generation;
+};
 
 ws_session::ws_session(ws_strand strand, std::unique_ptr<byte_stream> t,
                        proto::ws::connection_options core, ws::connection_options options,
@@ -91,6 +137,11 @@ net::awaitable<void> ws_session::read_loop(std::string initial) {
       last_caller_read_ = coarse_clock::now();
       watch_parked_reader();
       notify_input();
+      // An async receive on a caller's io_context that still waits reads there from now on.
+      if (guest_ && !writing_) {
+        auto sink = sink_.lock();
+        if (sink && sink->wants_input() && adopt_guest()) guest_read();
+      }
       co_return;
     }
     if (paused_) {
@@ -184,10 +235,11 @@ bool ws_session::read_here_until(std::unique_lock<std::recursive_mutex>& lock,
       wait_input(lock);
       continue;
     }
-    if (reader_ == reader::caller) {
+    if (reader_ == reader::caller || (reader_ == reader::guest && guest_reading_)) {
       wait_input(lock);  // another thread reads for every receiver
       continue;
     }
+    if (reader_ == reader::guest) drop_guest();  // this thread reads from here on
     if (paused_) {
       restart_read_loop();  // the loop resumes reading once the buffer drains
       continue;
@@ -248,10 +300,151 @@ std::size_t ws_session::read_size(std::size_t buffer_size, std::span<char> direc
 void ws_session::want_background_reading() {
   std::lock_guard lock(mutex_);
   park_wanted_ = false;
+  if (reader_ == reader::guest) {
+    if (guest_reading_) {
+      loop_after_guest_ = true;  // its bytes are handled first, in order
+      return;
+    }
+    drop_guest();
+  }
   if (reader_ == reader::parked && !finished_) restart_read_loop();
 }
 
+void ws_session::want_reading_on(net::io_context& ctx) {
+  std::lock_guard lock(mutex_);
+  if (finished_) return;
+  // Served from the buffer already: a read pending now would keep the caller's run() going.
+  if (auto sink = sink_.lock(); !sink || !sink->wants_input()) return;
+  if (!transport_->supports_caller_reads()) {
+    want_background_reading();
+    return;
+  }
+  if (guest_ && &guest_->ctx != &ctx) {
+    if (guest_reading_) return;  // that context reads for every receiver meanwhile
+    drop_guest();
+  }
+  if (!guest_) {
+    guest_ = std::make_unique<guest>(ctx, ++guest_generation_);
+    net::use_service<guest_registry>(ctx).add(shared_from_this());
+  }
+  switch (reader_) {
+    case reader::guest:
+      if (!guest_reading_) guest_read();
+      return;
+    case reader::caller:
+      return;  // a blocking receive reads for every receiver
+    case reader::loop:
+      // The loop reads this once and then stops (unless bulk data flows): the next async
+      // receive reads on its own context.
+      if (!bulk_input_ && !writing_) park_wanted_ = true;
+      return;
+    case reader::parked:
+      if (paused_ || writing_ || !adopt_guest()) {
+        restart_read_loop();
+        return;
+      }
+      guest_read();
+      return;
+  }
+}
+
+void ws_session::leave_context(net::execution_context& ctx) {
+  std::lock_guard lock(mutex_);
+  if (!guest_ || &static_cast<net::execution_context&>(guest_->ctx) != &ctx) return;
+  const bool was_reading = guest_reading_;
+  drop_guest();
+  if (finished_) return;
+  if (was_reading) {
+    fail(ws::close_code::internal_error, "receive abandoned",
+         std::make_exception_ptr(
+             operation_aborted("the io_context that was reading the WebSocket to " + where_ +
+                               " for an async receive was destroyed before the read ended")));
+    return;
+  }
+  if (reader_ == reader::parked) restart_read_loop();
+}
+
+bool ws_session::adopt_guest() {
+  const int fd = transport_->fd_for_caller_reads(true);
+  if (fd < 0) return false;
+  const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) return false;
+  boost::system::error_code ec;
+  guest_->descriptor.assign(copy, ec);
+  if (ec) {
+    ::close(copy);
+    return false;
+  }
+  reader_ = reader::guest;
+  return true;
+}
+
+void ws_session::guest_read() {
+  if (!caller_buffer_) {
+    caller_buffer_size_ = ws_read_buffer_initial;
+    caller_buffer_ = std::make_unique_for_overwrite<char[]>(caller_buffer_size_);
+  }
+  guest_reading_ = true;
+  const std::span<char> direct = core_.payload_space(direct_read_min);
+  const std::size_t want = read_size(caller_buffer_size_, direct);
+  const auto buffer = direct.empty() ? net::buffer(caller_buffer_.get(), want)
+                                     : net::buffer(direct.data(), direct.size());
+  // The read does not keep the session alive: a session destroyed meanwhile closes the
+  // descriptor first (guest_ goes before the buffers), which ends the read before its bytes.
+  guest_->descriptor.async_read_some(
+      buffer, [weak = weak_from_this(), generation = guest_->generation,
+               into_payload = !direct.empty()](boost::system::error_code ec, std::size_t n) {
+        if (auto self = weak.lock()) self->on_guest_read(generation, into_payload, ec, n);
+      });
+}
+
+void ws_session::on_guest_read(std::uint64_t generation, bool direct, boost::system::error_code ec,
+                               std::size_t n) {
+  std::unique_lock lock(mutex_);
+  if (!guest_ || guest_->generation != generation) return;  // dropped: closed or context gone
+  guest_reading_ = false;
+  last_caller_read_ = coarse_clock::now();
+  if (ec == net::error::operation_aborted) ec.clear();
+  if (!finished_ && !direct) {
+    handle_input(std::string_view(caller_buffer_.get(), n), ec);
+  } else if (!finished_) {
+    if (n > 0) {
+      core_.payload_written(n);
+      send_now_ = true;
+    }
+    handle_input({}, ec);
+  }
+  notify_input();
+  if (!direct && n == caller_buffer_size_ && caller_buffer_size_ < ws_read_buffer_max) {
+    caller_buffer_size_ *= 2;
+    caller_buffer_ = std::make_unique_for_overwrite<char[]>(caller_buffer_size_);
+  }
+  if (!finished_ && guest_ && reader_ == reader::guest) {
+    if (std::exchange(loop_after_guest_, false) || paused_ || writing_) {
+      drop_guest();
+      restart_read_loop();
+    } else if (auto sink = sink_.lock(); sink && sink->wants_input()) {
+      guest_read();  // the receive waits for more (the rest of a message)
+    }
+  }
+  if (std::exchange(writer_to_spawn_, false)) {
+    lock.unlock();
+    spawn_writer();
+  }
+}
+
+void ws_session::drop_guest() {
+  if (!guest_) return;
+  boost::system::error_code ignored;
+  guest_->descriptor.close(ignored);  // leaves the context's reactor; a read there is aborted
+  guest_.reset();
+  guest_reading_ = false;
+  loop_after_guest_ = false;
+  if (reader_ == reader::guest) reader_ = reader::parked;
+}
+
 void ws_session::restart_read_loop() {
+  if (!guest_reading_) drop_guest();  // one reactor waits for input at a time
   reader_ = reader::loop;
   park_wanted_ = false;
   auto self = shared_from_this();
@@ -266,7 +459,8 @@ void ws_session::watch_parked_reader() {
   park_timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
     std::lock_guard lock(self->mutex_);
     if (ec || self->finished_ || self->reader_ == reader::loop) return;
-    if (self->reader_ == reader::parked && !self->writing_ &&
+    const bool idle_guest = self->reader_ == reader::guest && !self->guest_reading_;
+    if ((self->reader_ == reader::parked || idle_guest) && !self->writing_ &&
         coarse_clock::now() - self->last_caller_read_ >= parked_reader_check) {
       self->restart_read_loop();
       return;
@@ -283,6 +477,7 @@ void ws_session::cancel_timers() {
 }
 
 void ws_session::close_transport() {
+  drop_guest();  // its duplicate descriptor would keep the connection open
   if (reader_ == reader::caller) {
     transport_->shut_down();  // the reading thread wakes with EOF and closes it
     close_after_read_ = true;
@@ -330,6 +525,31 @@ bool ws_session::send(ws::frame f, bool is_continuation, send_callback done) {
   // Started after unlocking, so that the woken I/O thread does not wait for our lock.
   if (spawn) spawn_writer();
   return done_now;
+}
+
+bool ws_session::send_now(ws::frame& f, bool is_continuation, std::exception_ptr& error) {
+  bool spawn = false;
+  {
+    std::lock_guard lock(mutex_);
+    const bool new_message = f.is_data() && !is_continuation;
+    if (finished_ || core_.current_state() != proto::ws::state::open || !deferred_.empty() ||
+        (new_message && message_open_) || queued_bytes() >= options_.max_outgoing_bytes) {
+      return false;
+    }
+    const bool data = f.is_data();
+    const bool fin = f.fin;
+    try {
+      core_.send(std::move(f), is_continuation);
+    } catch (...) {
+      error = std::current_exception();
+      return true;
+    }
+    if (data) message_open_ = !fin;
+    flush();
+    spawn = std::exchange(writer_to_spawn_, false);
+  }
+  if (spawn) spawn_writer();
+  return true;
 }
 
 bool ws_session::send_locked(ws::frame f, bool is_continuation, send_callback done) {

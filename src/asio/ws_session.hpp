@@ -12,10 +12,12 @@
 #include <courier/ws/frame.hpp>
 #include <courier/ws/options.hpp>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <exception>
 #include <functional>
@@ -34,6 +36,9 @@ class ws_event_sink {
   virtual void on_failure(std::exception_ptr error) = 0;
   /// The connection is over; `close` is the peer's close frame or 1006.
   virtual void on_closed(const ws::close_event& close) = 0;
+  /// With the session's lock held: true while a receive waits for input (a read on a caller's
+  /// io_context goes on while it is).
+  virtual bool wants_input() const noexcept { return false; }
 };
 
 using ws_strand = net::strand<net::any_io_executor>;
@@ -60,6 +65,10 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   /// ran before send returned (the usual case); otherwise it runs later with mutex() held, and
   /// a caller waiting for it in wait_until() wants wake_waiters() called then.
   bool send(ws::frame f, bool is_continuation, send_callback done);
+  /// Queues `f` when that needs no waiting and nothing to call back (the usual case): true then,
+  /// with `f` taken, or with `error` set when the core refused the frame. False, with `f`
+  /// untouched, when send() must decide (closed, a full queue, frames waiting before it).
+  bool send_now(ws::frame& f, bool is_continuation, std::exception_ptr& error);
   /// With mutex() held by `lock`: waits until `done()`, checked after each wake_waiters(), each
   /// input handled and the end of the session.
   void wait_until(std::unique_lock<std::recursive_mutex>& lock, const std::function<bool()>& done);
@@ -82,6 +91,16 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
                        const std::function<bool()>& served);
   /// An async receive or a close needs input: restarts background reading if it was stopped.
   void want_background_reading();
+  /// An async receive whose completion runs on `ctx` (a coroutine's io_context) needs input:
+  /// the socket is read on that context's own reactor while the sink wants_input(), so that a
+  /// round trip involves no other thread, as read_here_until() does for a blocking receive.
+  /// Reading goes back to the I/O thread once no such receive came for a moment, when a
+  /// blocking receive or a close needs it, and when `ctx` is destroyed. Where the stream
+  /// cannot be read so (TLS, the stub's pipe), this is want_background_reading().
+  void want_reading_on(net::io_context& ctx);
+  /// `ctx` is being destroyed (its guest_registry shuts down): stops reading on it. A read
+  /// still in flight there fails the connection, as its bytes may be lost with the context.
+  void leave_context(net::execution_context& ctx);
   /// Reading stops while paused (backpressure) and resumes on resume().
   void pause() noexcept;
   void resume();
@@ -107,6 +126,14 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   /// string) when there is some, else up to `buffer_size` bytes.
   std::size_t read_size(std::size_t buffer_size, std::span<char> direct);
   void watch_parked_reader();
+  /// Hands reading to the guest's context: true once the socket is registered there.
+  bool adopt_guest();
+  /// Starts one read on the guest's context, and handles what it brings.
+  void guest_read();
+  void on_guest_read(std::uint64_t generation, bool direct, boost::system::error_code ec,
+                     std::size_t n);
+  /// Unregisters the socket from the guest's context (a read in flight there is abandoned).
+  void drop_guest();
   void cancel_timers();
   /// Closes the socket, or only shuts it down while a caller's thread is blocked reading it
   /// (that thread closes it when it returns, so the descriptor cannot be reused under it).
@@ -149,7 +176,8 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   bool send_now_ = true;  // the next send from a caller's thread may write on that thread
   // Who reads the socket: the read loop on the strand, nobody (parked: blocking receives read
   // on their own threads), or a caller's thread right now.
-  enum class reader { loop, parked, caller };
+  // Or an async receive's io_context (guest_), whose reactor waits for input.
+  enum class reader { loop, parked, caller, guest };
   reader reader_ = reader::loop;
   bool bulk_input_ = false;         // the loop's last read was large (bulk_bytes or more)
   bool after_direct_read_ = false;  // the last read went straight into a payload
@@ -160,6 +188,13 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   std::unique_ptr<char[]> caller_buffer_;
   std::size_t caller_buffer_size_ = 0;
   std::vector<net::const_buffer> caller_pieces_;  // the output's pieces, for write_from_caller
+  // A caller's io_context that async receives read on: a duplicate of the socket's descriptor,
+  // registered with that context's reactor (the I/O thread's registration is left alone).
+  struct guest;
+  std::unique_ptr<guest> guest_;
+  std::uint64_t guest_generation_ = 0;  // tells a dropped guest's late completion apart
+  bool guest_reading_ = false;          // a read is in flight on the guest's context
+  bool loop_after_guest_ = false;       // once that read ends, the I/O thread reads again
   // Blocking receives wait here for the read loop to stop or another caller's read to end.
   std::condition_variable_any input_cv_;
   int input_waiters_ = 0;  // threads in input_cv_.wait: a notify costs nothing without them

@@ -8,6 +8,8 @@
 #include <courier/ws/message.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 
 #include <cstddef>
@@ -15,9 +17,24 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace courier::ws {
+
+namespace detail {
+/// A handler's executor when it is an any_io_executor (a coroutine's is), else an empty one. It
+/// tells the backend which io_context the handler runs on without type-erasing it once more.
+template <class Handler>
+boost::asio::any_io_executor executor_hint(const Handler& h) {
+  if constexpr (std::is_same_v<boost::asio::associated_executor_t<Handler>,
+                               boost::asio::any_io_executor>) {
+    return boost::asio::get_associated_executor(h);
+  } else {
+    return {};
+  }
+}
+}  // namespace detail
 
 class message_range;
 
@@ -74,29 +91,48 @@ class websocket {
   template <class Token>
   auto async_receive(Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, incoming)>(
-        [this](auto h) { do_async_receive(std::move(h)); }, token);
+        [this](auto h) {
+          auto hint = detail::executor_hint(h);
+          do_async_receive(std::move(h), std::move(hint));
+        },
+        token);
   }
   template <class Token>
   auto async_receive_message(Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, message)>(
-        [this](auto h) { do_async_receive_message(std::move(h)); }, token);
+        [this](auto h) {
+          auto hint = detail::executor_hint(h);
+          do_async_receive_message(std::move(h), std::move(hint));
+        },
+        token);
   }
   template <class Token>
   auto async_receive_text(Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::string)>(
-        [this](auto h) { do_async_receive_text(std::move(h)); }, token);
+        [this](auto h) {
+          auto hint = detail::executor_hint(h);
+          do_async_receive_text(std::move(h), std::move(hint));
+        },
+        token);
   }
   template <class Token>
   auto async_receive_binary(Token&& token) {
     return boost::asio::async_initiate<Token,
                                        void(boost::system::error_code, std::vector<std::byte>)>(
-        [this](auto h) { do_async_receive_binary(std::move(h)); }, token);
+        [this](auto h) {
+          auto hint = detail::executor_hint(h);
+          do_async_receive_binary(std::move(h), std::move(hint));
+        },
+        token);
   }
   template <class Token>
   auto async_send(frame f, bool is_continuation, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
-        [this](auto h, frame f, bool c) { do_async_send(std::move(f), c, std::move(h)); }, token,
-        std::move(f), is_continuation);
+        [this](auto h, frame f, bool c) {
+          auto hint = detail::executor_hint(h);
+          do_async_send(std::move(f), c, std::move(h), std::move(hint));
+        },
+        token, std::move(f), is_continuation);
   }
   template <class Token>
   auto async_send(frame f, Token&& token) {
@@ -118,7 +154,8 @@ class websocket {
   auto async_close(std::uint16_t code, std::string_view reason, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
         [this](auto h, std::uint16_t c, std::string r) {
-          do_async_close(c, std::move(r), std::move(h));
+          auto hint = detail::executor_hint(h);
+          do_async_close(c, std::move(r), std::move(h), std::move(hint));
         },
         token, code, std::string(reason));
   }
@@ -136,12 +173,15 @@ class websocket {
   const std::shared_ptr<state>& shared_state() const noexcept { return state_; }
 
  private:
-  void do_async_receive(receive_handler h);
-  void do_async_receive_message(message_handler h);
-  void do_async_receive_text(text_handler h);
-  void do_async_receive_binary(binary_handler h);
-  void do_async_send(frame f, bool is_continuation, done_handler h);
-  void do_async_close(std::uint16_t code, std::string reason, done_handler h);
+  // `hint`: the handler's executor, when it is an any_io_executor (see detail::executor_hint).
+  void do_async_receive(receive_handler h, boost::asio::any_io_executor hint);
+  void do_async_receive_message(message_handler h, boost::asio::any_io_executor hint);
+  void do_async_receive_text(text_handler h, boost::asio::any_io_executor hint);
+  void do_async_receive_binary(binary_handler h, boost::asio::any_io_executor hint);
+  void do_async_send(frame f, bool is_continuation, done_handler h,
+                     boost::asio::any_io_executor hint);
+  void do_async_close(std::uint16_t code, std::string reason, done_handler h,
+                      boost::asio::any_io_executor hint);
 
   std::shared_ptr<state> state_;
 };
