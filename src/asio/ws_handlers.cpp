@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace courier::ws {
@@ -333,8 +334,6 @@ std::vector<std::byte> to_bytes(const std::string& s) {
   return {p, p + s.size()};
 }
 
-// The io_context a handler runs on, when its executor names one other than the backend's (a
-// coroutine's does): async receives read on that context.
 // Receives and sends run on the calling thread, under the session's lock (no hop to the I/O
 // thread); their completions are posted to the handler's executor. Nobody blocks to read for
 // an async receive: its own io_context reads when it has one, else the I/O thread.
@@ -515,42 +514,39 @@ void websocket::do_async_receive_message(message_handler h, net::any_io_executor
                 reading_context(ctx, *st));
 }
 
-void websocket::do_async_receive_text(text_handler h, net::any_io_executor hint) {
-  auto st = state_;
+namespace {
+// An async receive of one message type: its payload converted for the handler, or a
+// decode_error for a message of the other type.
+template <class Handler, class Convert>
+void receive_typed(const std::shared_ptr<websocket::state>& st, Handler h,
+                   const net::any_io_executor& hint, opcode want, Convert convert) {
+  const auto io = st->session->strand().get_inner_executor();
   if (auto m = take_buffered(*st)) {
-    complete_now(std::move(h), st->session->strand().get_inner_executor(), hint,
-                 m->type == opcode::text ? nullptr : wrong_type(opcode::text, m->type),
-                 std::move(m->data));
+    complete_now(std::move(h), io, hint, m->type == want ? nullptr : wrong_type(want, m->type),
+                 convert(std::move(m->data)));
     return;
   }
   net::io_context* ctx = nullptr;
-  auto cb = async_callback<std::string>(std::move(h), st->session->strand().get_inner_executor(),
-                                        hint, &ctx);
-  post_receiver(
-      st,
-      message_receiver(expect_type(opcode::text, [cb](std::exception_ptr e,
-                                                      message m) { cb(e, std::move(m.data)); }),
-                       st->session->where()),
-      reading_context(ctx, *st));
+  auto cb =
+      async_callback<std::invoke_result_t<Convert, std::string&&>>(std::move(h), io, hint, &ctx);
+  post_receiver(st,
+                message_receiver(expect_type(want,
+                                             [cb, convert](std::exception_ptr e, message m) {
+                                               cb(e, convert(std::move(m.data)));
+                                             }),
+                                 st->session->where()),
+                reading_context(ctx, *st));
+}
+}  // namespace
+
+void websocket::do_async_receive_text(text_handler h, net::any_io_executor hint) {
+  receive_typed(state_, std::move(h), hint, opcode::text,
+                [](std::string&& s) { return std::move(s); });
 }
 
 void websocket::do_async_receive_binary(binary_handler h, net::any_io_executor hint) {
-  auto st = state_;
-  if (auto m = take_buffered(*st)) {
-    complete_now(std::move(h), st->session->strand().get_inner_executor(), hint,
-                 m->type == opcode::binary ? nullptr : wrong_type(opcode::binary, m->type),
-                 to_bytes(m->data));
-    return;
-  }
-  net::io_context* ctx = nullptr;
-  auto cb = async_callback<std::vector<std::byte>>(
-      std::move(h), st->session->strand().get_inner_executor(), hint, &ctx);
-  post_receiver(
-      st,
-      message_receiver(expect_type(opcode::binary, [cb](std::exception_ptr e,
-                                                        message m) { cb(e, to_bytes(m.data)); }),
-                       st->session->where()),
-      reading_context(ctx, *st));
+  receive_typed(state_, std::move(h), hint, opcode::binary,
+                [](std::string&& s) { return to_bytes(s); });
 }
 
 void websocket::do_async_send(frame f, bool is_continuation, done_handler h,

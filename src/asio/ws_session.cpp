@@ -248,38 +248,17 @@ bool ws_session::read_here_until(std::unique_lock<std::recursive_mutex>& lock,
     // reactor: Asio owns it until the write ends.
     const int fd = transport_->fd_for_caller_reads(!writing_);
     if (fd < 0) return false;
-    if (!caller_buffer_) {
-      caller_buffer_size_ = ws_read_buffer_initial;
-      caller_buffer_ = std::make_unique_for_overwrite<char[]>(caller_buffer_size_);
-    }
     reader_ = reader::caller;
     boost::system::error_code ec;
-    // As in the read loop, the rest of a long payload goes straight into its message's string.
-    const std::span<char> direct = core_.payload_space(direct_read_min);
-    const std::size_t want = read_size(caller_buffer_size_, direct);
+    bool direct = false;
+    const net::mutable_buffer buffer = caller_read_buffer(direct);
     lock.unlock();
-    const std::size_t n = read_blocking(fd,
-                                        direct.empty() ? net::buffer(caller_buffer_.get(), want)
-                                                       : net::buffer(direct.data(), direct.size()),
-                                        ec);
+    const std::size_t n = read_blocking(fd, buffer, ec);
     lock.lock();
     reader_ = reader::parked;
     last_caller_read_ = coarse_clock::now();
     if (std::exchange(close_after_read_, false)) transport_->close();
-    if (!finished_ && direct.empty()) {
-      handle_input(std::string_view(caller_buffer_.get(), n), ec);
-    } else if (!finished_) {
-      if (n > 0) {
-        core_.payload_written(n);
-        send_now_ = true;
-      }
-      handle_input({}, ec);
-    }
-    notify_input();
-    if (direct.empty() && n == caller_buffer_size_ && caller_buffer_size_ < ws_read_buffer_max) {
-      caller_buffer_size_ *= 2;
-      caller_buffer_ = std::make_unique_for_overwrite<char[]>(caller_buffer_size_);
-    }
+    take_caller_read(direct, n, ec);
     if (std::exchange(writer_to_spawn_, false)) {
       lock.unlock();
       spawn_writer();
@@ -379,32 +358,20 @@ bool ws_session::adopt_guest() {
   return true;
 }
 
-void ws_session::guest_read() {
+net::mutable_buffer ws_session::caller_read_buffer(bool& direct) {
   if (!caller_buffer_) {
     caller_buffer_size_ = ws_read_buffer_initial;
     caller_buffer_ = std::make_unique_for_overwrite<char[]>(caller_buffer_size_);
   }
-  guest_reading_ = true;
-  const std::span<char> direct = core_.payload_space(direct_read_min);
-  const std::size_t want = read_size(caller_buffer_size_, direct);
-  const auto buffer = direct.empty() ? net::buffer(caller_buffer_.get(), want)
-                                     : net::buffer(direct.data(), direct.size());
-  // The read does not keep the session alive: a session destroyed meanwhile closes the
-  // descriptor first (guest_ goes before the buffers), which ends the read before its bytes.
-  guest_->descriptor.async_read_some(
-      buffer, [weak = weak_from_this(), generation = guest_->generation,
-               into_payload = !direct.empty()](boost::system::error_code ec, std::size_t n) {
-        if (auto self = weak.lock()) self->on_guest_read(generation, into_payload, ec, n);
-      });
+  // As in the read loop, the rest of a long payload goes straight into its message's string.
+  const std::span<char> payload = core_.payload_space(direct_read_min);
+  const std::size_t want = read_size(caller_buffer_size_, payload);
+  direct = !payload.empty();
+  return direct ? net::buffer(payload.data(), payload.size())
+                : net::buffer(caller_buffer_.get(), want);
 }
 
-void ws_session::on_guest_read(std::uint64_t generation, bool direct, boost::system::error_code ec,
-                               std::size_t n) {
-  std::unique_lock lock(mutex_);
-  if (!guest_ || guest_->generation != generation) return;  // dropped: closed or context gone
-  guest_reading_ = false;
-  last_caller_read_ = coarse_clock::now();
-  if (ec == net::error::operation_aborted) ec.clear();
+void ws_session::take_caller_read(bool direct, std::size_t n, const boost::system::error_code& ec) {
   if (!finished_ && !direct) {
     handle_input(std::string_view(caller_buffer_.get(), n), ec);
   } else if (!finished_) {
@@ -419,6 +386,29 @@ void ws_session::on_guest_read(std::uint64_t generation, bool direct, boost::sys
     caller_buffer_size_ *= 2;
     caller_buffer_ = std::make_unique_for_overwrite<char[]>(caller_buffer_size_);
   }
+}
+
+void ws_session::guest_read() {
+  guest_reading_ = true;
+  bool direct = false;
+  const net::mutable_buffer buffer = caller_read_buffer(direct);
+  // The read does not keep the session alive: a session destroyed meanwhile closes the
+  // descriptor first (guest_ goes before the buffers), which ends the read before its bytes.
+  guest_->descriptor.async_read_some(
+      buffer, [weak = weak_from_this(), generation = guest_->generation, into_payload = direct](
+                  boost::system::error_code ec, std::size_t n) {
+        if (auto self = weak.lock()) self->on_guest_read(generation, into_payload, ec, n);
+      });
+}
+
+void ws_session::on_guest_read(std::uint64_t generation, bool direct, boost::system::error_code ec,
+                               std::size_t n) {
+  std::unique_lock lock(mutex_);
+  if (!guest_ || guest_->generation != generation) return;  // dropped: closed or context gone
+  guest_reading_ = false;
+  last_caller_read_ = coarse_clock::now();
+  if (ec == net::error::operation_aborted) ec.clear();
+  take_caller_read(direct, n, ec);
   if (!finished_ && guest_ && reader_ == reader::guest) {
     if (std::exchange(loop_after_guest_, false) || paused_ || writing_) {
       drop_guest();

@@ -126,6 +126,12 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   /// string) when there is some, else up to `buffer_size` bytes.
   std::size_t read_size(std::size_t buffer_size, std::span<char> direct);
   void watch_parked_reader();
+  /// Where a read on a caller's thread or context goes: the rest of a long payload straight
+  /// into its message's string (`direct`), else the caller's read buffer.
+  net::mutable_buffer caller_read_buffer(bool& direct);
+  /// Hands such a read's `n` bytes (or its error) to the core, and grows the buffer after a
+  /// read that filled it.
+  void take_caller_read(bool direct, std::size_t n, const boost::system::error_code& ec);
   /// Hands reading to the guest's context: true once the socket is registered there.
   bool adopt_guest();
   /// Starts one read on the guest's context, and handles what it brings.
