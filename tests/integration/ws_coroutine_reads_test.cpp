@@ -135,12 +135,7 @@ TEST(WebSocketCoroutineReads, LargeMessagesComeBackIntact) {
 TEST(WebSocketCoroutineReads, PingIsAnsweredWhileTheCoroutineWaitsForSomethingElse) {
   std::atomic<bool> got_pong{false};
   ct::fault_server server(upgrade_then([&](ct::connection& c) {
-    auto read_frame_op = [&c] {
-      std::string h = c.read_exactly(2);
-      const std::size_t len = static_cast<unsigned char>(h[1]) & 0x7f;
-      c.read_exactly(4 + len);
-      return static_cast<unsigned char>(h[0]) & 0x0f;
-    };
+    auto read_frame_op = [&c] { return ct::read_small_client_frame(c); };
     for (int i = 0; i < 3; ++i) {
       read_frame_op();
       c.write(server_frame(0x1, "reply"));

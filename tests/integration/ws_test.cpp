@@ -596,13 +596,7 @@ TEST(WebSocketCallerReads, AnotherThreadSendsWhileThisOneReads) {
 TEST(WebSocketCallerReads, PingIsAnsweredWhileNobodyReceives) {
   std::atomic<bool> got_pong{false};
   ct::fault_server server(upgrade_then([&](ct::connection& c) {
-    // Reads one masked client frame of under 126 bytes: its opcode.
-    auto read_frame_op = [&c] {
-      std::string h = c.read_exactly(2);
-      const std::size_t len = static_cast<unsigned char>(h[1]) & 0x7f;
-      c.read_exactly(4 + len);  // mask key and payload
-      return static_cast<unsigned char>(h[0]) & 0x0f;
-    };
+    auto read_frame_op = [&c] { return ct::read_small_client_frame(c); };
     read_frame_op();  // "go"
     c.write(server_frame(0x1, "reply"));
     c.pause(300ms);  // the client is not receiving now

@@ -5,6 +5,7 @@
 #include "proto/ws/handshake.hpp"
 #include "support/fault_server.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -32,6 +33,14 @@ inline std::string server_frame(int opcode, std::string_view payload, bool fin =
   }
   f += payload;
   return f;
+}
+
+/// Reads one masked client frame whose payload is under 126 bytes; returns its opcode.
+inline int read_small_client_frame(connection& c) {
+  const std::string head = c.read_exactly(2);
+  const std::size_t length = static_cast<unsigned char>(head[1]) & 0x7f;
+  c.read_exactly(4 + length);  // mask key and payload
+  return static_cast<unsigned char>(head[0]) & 0x0f;
 }
 
 /// A script that accepts the upgrade (with `extra_headers`, each ending in CRLF) and then runs
