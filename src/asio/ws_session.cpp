@@ -526,15 +526,9 @@ bool ws_session::send_now(ws::frame& f, bool is_continuation, std::exception_ptr
         (new_message && message_open_) || queued_bytes() >= options_.max_outgoing_bytes) {
       return false;
     }
-    const bool data = f.is_data();
-    const bool fin = f.fin;
-    try {
-      core_.send(std::move(f), is_continuation);
-    } catch (...) {
-      error = std::current_exception();
-      return true;
-    }
-    if (data) message_open_ = !fin;
+    // apply_send reports within the call: a callback holding a reference, not an allocation.
+    apply_send(
+        pending_send{std::move(f), is_continuation, [&error](std::exception_ptr e) { error = e; }});
     flush();
     spawn = std::exchange(writer_to_spawn_, false);
   }
