@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
                           .async_send(backend, boost::asio::use_future));
   }
   for (auto& f : pending) {
-    auto r = f.get();  // throws boost::system::system_error carrying a courier::errc on failure
+    auto r = f.get();  // on failure, throws what send() would (a courier::error)
     std::cout << r.request().uri()->str() << " -> " << r.status() << "\n";
   }
 }

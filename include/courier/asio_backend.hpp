@@ -59,8 +59,7 @@ class asio_backend {
   static constexpr bool supports_websockets = true;
   static constexpr bool supports_streaming = true;
 
-  using raw_handler =
-      boost::asio::any_completion_handler<void(boost::system::error_code, raw_response)>;
+  using raw_handler = detail::raw_handler;
 
   explicit asio_backend(asio_backend_options options = {});
   ~asio_backend();
@@ -82,8 +81,10 @@ class asio_backend {
     return detail::make_response(req, send_raw(req.data(), req.response_as().destination()));
   }
 
-  /// Completion signature: void(boost::system::error_code, response<T>). The handler runs on its
+  /// Completion signature: void(std::exception_ptr, response<T>). The handler runs on its
   /// associated executor (a coroutine resumes on its own executor, not on a backend thread).
+  /// Cancellation (terminal, partial): the exchange ends with operation_aborted and its
+  /// connection is closed, never pooled half-read.
   template <class T, class CompletionToken>
   auto async_send(const request<T>& req, CompletionToken&& token) {
     return detail::async_send_via_raw(*this, req, std::forward<CompletionToken>(token));
@@ -97,13 +98,13 @@ class asio_backend {
 
   template <class Handler>
   using ws_open_handler = boost::asio::any_completion_handler<void(
-      boost::system::error_code, websocket_response<typename Handler::value_type>)>;
+      std::exception_ptr, websocket_response<typename Handler::value_type>)>;
   void async_open_websocket_raw(const request_data& req, const ws::high_level& handler,
                                 ws_open_handler<ws::high_level> done);
   void async_open_websocket_raw(const request_data& req, const ws::low_level& handler,
                                 ws_open_handler<ws::low_level> done);
 
-  /// Completion signature: void(boost::system::error_code, websocket_response<T>).
+  /// Completion signature: void(std::exception_ptr, websocket_response<T>).
   template <class Handler, class CompletionToken>
   auto async_open_websocket(const request_data& req, const Handler& handler,
                             CompletionToken&& token) {

@@ -10,8 +10,10 @@
 #include <courier/response_as.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 
@@ -33,12 +35,12 @@ namespace detail {
 /// What a streaming backend implements behind a body_stream. One read at a time.
 class body_stream_source {
  public:
-  using read_handler =
-      boost::asio::any_completion_handler<void(boost::system::error_code, std::size_t)>;
+  using read_handler = boost::asio::any_completion_handler<void(std::exception_ptr, std::size_t)>;
   virtual ~body_stream_source() = default;
   /// Blocks for the next bytes of the body (0 at its end); throws a courier::error.
   virtual std::size_t read_some(std::span<char> buffer) = 0;
-  /// The same without blocking; `done` runs once, on a backend thread.
+  /// The same without blocking; `done` runs once, on a backend thread. Honours its
+  /// cancellation slot.
   virtual void async_read_some(std::span<char> buffer, read_handler done) = 0;
   /// Body bytes received so far (before content decoding).
   virtual std::uint64_t bytes_received() const noexcept = 0;
@@ -70,26 +72,33 @@ class body_stream {
   }
 
   /// Reads some bytes with any Asio completion token; the completion signature is
-  /// void(boost::system::error_code, std::size_t), 0 bytes at the end of the body. The buffer must
-  /// stay valid until then.
+  /// void(std::exception_ptr, std::size_t), 0 bytes at the end of the body, the exception being
+  /// the one read_some would throw. The buffer must stay valid until then. Cancellation:
+  /// terminal, partial and total while the read waits for the network (nothing is taken: the
+  /// next read goes on where this one would have); it completes with operation_aborted.
   template <class CompletionToken>
   auto async_read_some(std::span<char> buffer, CompletionToken&& token) {
-    using signature = void(boost::system::error_code, std::size_t);
+    using signature = void(std::exception_ptr, std::size_t);
     return boost::asio::async_initiate<CompletionToken, signature>(
         [src = source_](auto handler, std::span<char> buf) {
           auto work = boost::asio::make_work_guard(boost::asio::get_associated_executor(handler));
+          auto slot = boost::asio::get_associated_cancellation_slot(handler);
           auto complete = [handler = std::move(handler), work = std::move(work)](
-                              boost::system::error_code ec, std::size_t n) mutable {
+                              std::exception_ptr e, std::size_t n) mutable {
             auto ex = work.get_executor();
             boost::asio::dispatch(
-                ex, [handler = std::move(handler), ec, n]() mutable { std::move(handler)(ec, n); });
+                ex, [handler = std::move(handler), e, n]() mutable { std::move(handler)(e, n); });
             work.reset();
           };
           if (!src) {
-            complete(make_error_code(errc::invalid_request), 0);
+            complete(std::make_exception_ptr(invalid_request(
+                         "this body_stream is closed (or was moved from, or never opened)")),
+                     0);
             return;
           }
-          src->async_read_some(buf, std::move(complete));
+          src->async_read_some(buf,
+                               detail::body_stream_source::read_handler(
+                                   boost::asio::bind_cancellation_slot(slot, std::move(complete))));
         },
         token, buffer);
   }

@@ -1,16 +1,19 @@
-// The errors courier reports: typed exceptions in the sync API, error codes in the async API.
+// The errors courier reports: typed exceptions, thrown by the sync API and handed to async
+// completions as a std::exception_ptr (docs/errors.md).
 #pragma once
 
 #include <boost/system/error_code.hpp>
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 #include <system_error>
 
 namespace courier {
 
-/// What went wrong, as an error code (the async API's currency). Each value has an exception
-/// type below that the sync API throws.
+/// What went wrong, as an error code: error::code() of every courier exception, and
+/// error_code_of() of an async completion's exception_ptr. Each value has an exception type
+/// below.
 enum class errc {
   invalid_request = 1,       ///< bad input caught before anything was sent (uri, header, body)
   connect_failed,            ///< DNS, TCP connect, or a proxy refused
@@ -99,6 +102,15 @@ class proxy_error : public error {
 
 /// Throws the exception type that matches `code`, with `what` as its message.
 [[noreturn]] void throw_error(const boost::system::error_code& code, const std::string& what);
+
+/// The error code of the exception an async operation completed with, for comparisons such as
+/// `error_code_of(e) == courier::errc::timeout`: a courier::error's code(), a system error's
+/// code, errc::body_too_large for std::bad_alloc, errc::protocol_error for anything else, and
+/// no error for a null pointer (a success).
+boost::system::error_code error_code_of(const std::exception_ptr& e) noexcept;
+
+/// The message of that exception (what()), or "" for a null pointer.
+std::string message_of(const std::exception_ptr& e);
 
 }  // namespace courier
 

@@ -121,9 +121,6 @@ class logging_backend : public detail::observing_backend<logging_backend<Backend
     std::string message = detail::failure_message(e, ec);
     emit(detail::failure_record(req, c.websocket, ec, std::move(message), since(c)));
   }
-  void on_failure(const request_data& req, const call& c, boost::system::error_code ec) {
-    emit(detail::failure_record(req, c.websocket, ec, ec.message(), since(c)));
-  }
 
   record_sink sink_;
   logging_options options_;

@@ -136,12 +136,6 @@ class recording_backend : public recorder,
     detail::record_failure(e, ex);
     add(std::move(e));
   }
-  void on_failure(const request_data& req, const call& c, boost::system::error_code ec) {
-    recorded_exchange e = started(req, c);
-    e.error = ec;
-    e.error_message = ec.message();
-    add(std::move(e));
-  }
 };
 
 }  // namespace courier

@@ -343,7 +343,9 @@ class request : public request_data {
     }
   }
   /// Sends the request; `token` (any Asio completion token) decides how the result arrives.
-  /// The completion signature is void(boost::system::error_code, response<T>).
+  /// The completion signature is void(std::exception_ptr, response<T>): on failure, the same
+  /// exception send() would throw (co_await and std::future rethrow it). Honours the handler's
+  /// cancellation slot (docs/cancellation.md).
   template <class Backend, class CompletionToken>
   auto async_send(Backend& backend, CompletionToken&& token) const {
     if constexpr (detail::streams_body<T> && !streaming_capable<Backend>) {
@@ -371,7 +373,8 @@ class request : public request_data {
     }
   }
   /// open_websocket with any Asio completion token; the completion signature is
-  /// void(boost::system::error_code, websocket_response<Handler::value_type>).
+  /// void(std::exception_ptr, websocket_response<Handler::value_type>), the exception being the
+  /// one open_websocket would throw. Cancelling it closes the half-open connection.
   template <class Backend, class Handler, class CompletionToken>
   auto async_open_websocket(Backend& backend, const Handler& handler,
                             CompletionToken&& token) const {

@@ -159,14 +159,14 @@ void asio_backend::async_send_raw(const request_data& req, const body_destinatio
                                   raw_handler handler) {
   // A handler bound to an io_context (a coroutine's) gets the exchange run on that context.
   const auto caller = handler_context(handler);
+  const auto cancel = handler.get_cancellation_slot();
   auto shared = std::make_shared<raw_handler>(std::move(handler));
   asio_detail::start_http_exchange(
       *impl_, req, dest,
       [shared](std::exception_ptr e, raw_response r) mutable {
-        auto ec = e ? asio_detail::code_of(e) : boost::system::error_code{};
-        std::move (*shared)(ec, std::move(r));
+        std::move (*shared)(e, std::move(r));
       },
-      caller ? &*caller : nullptr);
+      caller ? &*caller : nullptr, cancel);
 }
 
 }  // namespace courier

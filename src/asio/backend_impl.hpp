@@ -6,6 +6,7 @@
 #include "asio/connection_pool.hpp"
 #include "asio/transport.hpp"
 
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
 
@@ -81,17 +82,18 @@ namespace asio_detail {
 using exchange_callback = std::function<void(std::exception_ptr, raw_response)>;
 /// Runs one HTTP request (redirects included) and calls `done` once: on the backend's threads,
 /// or, given the io_context executor the caller's handler runs on (a coroutine's), on that
-/// context, with plain connections lent to its reactor so that no thread hop is needed.
+/// context, with plain connections lent to its reactor so that no thread hop is needed. An
+/// emission on `cancel` (terminal or partial) ends the exchange with operation_aborted and
+/// closes its connection.
 void start_http_exchange(asio_backend::impl& backend, request_data req, body_destination dest,
                          exchange_callback done,
-                         const net::io_context::executor_type* caller = nullptr);
+                         const net::io_context::executor_type* caller = nullptr,
+                         net::cancellation_slot cancel = {});
 /// Runs one HTTP request on the calling thread and returns its response (the blocking send).
 /// On plain connections the bytes move on this thread too; only connecting and TLS use the
 /// backend's I/O threads.
 raw_response run_http_exchange_here(asio_backend::impl& backend, const request_data& req,
                                     const body_destination& dest);
-/// The errc carried by a courier exception (or a generic one for anything else).
-boost::system::error_code code_of(std::exception_ptr e);
 }  // namespace asio_detail
 
 }  // namespace courier

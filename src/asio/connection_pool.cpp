@@ -27,15 +27,33 @@ net::awaitable<std::unique_ptr<transport>> connection_pool::acquire(const std::s
       p.waiters.push_back(timer);
     }
     boost::system::error_code ec;
-    co_await timer->async_wait(net::redirect_error(net::use_awaitable, ec));
+    try {
+      co_await timer->async_wait(net::redirect_error(net::use_awaitable, ec));
+    } catch (...) {  // the exchange was cancelled before the wait began
+      leave_waiters(origin, timer);
+      throw;
+    }
     if (!ec) {  // the deadline passed before a connection was free
       std::lock_guard lock(mutex_);
       origins_[origin].waiters.remove(timer);
       throw timeout_error("timed out waiting for a free connection to " + origin + " (all " +
                           std::to_string(max_per_origin_) + " are busy)");
     }
-    // Cancelled: woken by a release; look again.
+    if ((co_await net::this_coro::cancellation_state).cancelled() != net::cancellation_type::none) {
+      leave_waiters(origin, timer);
+      throw operation_aborted(
+          "the request was cancelled while it waited for a free connection to " + origin);
+    }
+    // Woken by a release; look again.
   }
+}
+
+void connection_pool::leave_waiters(const std::string& origin,
+                                    const std::shared_ptr<net::steady_timer>& timer) {
+  std::lock_guard lock(mutex_);
+  auto& p = origins_[origin];
+  // Already taken off by a release that meant to wake it: that wake goes to the next waiter.
+  if (p.waiters.remove(timer) == 0) wake_one(p);
 }
 
 COURIER_HOT std::unique_ptr<transport> connection_pool::pop_idle(per_origin& p, bool can_resend) {

@@ -57,6 +57,8 @@ class connection_pool {
  private:
   using per_origin = pool_slot;
   void wake_one(per_origin& p);
+  /// A waiter that gives up (its exchange was cancelled) leaves the queue.
+  void leave_waiters(const std::string& origin, const std::shared_ptr<net::steady_timer>& timer);
   std::unique_ptr<transport> pop_idle(per_origin& p, bool can_resend);
 
   std::mutex mutex_;

@@ -2,6 +2,7 @@
 // sans-I/O HTTP/1.1 core (proto/http1) and the content decoders.
 #include "asio/backend_impl.hpp"
 #include "asio/response_reader.hpp"
+#include "asio/spawned_cancellation.hpp"
 #include "asio/stream_progress.hpp"
 #include "asio/stream_response.hpp"
 #include "core/hot_path.hpp"
@@ -12,6 +13,7 @@
 #include <courier/body_source.hpp>
 #include <courier/error.hpp>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -27,18 +29,6 @@
 namespace courier::asio_detail {
 
 namespace http1 = courier::proto::http1;
-
-boost::system::error_code code_of(std::exception_ptr e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const courier::error& err) {
-    return err.code();
-  } catch (const std::bad_alloc&) {
-    return make_error_code(errc::body_too_large);
-  } catch (...) {
-    return make_error_code(errc::protocol_error);
-  }
-}
 
 namespace {
 
@@ -633,19 +623,37 @@ COURIER_COLD hop_result run_hop_here(exchange_state& st, hop_plan& plan, hop_sta
 }  // namespace
 
 void start_http_exchange(asio_backend::impl& backend, request_data req, body_destination dest,
-                         exchange_callback done, const net::io_context::executor_type* caller) {
-  auto finish = [done = std::move(done)](std::exception_ptr e, raw_response r) {
-    done(e, std::move(r));
-  };
-  if (caller && &caller->context() != &backend.ioc) {
-    net::co_spawn(net::make_strand(*caller),
-                  run_owned_exchange(backend, std::move(req), std::move(dest), true),
-                  std::move(finish));
+                         exchange_callback done, const net::io_context::executor_type* caller,
+                         net::cancellation_slot cancel) {
+  const bool on_caller_context = caller && &caller->context() != &backend.ioc;
+  net::any_io_executor strand = on_caller_context ? net::any_io_executor(net::make_strand(*caller))
+                                                  : net::make_strand(backend.ioc);
+  if (!cancel.is_connected()) {  // nobody can cancel: nothing to set up
+    net::co_spawn(
+        strand, run_owned_exchange(backend, std::move(req), std::move(dest), on_caller_context),
+        [done = std::move(done)](std::exception_ptr e, raw_response r) { done(e, std::move(r)); });
     return;
   }
-  net::co_spawn(net::make_strand(backend.ioc),
-                run_owned_exchange(backend, std::move(req), std::move(dest), false),
-                std::move(finish));
+  // A cancelled exchange ends at its next wait; the exception it ends with (a read aborted,
+  // say) is reported as the cancellation it is. Its connection is closed, never pooled: the
+  // response may be half-read.
+  auto cancellation = std::make_shared<spawned_cancellation>(strand);
+  cancellation->listen(cancel, net::cancellation_type::terminal | net::cancellation_type::partial);
+  const auto u = req.uri();
+  std::string where = u ? host_port(u->host(), u->port()) : std::string("its server");
+  net::co_spawn(
+      strand, run_owned_exchange(backend, std::move(req), std::move(dest), on_caller_context),
+      net::bind_cancellation_slot(
+          cancellation->slot(), [cancellation, where = std::move(where), done = std::move(done)](
+                                    std::exception_ptr e, raw_response r) {
+            cancellation->finish();
+            if (e && cancellation->requested()) {
+              e = std::make_exception_ptr(operation_aborted(
+                  "the request to " + where +
+                  " was cancelled before its response was complete; its connection was closed"));
+            }
+            done(e, std::move(r));
+          }));
 }
 
 COURIER_HOT raw_response run_http_exchange_here(asio_backend::impl& backend,

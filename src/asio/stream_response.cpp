@@ -1,10 +1,13 @@
 #include "asio/stream_response.hpp"
+#include "asio/spawned_cancellation.hpp"
 
 #include <courier/error.hpp>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include <cstring>
 #include <future>
@@ -82,12 +85,20 @@ void stream_response::finish_body() {
 
 net::awaitable<std::size_t> stream_response::fill(std::span<char> out) {
   if (failed_) std::rethrow_exception(failed_);
+  std::exception_ptr e;
   try {
     co_return co_await fill_unguarded(out);
   } catch (...) {
-    failed_ = std::current_exception();
-    give_up();
+    e = std::current_exception();
   }
+  // A cancelled async read took nothing (a read cancelled while it waits reads no byte): the
+  // stream stays usable, and only this read ends.
+  if ((co_await net::this_coro::cancellation_state).cancelled() != net::cancellation_type::none) {
+    throw operation_aborted("the read of the streamed body from " + p_.where +
+                            " was cancelled; the stream stays open");
+  }
+  failed_ = e;
+  give_up();
   std::rethrow_exception(failed_);
 }
 
@@ -228,17 +239,35 @@ std::size_t stream_response::read_some(std::span<char> buffer) {
 void stream_response::async_read_some(std::span<char> buffer, read_handler done) {
   if (busy_.exchange(true)) {
     net::post(strand_, [done = std::move(done)]() mutable {
-      std::move(done)(make_error_code(errc::invalid_request), 0);
+      std::move(done)(
+          std::make_exception_ptr(invalid_request(
+              "body_stream::async_read_some(): another read of this stream is running")),
+          0);
     });
     return;
   }
-  net::co_spawn(strand_, fill(buffer),
-                [self = shared_from_this(), done = std::move(done)](std::exception_ptr e,
-                                                                    std::size_t n) mutable {
-                  self->busy_ = false;
-                  auto ec = e ? code_of(e) : boost::system::error_code{};
-                  std::move(done)(ec, n);
-                });
+  const auto cancel = done.get_cancellation_slot();
+  if (!cancel.is_connected()) {
+    net::co_spawn(strand_, fill(buffer),
+                  [self = shared_from_this(), done = std::move(done)](std::exception_ptr e,
+                                                                      std::size_t n) mutable {
+                    self->busy_ = false;
+                    std::move(done)(e, n);
+                  });
+    return;
+  }
+  auto cancellation = std::make_shared<spawned_cancellation>(strand_);
+  cancellation->listen(cancel, net::cancellation_type::terminal | net::cancellation_type::partial |
+                                   net::cancellation_type::total);
+  net::co_spawn(
+      strand_, fill(buffer),
+      net::bind_cancellation_slot(cancellation->slot(),
+                                  [self = shared_from_this(), cancellation, done = std::move(done)](
+                                      std::exception_ptr e, std::size_t n) mutable {
+                                    cancellation->finish();
+                                    self->busy_ = false;
+                                    std::move(done)(e, n);
+                                  }));
 }
 
 }  // namespace courier::asio_detail

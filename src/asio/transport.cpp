@@ -719,16 +719,26 @@ void transport::shut_down() noexcept {
   if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
 }
 
-std::size_t read_blocking(int fd, net::mutable_buffer buffer, boost::system::error_code& ec) {
+std::size_t read_blocking(int fd, net::mutable_buffer buffer, boost::system::error_code& ec,
+                          std::optional<std::chrono::steady_clock::time_point> deadline) {
   ec.clear();
   if (buffer.size() == 0) return 0;
   for (;;) {
-    const std::size_t n = receive_once(fd, buffer, 0, ec);
+    // With a deadline, the socket is only read once poll() says it is readable (or with
+    // MSG_DONTWAIT), so that the read cannot block past it.
+    const std::size_t n = receive_once(fd, buffer, deadline ? MSG_DONTWAIT : 0, ec);
     if (n > 0 || ec) return n;
-    // Interrupted, or non-blocking again (an async write took the socket meanwhile): wait for
-    // input.
+    // Interrupted, or non-blocking (an async write took the socket meanwhile, or a deadline):
+    // wait for input.
+    int wait_ms = -1;
+    if (deadline) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+          *deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return 0;
+      wait_ms = static_cast<int>(std::min<std::int64_t>(left.count(), 1 << 30));
+    }
     pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, -1) < 0 && errno != EINTR) {
+    if (::poll(&p, 1, wait_ms) < 0 && errno != EINTR) {
       ec.assign(errno, boost::system::system_category());
       return 0;
     }

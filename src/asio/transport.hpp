@@ -235,7 +235,10 @@ class transport : public byte_stream {
 
 /// Reads at least one byte from a descriptor given by detach_for_caller_reads(), blocking the
 /// calling thread for as long as it takes (ec = eof when the peer closed or shut_down() ran).
-std::size_t read_blocking(int fd, net::mutable_buffer buffer, boost::system::error_code& ec);
+/// With a `deadline`, it returns 0 with no error once that passes with nothing to read.
+std::size_t read_blocking(
+    int fd, net::mutable_buffer buffer, boost::system::error_code& ec,
+    std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
 /// Writes what the socket `fd` (given by fd_for_caller_reads()) takes now, from all of the
 /// buffers in one gathering send, without waiting: the bytes written (0 when it would block).
 std::size_t write_nonblocking(int fd, std::span<const net::const_buffer> buffers,

@@ -5,10 +5,15 @@
 #include <courier/error.hpp>
 #include <courier/ws/stream.hpp>
 
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -81,10 +86,29 @@ void websocket::state::on_closed(const close_event& close) {
   push(close);
 }
 
-void websocket::state::add_receiver(receiver r) {
+std::uint64_t websocket::state::add_receiver(receiver r) {
   std::lock_guard lock(session->mutex());
-  receivers.push_back(std::move(r));
+  const std::uint64_t id = ++last_receiver_id;
+  receivers.push_back(waiting_receiver{std::move(r), id});
   pump();
+  return id;
+}
+
+bool websocket::state::cancel_receiver(std::uint64_t id, std::exception_ptr reason) {
+  std::lock_guard lock(session->mutex());
+  const auto it = std::find_if(receivers.begin(), receivers.end(),
+                               [id](const waiting_receiver& w) { return w.id == id; });
+  if (it == receivers.end()) return false;
+  receiver serve = std::move(it->serve);
+  receivers.erase(it);
+  std::vector<frame> given_back;
+  item cancelled = cancelled_receive{std::move(reason), &given_back};
+  serve(cancelled);
+  for (auto f = given_back.rbegin(); f != given_back.rend(); ++f)
+    buffer.push_front(std::move(*f));
+  pump();  // a receive queued behind it may be served by what came back
+  if (receivers.empty()) session->stop_reading_for_caller();
+  return true;
 }
 
 void websocket::state::pump() {
@@ -93,13 +117,13 @@ void websocket::state::pump() {
       if (!terminal) break;
       item closed = std::make_exception_ptr(
           websocket_closed("the WebSocket to " + session->where() + " is closed", final_close));
-      if (receivers.front()(closed)) receivers.pop_front();
+      if (receivers.front().serve(closed)) receivers.pop_front();
       continue;
     }
     item it = std::move(buffer.front());
     buffer.pop_front();
     if (std::holds_alternative<close_event>(it)) terminal = true;
-    if (receivers.front()(it)) receivers.pop_front();
+    if (receivers.front().serve(it)) receivers.pop_front();
   }
   if (options.capacity && buffer.size() < *options.capacity) session->resume_held();
 }
@@ -151,11 +175,10 @@ std::function<void(std::exception_ptr, T...)> async_callback(Handler h,
     auto o = std::make_shared<op>(
         op{std::move(h), net::prefer(*ioc, net::execution::outstanding_work.tracked)});
     return [o](std::exception_ptr e, T... value) {
-      auto ec = e ? asio_detail::code_of(e) : boost::system::error_code{};
       // Released when this returns, after post() has: see below.
       const tracked work = std::move(o->work);
-      net::post(work, [o, ec, ... value = std::move(value)]() mutable {
-        std::move(o->handler)(ec, std::move(value)...);
+      net::post(work, [o, e, ... value = std::move(value)]() mutable {
+        std::move(o->handler)(e, std::move(value)...);
       });
     };
   }
@@ -164,9 +187,8 @@ std::function<void(std::exception_ptr, T...)> async_callback(Handler h,
   auto work = std::make_shared<net::executor_work_guard<decltype(ex)>>(ex);
   auto shared = std::make_shared<Handler>(std::move(h));
   return [shared, work, io](std::exception_ptr e, T... value) {
-    auto ec = e ? asio_detail::code_of(e) : boost::system::error_code{};
-    post_completion(work->get_executor(), io, [shared, ec, ... value = std::move(value)]() mutable {
-      std::move (*shared)(ec, std::move(value)...);
+    post_completion(work->get_executor(), io, [shared, e, ... value = std::move(value)]() mutable {
+      std::move (*shared)(e, std::move(value)...);
     });
     // Released here, after post() has returned, not by the handler: otherwise the context's
     // run() could return, and the context be destroyed, while this thread is still inside
@@ -181,9 +203,8 @@ template <class Handler, class... T>
 void complete_now(Handler h, const net::any_io_executor& io, const net::any_io_executor& hint,
                   std::exception_ptr e, T... values) {
   if (const auto* ioc = hint.target<net::io_context::executor_type>()) {
-    const auto ec = e ? asio_detail::code_of(e) : boost::system::error_code{};
-    net::post(*ioc, [h = std::move(h), ec, ... v = std::move(values)]() mutable {
-      std::move(h)(ec, std::move(v)...);
+    net::post(*ioc, [h = std::move(h), e, ... v = std::move(values)]() mutable {
+      std::move(h)(e, std::move(v)...);
     });
     return;
   }
@@ -205,6 +226,12 @@ class sync_result {
   bool ready() {
     std::lock_guard lock(mutex_);
     return done_;
+  }
+  /// Waits until the result is set or `deadline` passes; true when it is set.
+  bool wait_until(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(mutex_);
+    waiting_ = true;
+    return ready_.wait_until(lock, deadline, [&] { return done_; });
   }
   T get() {
     std::unique_lock lock(mutex_);
@@ -238,15 +265,35 @@ T wait_for(websocket::state& st,
   return result.get();
 }
 
+using deadline_type = std::optional<std::chrono::steady_clock::time_point>;
+
+std::string ms_text(std::chrono::milliseconds d) {
+  return std::to_string(d.count()) + " ms";
+}
+
+std::exception_ptr receive_timed_out(const websocket::state& st, std::chrono::milliseconds d) {
+  return std::make_exception_ptr(
+      timeout_error("receive timeout: no message from the WebSocket peer " + st.session->where() +
+                    " within " + ms_text(d) + "; nothing was taken and the connection stays open"));
+}
+
 // The same for a receive: while it waits, the calling thread reads the socket itself when the
 // session allows it (ws_session::read_here_until), so a round trip stays on this thread.
+// `start` adds the receiver and returns its id. With a `timeout`, a receive that has not been
+// served by then is taken back (nothing consumed) and throws timeout_error.
 template <class T>
-T wait_for_input(websocket::state& st,
-                 const std::function<void(std::function<void(std::exception_ptr, T)>)>& start) {
+T wait_for_input(
+    websocket::state& st,
+    const std::function<std::uint64_t(std::function<void(std::exception_ptr, T)>)>& start,
+    std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
   st.backend->check_blocking_allowed("a blocking websocket call");
+  deadline_type deadline;
+  if (timeout) deadline = asio_detail::after(std::chrono::steady_clock::now(), *timeout);
   sync_result<T> result;
-  start(result.callback());
-  if (!result.ready()) st.session->read_here_until([&] { return result.ready(); });
+  const std::uint64_t id = start(result.callback());
+  if (!result.ready()) st.session->read_here_until([&] { return result.ready(); }, deadline);
+  if (deadline && !result.wait_until(*deadline))
+    st.cancel_receiver(id, receive_timed_out(st, *timeout));
   return result.get();
 }
 
@@ -258,6 +305,8 @@ websocket::state::receiver frame_receiver(std::function<void(std::exception_ptr,
       cb(nullptr, incoming(std::move(*f)));
     } else if (auto* c = std::get_if<close_event>(&it)) {
       cb(nullptr, incoming(std::move(*c)));
+    } else if (auto* cancelled = std::get_if<websocket::state::cancelled_receive>(&it)) {
+      cb(cancelled->reason, incoming{});
     } else {
       cb(std::get<std::exception_ptr>(it), incoming{});
     }
@@ -310,6 +359,20 @@ websocket::state::receiver message_receiver(std::function<void(std::exception_pt
          message{});
       return true;
     }
+    if (auto* cancelled = std::get_if<websocket::state::cancelled_receive>(&it)) {
+      // The fragments taken so far go back, as the frames they came in.
+      if (partial) {
+        bool first = true;
+        for (auto& p : partial->parts) {
+          cancelled->give_back->push_back(frame{first ? partial->type : opcode::continuation, false,
+                                                false, false, false, std::move(p)});
+          first = false;
+        }
+        partial->parts.clear();
+      }
+      cb(cancelled->reason, message{});
+      return true;
+    }
     cb(std::get<std::exception_ptr>(it), message{});
     return true;
   };
@@ -337,19 +400,94 @@ std::vector<std::byte> to_bytes(const std::string& s) {
 // Receives and sends run on the calling thread, under the session's lock (no hop to the I/O
 // thread); their completions are posted to the handler's executor. Nobody blocks to read for
 // an async receive: its own io_context reads when it has one, else the I/O thread.
-void post_receiver(const std::shared_ptr<websocket::state>& st, websocket::state::receiver r,
-                   net::io_context* ctx = nullptr) {
-  st->add_receiver(std::move(r));
+std::uint64_t post_receiver(const std::shared_ptr<websocket::state>& st,
+                            websocket::state::receiver r, net::io_context* ctx = nullptr) {
+  const std::uint64_t id = st->add_receiver(std::move(r));
   if (ctx) {
     st->session->want_reading_on(*ctx);
   } else {
     st->session->want_background_reading();
   }
+  return id;
 }
 
+// Takes back an async receive when its caller's cancellation slot is emitted (any type:
+// nothing has been consumed).
+struct receive_canceller {
+  std::weak_ptr<websocket::state> state;
+  std::uint64_t id;
+  void operator()(net::cancellation_type) const {
+    if (auto st = state.lock()) {
+      st->cancel_receiver(id, std::make_exception_ptr(operation_aborted(
+                                  "the receive on the WebSocket to " + st->session->where() +
+                                  " was cancelled; nothing was taken")));
+    }
+  }
+};
+
+// A receive timer, armed on the session's strand unless the receive completed first.
+struct receive_timer {
+  explicit receive_timer(const asio_detail::ws_strand& s) : timer(s) {}
+  net::steady_timer timer;
+  std::atomic<bool> completed{false};
+};
+
+// The completion of an async receive with a timeout also stops its timer.
+template <class T>
+std::function<void(std::exception_ptr, T)> stopping(std::shared_ptr<receive_timer> t,
+                                                    const asio_detail::ws_strand& strand,
+                                                    std::function<void(std::exception_ptr, T)> cb) {
+  return [t = std::move(t), strand, cb = std::move(cb)](std::exception_ptr e, T v) {
+    if (!t->completed.exchange(true)) net::post(strand, [t] { t->timer.cancel(); });
+    cb(e, std::move(v));
+  };
+}
+
+// Connects a waiting async receive to its caller's cancellation slot and to its timeout.
+void watch_receive(const std::shared_ptr<websocket::state>& st, std::uint64_t id,
+                   net::cancellation_slot slot, const std::shared_ptr<receive_timer>& timer,
+                   std::optional<std::chrono::milliseconds> timeout) {
+  if (slot.is_connected()) slot.emplace<receive_canceller>(receive_canceller{st, id});
+  if (!timer) return;
+  net::post(st->session->strand(), [weak = std::weak_ptr(st), id, timer, d = *timeout] {
+    if (timer->completed) return;
+    timer->timer.expires_after(d);
+    timer->timer.async_wait([weak, id, timer, d](boost::system::error_code ec) {
+      if (ec) return;
+      if (auto st = weak.lock()) st->cancel_receiver(id, receive_timed_out(*st, d));
+    });
+  });
+}
+
+// Takes back a send still waiting for room in the outgoing queue.
+struct send_canceller {
+  std::weak_ptr<asio_detail::ws_session> session;
+  std::uint64_t id;
+  void operator()(net::cancellation_type) const {
+    if (auto s = session.lock()) {
+      s->cancel_send(id, std::make_exception_ptr(operation_aborted(
+                             "the send to the WebSocket peer " + s->where() +
+                             " was cancelled while it waited for room; nothing of it was sent")));
+    }
+  }
+};
+
+// Stops waiting for the peer's close frame: the connection is dropped.
+struct close_canceller {
+  std::weak_ptr<asio_detail::ws_session> session;
+  std::shared_ptr<std::atomic<bool>> abandoned;
+  void operator()(net::cancellation_type type) const {
+    if ((type & net::cancellation_type::terminal) == net::cancellation_type::none) return;
+    if (auto s = session.lock()) {
+      abandoned->store(true);
+      s->abandon_close();
+    }
+  }
+};
+
 void post_send(const std::shared_ptr<websocket::state>& st, frame f, bool cont,
-               std::function<void(std::exception_ptr)> done) {
-  st->session->send(std::move(f), cont, std::move(done));
+               std::function<void(std::exception_ptr)> done, std::uint64_t cancel_id = 0) {
+  st->session->send(std::move(f), cont, std::move(done), cancel_id);
 }
 
 // A whole message waiting at the front of the buffer (the common case when messages arrive
@@ -379,8 +517,12 @@ std::optional<message> take_buffered(websocket::state& st) {
 // (fragments, a close, an error, other receivers, reads left to the I/O thread) goes through a
 // receiver added on the caller's thread, which the buffer or an I/O thread completes.
 message blocking_receive_message(const std::shared_ptr<websocket::state>& st,
-                                 std::optional<opcode> want) {
+                                 std::optional<opcode> want,
+                                 std::optional<std::chrono::milliseconds> timeout) {
   st->backend->check_blocking_allowed("a blocking websocket call");
+  if (!timeout) timeout = st->options.receive_timeout;
+  deadline_type deadline;
+  if (timeout) deadline = asio_detail::after(std::chrono::steady_clock::now(), *timeout);
   {
     std::unique_lock lock(st->session->mutex());
     for (;;) {
@@ -393,17 +535,36 @@ message blocking_receive_message(const std::shared_ptr<websocket::state>& st,
           st->buffer.empty() && st->receivers.empty() && !st->terminal && st->open.load();
       if (!only_reader) break;
       const bool read = st->session->read_here_until(
-          lock, [&] { return !st->buffer.empty() || !st->receivers.empty(); });
+          lock, [&] { return !st->buffer.empty() || !st->receivers.empty(); }, deadline);
       if (!read) break;  // the I/O thread reads: wait for it below
       // Each turn buffers something new or ends here (a finished session with nothing
-      // buffered, or another receiver that came meanwhile): never a spin.
-      if (st->buffer.empty()) break;
+      // buffered, another receiver that came meanwhile, or the deadline): never a spin.
+      if (st->buffer.empty()) {
+        if (deadline && std::chrono::steady_clock::now() >= *deadline && st->receivers.empty() &&
+            !st->terminal && st->open.load()) {
+          std::rethrow_exception(receive_timed_out(*st, *timeout));
+        }
+        break;
+      }
     }
   }
-  return wait_for_input<message>(*st, [&](std::function<void(std::exception_ptr, message)> cb) {
-    if (want) cb = expect_type(*want, std::move(cb));
-    st->add_receiver(message_receiver(std::move(cb), st->session->where()));
-  });
+  const auto left =
+      deadline ? std::optional(std::max(std::chrono::milliseconds(0),
+                                        std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            *deadline - std::chrono::steady_clock::now())))
+               : std::nullopt;
+  try {
+    return wait_for_input<message>(
+        *st,
+        [&](std::function<void(std::exception_ptr, message)> cb) {
+          if (want) cb = expect_type(*want, std::move(cb));
+          return st->add_receiver(message_receiver(std::move(cb), st->session->where()));
+        },
+        left);
+  } catch (const timeout_error&) {
+    // Said with the whole timeout, not what was left of it after the read above.
+    std::rethrow_exception(receive_timed_out(*st, *timeout));
+  }
 }
 
 }  // namespace
@@ -411,19 +572,38 @@ message blocking_receive_message(const std::shared_ptr<websocket::state>& st,
 incoming websocket::receive() {
   auto st = state_;
   return wait_for_input<incoming>(
-      *st, [st](auto cb) { st->add_receiver(frame_receiver(std::move(cb))); });
+      *st, [st](auto cb) { return st->add_receiver(frame_receiver(std::move(cb))); },
+      st->options.receive_timeout);
 }
 
 message websocket::receive_message() {
-  return blocking_receive_message(state_, std::nullopt);
+  return blocking_receive_message(state_, std::nullopt, std::nullopt);
 }
 
 std::string websocket::receive_text() {
-  return blocking_receive_message(state_, opcode::text).data;
+  return blocking_receive_message(state_, opcode::text, std::nullopt).data;
 }
 
 std::vector<std::byte> websocket::receive_binary() {
-  return to_bytes(blocking_receive_message(state_, opcode::binary).data);
+  return to_bytes(blocking_receive_message(state_, opcode::binary, std::nullopt).data);
+}
+
+incoming websocket::receive(std::chrono::milliseconds timeout) {
+  auto st = state_;
+  return wait_for_input<incoming>(
+      *st, [st](auto cb) { return st->add_receiver(frame_receiver(std::move(cb))); }, timeout);
+}
+
+message websocket::receive_message(std::chrono::milliseconds timeout) {
+  return blocking_receive_message(state_, std::nullopt, timeout);
+}
+
+std::string websocket::receive_text(std::chrono::milliseconds timeout) {
+  return blocking_receive_message(state_, opcode::text, timeout).data;
+}
+
+std::vector<std::byte> websocket::receive_binary(std::chrono::milliseconds timeout) {
+  return to_bytes(blocking_receive_message(state_, opcode::binary, timeout).data);
 }
 
 // Queues the frame on the caller's thread (the session is guarded by its lock); the I/O
@@ -492,26 +672,46 @@ net::io_context* reading_context(net::io_context* caller, const websocket::state
   return caller == &st.backend->ioc ? nullptr : caller;
 }
 
-void websocket::do_async_receive(receive_handler h, net::any_io_executor hint) {
-  auto st = state_;
+namespace {
+// An async receive that has to wait: its receiver is queued, and then connected to the caller's
+// cancellation slot and to its timeout (the call's, else the connection's receive_timeout).
+template <class T, class Handler, class MakeReceiver>
+void wait_async(const std::shared_ptr<websocket::state>& st, Handler h,
+                const net::any_io_executor& hint, std::optional<std::chrono::milliseconds> timeout,
+                MakeReceiver make_receiver) {
+  if (!timeout) timeout = st->options.receive_timeout;
+  auto slot = h.get_cancellation_slot();
   net::io_context* ctx = nullptr;
-  auto cb = async_callback<incoming>(std::move(h), st->session->strand().get_inner_executor(), hint,
-                                     &ctx);
-  post_receiver(st, frame_receiver(std::move(cb)), reading_context(ctx, *st));
+  std::function<void(std::exception_ptr, T)> cb =
+      async_callback<T>(std::move(h), st->session->strand().get_inner_executor(), hint, &ctx);
+  std::shared_ptr<receive_timer> timer;
+  if (timeout) {
+    timer = std::make_shared<receive_timer>(st->session->strand());
+    cb = stopping<T>(timer, st->session->strand(), std::move(cb));
+  }
+  const std::uint64_t id =
+      post_receiver(st, make_receiver(std::move(cb)), reading_context(ctx, *st));
+  if (slot.is_connected() || timer) watch_receive(st, id, slot, timer, timeout);
+}
+}  // namespace
+
+void websocket::do_async_receive(receive_handler h, net::any_io_executor hint,
+                                 receive_timeout timeout) {
+  wait_async<incoming>(state_, std::move(h), hint, timeout,
+                       [](auto cb) { return frame_receiver(std::move(cb)); });
 }
 
-void websocket::do_async_receive_message(message_handler h, net::any_io_executor hint) {
+void websocket::do_async_receive_message(message_handler h, net::any_io_executor hint,
+                                         receive_timeout timeout) {
   auto st = state_;
   if (auto m = take_buffered(*st)) {  // messages arriving faster than they are taken
     complete_now(std::move(h), st->session->strand().get_inner_executor(), hint, nullptr,
                  std::move(*m));
     return;
   }
-  net::io_context* ctx = nullptr;
-  auto cb =
-      async_callback<message>(std::move(h), st->session->strand().get_inner_executor(), hint, &ctx);
-  post_receiver(st, message_receiver(std::move(cb), st->session->where()),
-                reading_context(ctx, *st));
+  wait_async<message>(st, std::move(h), hint, timeout, [&](auto cb) {
+    return message_receiver(std::move(cb), st->session->where());
+  });
 }
 
 namespace {
@@ -519,33 +719,36 @@ namespace {
 // decode_error for a message of the other type.
 template <class Handler, class Convert>
 void receive_typed(const std::shared_ptr<websocket::state>& st, Handler h,
-                   const net::any_io_executor& hint, opcode want, Convert convert) {
+                   const net::any_io_executor& hint,
+                   std::optional<std::chrono::milliseconds> timeout, opcode want, Convert convert) {
   const auto io = st->session->strand().get_inner_executor();
   if (auto m = take_buffered(*st)) {
     complete_now(std::move(h), io, hint, m->type == want ? nullptr : wrong_type(want, m->type),
                  convert(std::move(m->data)));
     return;
   }
-  net::io_context* ctx = nullptr;
-  auto cb =
-      async_callback<std::invoke_result_t<Convert, std::string&&>>(std::move(h), io, hint, &ctx);
-  post_receiver(st,
-                message_receiver(expect_type(want,
-                                             [cb, convert](std::exception_ptr e, message m) {
-                                               cb(e, convert(std::move(m.data)));
-                                             }),
-                                 st->session->where()),
-                reading_context(ctx, *st));
+  using value = std::invoke_result_t<Convert, std::string&&>;
+  wait_async<value>(
+      st, std::move(h), hint, timeout, [&](std::function<void(std::exception_ptr, value)> cb) {
+        return message_receiver(
+            expect_type(want,
+                        [cb = std::move(cb), convert](std::exception_ptr e, message m) {
+                          cb(e, convert(std::move(m.data)));
+                        }),
+            st->session->where());
+      });
 }
 }  // namespace
 
-void websocket::do_async_receive_text(text_handler h, net::any_io_executor hint) {
-  receive_typed(state_, std::move(h), hint, opcode::text,
+void websocket::do_async_receive_text(text_handler h, net::any_io_executor hint,
+                                      receive_timeout timeout) {
+  receive_typed(state_, std::move(h), hint, timeout, opcode::text,
                 [](std::string&& s) { return std::move(s); });
 }
 
-void websocket::do_async_receive_binary(binary_handler h, net::any_io_executor hint) {
-  receive_typed(state_, std::move(h), hint, opcode::binary,
+void websocket::do_async_receive_binary(binary_handler h, net::any_io_executor hint,
+                                        receive_timeout timeout) {
+  receive_typed(state_, std::move(h), hint, timeout, opcode::binary,
                 [](std::string&& s) { return to_bytes(s); });
 }
 
@@ -557,15 +760,33 @@ void websocket::do_async_send(frame f, bool is_continuation, done_handler h,
     complete_now(std::move(h), st->session->strand().get_inner_executor(), hint, error);
     return;
   }
+  // It may wait for room: then a cancellation takes it back before it reaches the wire.
+  auto slot = h.get_cancellation_slot();
+  const std::uint64_t id = slot.is_connected() ? st->session->next_cancel_id() : 0;
   post_send(st, std::move(f), is_continuation,
-            async_callback<>(std::move(h), st->session->strand().get_inner_executor(), hint));
+            async_callback<>(std::move(h), st->session->strand().get_inner_executor(), hint), id);
+  if (id != 0) slot.emplace<send_canceller>(send_canceller{st->session, id});
 }
 
 void websocket::do_async_close(std::uint16_t code, std::string reason, done_handler h,
                                net::any_io_executor hint) {
   auto s = state_->session;
+  auto slot = h.get_cancellation_slot();
   auto done = async_callback<>(std::move(h), s->strand().get_inner_executor(), hint);
-  s->close(code, std::move(reason), done);
+  if (!slot.is_connected()) {
+    s->close(code, std::move(reason), done);
+    return;
+  }
+  auto abandoned = std::make_shared<std::atomic<bool>>(false);
+  slot.emplace<close_canceller>(close_canceller{s, abandoned});
+  s->close(code, std::move(reason), [abandoned, done, where = s->where()](std::exception_ptr e) {
+    if (abandoned->load()) {
+      e = std::make_exception_ptr(
+          operation_aborted("the close handshake with " + where +
+                            " was cancelled before the peer answered; the connection was dropped"));
+    }
+    done(e);
+  });
 }
 
 bool message_range::next() {

@@ -16,14 +16,26 @@
 #include <memory>
 #include <thread>
 #include <variant>
+#include <vector>
 
 namespace courier::ws {
 
 struct websocket::state final : asio_detail::ws_event_sink,
                                 std::enable_shared_from_this<websocket::state> {
-  using item = std::variant<frame, close_event, std::exception_ptr>;
+  /// What a receiver is handed when its receive is cancelled or times out: the reason to
+  /// complete with, and where to put the fragments of a message it had begun (they go back to
+  /// the front of the buffer, so that the next receive gets the whole message).
+  struct cancelled_receive {
+    std::exception_ptr reason;
+    std::vector<frame>* give_back;
+  };
+  using item = std::variant<frame, close_event, std::exception_ptr, cancelled_receive>;
   /// Called with each item in turn; returns true once satisfied.
   using receiver = std::function<bool(item&)>;
+  struct waiting_receiver {
+    receiver serve;
+    std::uint64_t id;
+  };
 
   state(std::shared_ptr<asio_detail::ws_session> s, buffer_options o, courier::headers h,
         std::optional<std::string> proto, bool deflate, std::shared_ptr<asio_backend::impl> b)
@@ -41,8 +53,11 @@ struct websocket::state final : asio_detail::ws_event_sink,
   void on_closed(const close_event& close) override;
   bool wants_input() const noexcept override { return !receivers.empty(); }
 
-  /// Queues `r` (on the strand) and serves it when items arrive.
-  void add_receiver(receiver r);
+  /// Queues `r` and serves it when items arrive. Returns its id, for cancel_receiver.
+  std::uint64_t add_receiver(receiver r);
+  /// Takes the receiver `id` out of the queue, if it still waits, and completes it with
+  /// `reason`: nothing is consumed. False when it was served already.
+  bool cancel_receiver(std::uint64_t id, std::exception_ptr reason);
   /// Serves waiting receivers from the buffer, and resumes reading when it has room. With the
   /// session's lock held (every caller holds it: sink callbacks run under it).
   void pump();
@@ -57,8 +72,9 @@ struct websocket::state final : asio_detail::ws_event_sink,
   std::optional<std::string> subprotocol;
   bool compressed = false;
   std::deque<item> buffer;
-  std::deque<receiver> receivers;
-  bool terminal = false;  // the close event has been handed out
+  std::deque<waiting_receiver> receivers;
+  std::uint64_t last_receiver_id = 0;  // under the session's lock
+  bool terminal = false;               // the close event has been handed out
   close_event final_close{close_code::abnormal, "closed"};
   std::atomic<bool> open{true};
 };

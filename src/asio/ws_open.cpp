@@ -3,6 +3,7 @@
 #include "asio/ws_open.hpp"
 
 #include "asio/backend_impl.hpp"
+#include "asio/spawned_cancellation.hpp"
 #include "asio/ws_handlers.hpp"
 #include "asio/ws_session.hpp"
 
@@ -14,6 +15,7 @@
 #include <courier/error.hpp>
 #include <courier/ws/errors.hpp>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -22,6 +24,12 @@
 
 #include <algorithm>
 #include <future>
+
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12 misreads the coroutine frame's own operator new/delete pair in run_upgrade as a
+// mismatch (a false positive of its coroutine lowering).
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 
 namespace courier {
 
@@ -228,12 +236,35 @@ websocket_response<Value> make_response(upgraded& up, Value v) {
 
 using open_callback = std::function<void(std::exception_ptr, upgraded)>;
 
+// `cancel`: the async caller's cancellation slot. A cancelled upgrade ends at its next wait and
+// its half-open connection is closed as the coroutine unwinds.
 void start_upgrade(asio_backend::impl& backend, request_data req, ws::connection_options o,
-                   bool auto_pong, stream_connector connect, open_callback done) {
+                   bool auto_pong, stream_connector connect, open_callback done,
+                   net::cancellation_slot cancel = {}) {
+  net::any_io_executor strand = net::make_strand(backend.ioc);
+  if (!cancel.is_connected()) {
+    net::co_spawn(
+        strand, run_upgrade(backend, std::move(req), std::move(o), auto_pong, std::move(connect)),
+        [done = std::move(done)](std::exception_ptr e, upgraded u) { done(e, std::move(u)); });
+    return;
+  }
+  auto cancellation = std::make_shared<spawned_cancellation>(strand);
+  cancellation->listen(cancel, net::cancellation_type::terminal | net::cancellation_type::partial);
+  const auto u = req.uri();
+  std::string where = u ? host_port(u->host(), u->port()) : std::string("its server");
   net::co_spawn(
-      net::make_strand(backend.ioc),
-      run_upgrade(backend, std::move(req), std::move(o), auto_pong, std::move(connect)),
-      [done = std::move(done)](std::exception_ptr e, upgraded u) { done(e, std::move(u)); });
+      strand, run_upgrade(backend, std::move(req), std::move(o), auto_pong, std::move(connect)),
+      net::bind_cancellation_slot(
+          cancellation->slot(), [cancellation, where = std::move(where), done = std::move(done)](
+                                    std::exception_ptr e, upgraded up) {
+            cancellation->finish();
+            if (e && cancellation->requested()) {
+              e = std::make_exception_ptr(
+                  operation_aborted("opening the WebSocket to " + where +
+                                    " was cancelled; the half-open connection was closed"));
+            }
+            done(e, std::move(up));
+          }));
 }
 
 websocket_response<ws::websocket> finish_high_level(asio_backend::impl& backend, upgraded& up,
@@ -273,23 +304,19 @@ websocket_response<ws::sender> finish_low_level(asio_backend::impl& backend, upg
 template <class Handler, class Value>
 void complete_async(
     asio_backend::impl& backend,
-    boost::asio::any_completion_handler<void(boost::system::error_code, websocket_response<Value>)>
-        h,
+    boost::asio::any_completion_handler<void(std::exception_ptr, websocket_response<Value>)> h,
     std::exception_ptr e, std::function<websocket_response<Value>()> make) {
-  boost::system::error_code ec;
   websocket_response<Value> r;
-  if (e) {
-    ec = code_of(e);
-  } else {
+  if (!e) {
     try {
       r = make();
     } catch (...) {
-      ec = code_of(std::current_exception());
+      e = std::current_exception();
     }
   }
   auto ex = net::get_associated_executor(h, backend.ioc.get_executor());
   net::dispatch(
-      ex, [h = std::move(h), ec, r = std::move(r)]() mutable { std::move(h)(ec, std::move(r)); });
+      ex, [h = std::move(h), e, r = std::move(r)]() mutable { std::move(h)(e, std::move(r)); });
 }
 
 }  // namespace
@@ -351,15 +378,18 @@ void open_async(std::shared_ptr<asio_backend::impl> impl, const request_data& re
   using value = typename Handler::value_type;
   auto done_ex = boost::asio::get_associated_executor(done, impl->ioc.get_executor());
   auto work = std::make_shared<boost::asio::executor_work_guard<decltype(done_ex)>>(done_ex);
+  const auto cancel = done.get_cancellation_slot();
   auto shared = std::make_shared<Done>(std::move(done));
-  start_upgrade(*impl, req, connection_of(handler), auto_pong_of(handler), std::move(connect),
-                [impl, handler, shared, work](std::exception_ptr e, upgraded up) mutable {
-                  complete_async<Handler, value>(*impl, std::move(*shared), e, [&] {
-                    check_handler(handler);
-                    return finish_open(*impl, up, handler);
-                  });
-                  work->reset();
-                });
+  start_upgrade(
+      *impl, req, connection_of(handler), auto_pong_of(handler), std::move(connect),
+      [impl, handler, shared, work](std::exception_ptr e, upgraded up) mutable {
+        complete_async<Handler, value>(*impl, std::move(*shared), e, [&] {
+          check_handler(handler);
+          return finish_open(*impl, up, handler);
+        });
+        work->reset();
+      },
+      cancel);
 }
 
 }  // namespace

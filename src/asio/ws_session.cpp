@@ -206,9 +206,10 @@ void ws_session::handle_input(std::string_view data, const boost::system::error_
   flush();
 }
 
-bool ws_session::read_here_until(const std::function<bool()>& served) {
+bool ws_session::read_here_until(const std::function<bool()>& served,
+                                 std::optional<std::chrono::steady_clock::time_point> deadline) {
   std::unique_lock lock(mutex_);
-  return read_here_until(lock, served);
+  return read_here_until(lock, served, deadline);
 }
 
 void ws_session::wait_until(std::unique_lock<std::recursive_mutex>& lock,
@@ -219,9 +220,16 @@ void ws_session::wait_until(std::unique_lock<std::recursive_mutex>& lock,
 
 bool ws_session::read_here_until(std::unique_lock<std::recursive_mutex>& lock,
                                  const std::function<bool()>& served) {
+  return read_here_until(lock, served, std::nullopt);
+}
+
+bool ws_session::read_here_until(std::unique_lock<std::recursive_mutex>& lock,
+                                 const std::function<bool()>& served,
+                                 std::optional<std::chrono::steady_clock::time_point> deadline) {
   if (!transport_->supports_caller_reads()) return false;
   for (;;) {
     if (served() || finished_) return true;
+    if (deadline && std::chrono::steady_clock::now() >= *deadline) return true;
     if (writing_) {
       // Large or many frames are going out: the I/O thread, busy with them anyway, reads too
       // (one thread reading while another writes keeps both directions moving).
@@ -232,11 +240,11 @@ bool ws_session::read_here_until(std::unique_lock<std::recursive_mutex>& lock,
     if (reader_ == reader::loop && bulk_input_) return false;
     if (reader_ == reader::loop) {
       park_wanted_ = true;  // the loop stops after its next read, then this thread reads
-      wait_input(lock);
+      wait_input(lock, deadline);
       continue;
     }
     if (reader_ == reader::caller || (reader_ == reader::guest && guest_reading_)) {
-      wait_input(lock);  // another thread reads for every receiver
+      wait_input(lock, deadline);  // another thread reads for every receiver
       continue;
     }
     if (reader_ == reader::guest) drop_guest();  // this thread reads from here on
@@ -253,7 +261,7 @@ bool ws_session::read_here_until(std::unique_lock<std::recursive_mutex>& lock,
     bool direct = false;
     const net::mutable_buffer buffer = caller_read_buffer(direct);
     lock.unlock();
-    const std::size_t n = read_blocking(fd, buffer, ec);
+    const std::size_t n = read_blocking(fd, buffer, ec, deadline);
     lock.lock();
     reader_ = reader::parked;
     last_caller_read_ = coarse_clock::now();
@@ -325,6 +333,22 @@ void ws_session::want_reading_on(net::io_context& ctx) {
       guest_read();
       return;
   }
+}
+
+void ws_session::stop_reading_for_caller() {
+  std::lock_guard lock(mutex_);
+  if (finished_ || reader_ != reader::guest) return;
+  if (auto sink = sink_.lock(); sink && sink->wants_input()) return;  // another receive waits
+  if (guest_reading_) {
+    // Cancelled while it waits, the read takes no byte; its completion (on the caller's
+    // context) hands reading back to the I/O thread.
+    loop_after_guest_ = true;
+    boost::system::error_code ignored;
+    guest_->descriptor.cancel(ignored);
+    return;
+  }
+  drop_guest();
+  restart_read_loop();
 }
 
 void ws_session::leave_context(net::execution_context& ctx) {
@@ -504,12 +528,13 @@ void ws_session::drain_events() {
   }
 }
 
-bool ws_session::send(ws::frame f, bool is_continuation, send_callback done) {
+bool ws_session::send(ws::frame f, bool is_continuation, send_callback done,
+                      std::uint64_t cancel_id) {
   bool spawn = false;
   bool done_now = false;
   {
     std::lock_guard lock(mutex_);
-    done_now = send_locked(std::move(f), is_continuation, std::move(done));
+    done_now = send_locked(std::move(f), is_continuation, std::move(done), cancel_id);
     spawn = std::exchange(writer_to_spawn_, false);
   }
   // Started after unlocking, so that the woken I/O thread does not wait for our lock.
@@ -536,7 +561,20 @@ bool ws_session::send_now(ws::frame& f, bool is_continuation, std::exception_ptr
   return true;
 }
 
-bool ws_session::send_locked(ws::frame f, bool is_continuation, send_callback done) {
+bool ws_session::cancel_send(std::uint64_t cancel_id, std::exception_ptr reason) {
+  std::lock_guard lock(mutex_);
+  const auto it = std::find_if(deferred_.begin(), deferred_.end(),
+                               [&](const pending_send& s) { return s.cancel_id == cancel_id; });
+  if (cancel_id == 0 || it == deferred_.end()) return false;
+  send_callback done = std::move(it->done);
+  deferred_.erase(it);
+  if (done) done(reason);
+  pump_deferred();  // a new message that waited behind it may go now
+  return true;
+}
+
+bool ws_session::send_locked(ws::frame f, bool is_continuation, send_callback done,
+                             std::uint64_t cancel_id) {
   if (finished_ || core_.current_state() != proto::ws::state::open) {
     if (done) {
       done(std::make_exception_ptr(websocket_closed("the WebSocket to " + where_ + " is closed",
@@ -544,7 +582,7 @@ bool ws_session::send_locked(ws::frame f, bool is_continuation, send_callback do
     }
     return true;
   }
-  pending_send s{std::move(f), is_continuation, std::move(done)};
+  pending_send s{std::move(f), is_continuation, std::move(done), cancel_id};
   const bool new_message = s.frame.is_data() && !is_continuation;
   const bool full = queued_bytes() >= options_.max_outgoing_bytes;
   if (full && options_.on_outgoing_full == ws::outgoing_full::fail) {
@@ -781,6 +819,17 @@ void ws_session::fail(std::uint16_t code, std::string reason, std::exception_ptr
   open_ = false;
   flush();
   finish(ws::close_event{code, std::move(reason)});
+}
+
+void ws_session::abandon_close() {
+  // From the canceller's thread: the socket and timers are touched on the strand only.
+  net::post(strand_, [self = shared_from_this()] {
+    std::lock_guard lock(self->mutex_);
+    if (self->finished_) return;
+    self->close_transport();
+    self->finish(ws::close_event{ws::close_code::abnormal,
+                                 "the close handshake was abandoned before the peer answered"});
+  });
 }
 
 void ws_session::pause() noexcept {

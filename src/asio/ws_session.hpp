@@ -16,6 +16,7 @@
 #include <boost/asio/strand.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -23,6 +24,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace courier::asio_detail {
@@ -64,7 +66,14 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   /// the outgoing queue is full (outgoing_full::wait). May run on any thread. True when `done`
   /// ran before send returned (the usual case); otherwise it runs later with mutex() held, and
   /// a caller waiting for it in wait_until() wants wake_waiters() called then.
-  bool send(ws::frame f, bool is_continuation, send_callback done);
+  /// `cancel_id` (from next_cancel_id()) names a send that cancel_send() may take back while
+  /// it waits for room.
+  bool send(ws::frame f, bool is_continuation, send_callback done, std::uint64_t cancel_id = 0);
+  /// Takes back the send named `cancel_id` if it still waits for room (it never reaches the
+  /// wire) and calls its callback with `reason`. False when it was queued or failed already.
+  bool cancel_send(std::uint64_t cancel_id, std::exception_ptr reason);
+  /// A fresh id for a cancellable send.
+  std::uint64_t next_cancel_id() noexcept { return ++last_cancel_id_; }
   /// Queues `f` when that needs no waiting and nothing to call back (the usual case): true then,
   /// with `f` taken, or with `error` set when the core refused the frame. False, with `f`
   /// untouched, when send() must decide (closed, a full queue, frames waiting before it).
@@ -78,6 +87,9 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   void close(std::uint16_t code, std::string reason, send_callback done);
   /// Fails the connection: sends a close frame with `code` and drops the TCP connection.
   void fail(std::uint16_t code, std::string reason, std::exception_ptr error);
+  /// A close whose caller stopped waiting (its cancellation): drops the TCP connection now,
+  /// without waiting for the peer's close frame.
+  void abandon_close();
   /// For a blocking receive whose receiver waits: reads and handles input on the calling thread
   /// until `served()`, so that a round trip involves no other thread. While the I/O thread's
   /// read loop runs, it waits for that loop to stop (after its next read), and while another
@@ -85,10 +97,17 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   /// stub's pipe): the caller then waits for the I/O thread. Input is read in the background
   /// again once no blocking receive came for a moment, or when an async receive or a close
   /// needs it.
-  bool read_here_until(const std::function<bool()>& served);
+  bool read_here_until(
+      const std::function<bool()>& served,
+      std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
   /// The same with mutex() held by `lock` (held again when it returns).
   bool read_here_until(std::unique_lock<std::recursive_mutex>& lock,
                        const std::function<bool()>& served);
+  /// The same, giving up at `deadline` (a receive with a timeout): it returns true then too,
+  /// with `served()` still false.
+  bool read_here_until(std::unique_lock<std::recursive_mutex>& lock,
+                       const std::function<bool()>& served,
+                       std::optional<std::chrono::steady_clock::time_point> deadline);
   /// An async receive or a close needs input: restarts background reading if it was stopped.
   void want_background_reading();
   /// An async receive whose completion runs on `ctx` (a coroutine's io_context) needs input:
@@ -98,6 +117,10 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   /// blocking receive or a close needs it, and when `ctx` is destroyed. Where the stream
   /// cannot be read so (TLS, the stub's pipe), this is want_background_reading().
   void want_reading_on(net::io_context& ctx);
+  /// No async receive waits any more (the last one was cancelled): a read waiting on a caller's
+  /// io_context is cancelled (it takes nothing) and the I/O thread reads again, so that the
+  /// caller's run() is not kept going by a read nobody wants.
+  void stop_reading_for_caller();
   /// `ctx` is being destroyed (its guest_registry shuts down): stops reading on it. A read
   /// still in flight there fails the connection, as its bytes may be lost with the context.
   void leave_context(net::execution_context& ctx);
@@ -116,6 +139,7 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
     ws::frame frame;
     bool is_continuation;
     send_callback done;
+    std::uint64_t cancel_id = 0;
   };
 
   net::awaitable<void> read_loop(std::string initial);
@@ -149,7 +173,8 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   void drain_events();
   void apply_send(pending_send&& s);
   void pump_deferred();
-  bool send_locked(ws::frame f, bool is_continuation, send_callback done);  // as send()
+  bool send_locked(ws::frame f, bool is_continuation, send_callback done,
+                   std::uint64_t cancel_id);  // as send()
   void close_locked(std::uint16_t code, std::string reason, send_callback done);
   /// Starts the writer if there is output and none runs. Off the strand it only marks the
   /// writer as wanted (writer_to_spawn_); send() and close() start it after unlocking.
@@ -204,9 +229,14 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   // Blocking receives wait here for the read loop to stop or another caller's read to end.
   std::condition_variable_any input_cv_;
   int input_waiters_ = 0;  // threads in input_cv_.wait: a notify costs nothing without them
-  void wait_input(std::unique_lock<std::recursive_mutex>& lock) {
+  void wait_input(std::unique_lock<std::recursive_mutex>& lock,
+                  std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt) {
     ++input_waiters_;
-    input_cv_.wait(lock);
+    if (deadline) {
+      input_cv_.wait_until(lock, *deadline);
+    } else {
+      input_cv_.wait(lock);
+    }
     --input_waiters_;
   }
   void notify_input() {
@@ -223,6 +253,7 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   std::deque<pending_send> deferred_;     // waiting for room, or for a fragmented message to end
   std::vector<send_callback> close_waiters_;
   std::exception_ptr failure_;
+  std::atomic<std::uint64_t> last_cancel_id_{0};
   std::optional<ws::close_event> peer_close_;
 };
 

@@ -1,5 +1,10 @@
 #include <courier/error.hpp>
 
+#include <boost/system/system_error.hpp>
+
+#include <new>
+#include <system_error>
+
 namespace courier {
 namespace {
 
@@ -83,6 +88,34 @@ void throw_error(const boost::system::error_code& code, const std::string& what)
       throw proxy_error(what);
     default:
       throw error(code, what);
+  }
+}
+
+boost::system::error_code error_code_of(const std::exception_ptr& e) noexcept {
+  if (!e) return {};
+  try {
+    std::rethrow_exception(e);
+  } catch (const error& err) {
+    return err.code();
+  } catch (const boost::system::system_error& err) {
+    return err.code();
+  } catch (const std::system_error& err) {
+    return boost::system::error_code(err.code());
+  } catch (const std::bad_alloc&) {
+    return make_error_code(errc::body_too_large);
+  } catch (...) {
+    return make_error_code(errc::protocol_error);
+  }
+}
+
+std::string message_of(const std::exception_ptr& e) {
+  if (!e) return {};
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& err) {
+    return err.what();
+  } catch (...) {
+    return "an unknown exception";
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include <courier/asio_backend.hpp>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -15,6 +16,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -354,9 +356,12 @@ bool is_followed_redirect(int status) {
 
 namespace detail {
 
-// One request, redirects included; `done` runs once on the stub's thread.
+// One request, redirects included; `done` runs once on the stub's thread. Once `cancelled` is
+// set (by the caller's cancellation slot), an answer still waiting for its delay is dropped:
+// nothing is delivered to the destination and `done` is left to the canceller.
 void run_exchange(std::shared_ptr<stub_backend::impl> self, request_data req, body_destination dest,
-                  std::vector<redirect_record> history, exchange_done done) {
+                  std::vector<redirect_record> history, exchange_done done,
+                  std::shared_ptr<std::atomic<bool>> cancelled = nullptr) {
   stub_rule::decision d;
   try {
     if (!req.uri()) throw invalid_request("the request has no uri: call get(uri) first");
@@ -375,7 +380,9 @@ void run_exchange(std::shared_ptr<stub_backend::impl> self, request_data req, bo
   const bool times_out = d.reply.delay >= limit;
   // Handlers left in the io_context hold the stub weakly: the io_context belongs to it.
   auto finish = [weak = std::weak_ptr(self), req, dest, history = std::move(history),
-                 reply = std::move(d.reply), times_out, limit, done](bool aborted) mutable {
+                 reply = std::move(d.reply), times_out, limit, done,
+                 cancelled](bool aborted) mutable {
+    if (cancelled && cancelled->load()) return;
     raw_response raw;
     try {
       if (aborted) {
@@ -407,7 +414,8 @@ void run_exchange(std::shared_ptr<stub_backend::impl> self, request_data req, bo
                                                     req.method() == courier::method::post);
         redirected_request next(req, to_get ? courier::method::get : req.method(), next_uri,
                                 !to_get);
-        if (auto self = weak.lock()) run_exchange(self, next, dest, std::move(history), done);
+        if (auto self = weak.lock())
+          run_exchange(self, next, dest, std::move(history), done, cancelled);
         return;
       }
       raw.history = std::move(history);
@@ -470,12 +478,43 @@ raw_response stub_backend::send_raw(const request_data& req, const body_destinat
 
 void stub_backend::async_send_raw(const request_data& req, const body_destination& dest,
                                   raw_handler handler) {
+  auto cancel = handler.get_cancellation_slot();
   auto shared = std::make_shared<raw_handler>(std::move(handler));
-  detail::run_exchange(impl_, req, dest, {},
-                       recording(impl_, req, dest, [shared](std::exception_ptr e, raw_response r) {
-                         auto ec = e ? asio_detail::code_of(e) : boost::system::error_code{};
-                         std::move (*shared)(ec, std::move(r));
-                       }));
+  if (!cancel.is_connected()) {
+    detail::run_exchange(
+        impl_, req, dest, {},
+        recording(impl_, req, dest, [shared](std::exception_ptr e, raw_response r) {
+          std::move (*shared)(e, std::move(r));
+        }));
+    return;
+  }
+  // Cancellation (terminal, partial, total): an answer not given yet is dropped, and the
+  // handler completes with operation_aborted. Either side that comes first wins the flag.
+  auto cancelled = std::make_shared<std::atomic<bool>>(false);
+  auto done = recording(impl_, req, dest, [shared](std::exception_ptr e, raw_response r) {
+    std::move (*shared)(e, std::move(r));
+  });
+  auto answered = std::make_shared<std::atomic<bool>>(false);
+  auto once = [done, answered](std::exception_ptr e, raw_response r) {
+    if (!answered->exchange(true)) done(e, std::move(r));
+  };
+  struct relay {
+    std::weak_ptr<impl> stub;
+    std::shared_ptr<std::atomic<bool>> cancelled;
+    exchange_done once;
+    std::string what;
+    void operator()(net::cancellation_type) const {
+      auto self = stub.lock();
+      if (!self) return;
+      net::post(self->io->ioc, [cancelled = cancelled, once = once, what = what] {
+        cancelled->store(true);
+        once(std::make_exception_ptr(operation_aborted("stub_backend: " + what + " was cancelled")),
+             {});
+      });
+    }
+  };
+  cancel.emplace<relay>(relay{impl_, cancelled, once, describe(req)});
+  detail::run_exchange(impl_, req, dest, {}, once, cancelled);
 }
 
 // --- WebSockets --------------------------------------------------------------------------------
@@ -568,27 +607,27 @@ void open_async(const std::shared_ptr<stub_backend::impl>& self, const request_d
   } catch (...) {
     auto e = std::current_exception();
     record_open<value>(self->rec, req, start, e, nullptr);
-    net::post(self->io->ioc, [ex, done = std::move(done), ec = asio_detail::code_of(e)]() mutable {
-      net::dispatch(ex, [done = std::move(done), ec]() mutable {
-        std::move(done)(ec, websocket_response<value>{});
+    net::post(self->io->ioc, [ex, done = std::move(done), e]() mutable {
+      net::dispatch(ex, [done = std::move(done), e]() mutable {
+        std::move(done)(e, websocket_response<value>{});
       });
     });
     return;
   }
-  Done recorded(net::bind_executor(
-      ex, [weak = std::weak_ptr(self), req, start, done = std::move(done)](
-              boost::system::error_code ec, websocket_response<value> r) mutable {
+  auto slot = done.get_cancellation_slot();
+  Done recorded(net::bind_cancellation_slot(
+      slot, net::bind_executor(ex, [weak = std::weak_ptr(self), req, start, done = std::move(done)](
+                                       std::exception_ptr e, websocket_response<value> r) mutable {
         recorded_exchange x{req, true};
         x.duration = clock::now() - start;
-        if (ec) {
-          x.error = ec;
-          x.error_message = ec.message();
+        if (e) {
+          courier::detail::record_failure(x, e);
         } else {
           courier::detail::record_upgrade(x, r);
         }
         if (auto self = weak.lock()) self->rec.add(std::move(x));
-        std::move(done)(ec, std::move(r));
-      }));
+        std::move(done)(e, std::move(r));
+      })));
   asio_detail::async_open_websocket_over(self->io, req, handler, std::move(recorded),
                                          std::move(connector));
 }

@@ -229,16 +229,15 @@ TEST(HttpAsync, FutureCallbackDeferred) {
   EXPECT_EQ(res.status(), 200);
 
   std::promise<int> got;
-  req.async_send(backend(), [&](boost::system::error_code ec,
-                                cr::response<cr::expected<std::string, std::string>> r) {
-    got.set_value(ec ? -1 : r.status());
-  });
+  req.async_send(backend(),
+                 [&](std::exception_ptr e, cr::response<cr::expected<std::string, std::string>> r) {
+                   got.set_value(e ? -1 : r.status());
+                 });
   EXPECT_EQ(got.get_future().get(), 200);
 
   auto lazy = req.async_send(backend(), boost::asio::deferred);
   std::promise<std::size_t> size;
-  std::move(lazy)(
-      [&](boost::system::error_code ec, auto r) { size.set_value(ec ? 0 : r.body()->size()); });
+  std::move(lazy)([&](std::exception_ptr e, auto r) { size.set_value(e ? 0 : r.body()->size()); });
   EXPECT_EQ(size.get_future().get(), 100u);
 }
 
@@ -280,9 +279,9 @@ TEST(HttpAsync, CoroutinesRunTheExchangeOnTheirOwnContext) {
   boost::asio::co_spawn(
       io,
       [&]() -> boost::asio::awaitable<void> {
-        auto [ec, res] = co_await req.read_timeout(300ms).async_send(
+        auto [e, res] = co_await req.read_timeout(300ms).async_send(
             local, boost::asio::as_tuple(boost::asio::use_awaitable));
-        timed_out = ec;
+        timed_out = cr::error_code_of(e);
       },
       boost::asio::detached);
   const auto t0 = std::chrono::steady_clock::now();
@@ -291,17 +290,17 @@ TEST(HttpAsync, CoroutinesRunTheExchangeOnTheirOwnContext) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
 }
 
-TEST(HttpAsync, ErrorsArriveAsCodes) {
-  std::promise<boost::system::error_code> got;
+TEST(HttpAsync, ErrorsArriveAsTheSyncExceptions) {
+  std::promise<std::exception_ptr> got;
   cr::basic_request()
       .get(cr::uri("http://127.0.0.1:1/"))
-      .async_send(backend(), [&](boost::system::error_code ec, auto) { got.set_value(ec); });
-  auto ec = got.get_future().get();
-  EXPECT_EQ(ec, cr::errc::connect_failed) << ec.message();
+      .async_send(backend(), [&](std::exception_ptr e, auto) { got.set_value(e); });
+  auto e = got.get_future().get();
+  EXPECT_EQ(cr::error_code_of(e), cr::errc::connect_failed) << cr::message_of(e);
   auto fut = cr::basic_request()
                  .get(cr::uri("http://127.0.0.1:1/"))
                  .async_send(backend(), boost::asio::use_future);
-  EXPECT_THROW(fut.get(), boost::system::system_error);
+  EXPECT_THROW(fut.get(), cr::connect_error);
 }
 
 #ifdef COURIER_HAVE_NLOHMANN_JSON

@@ -677,13 +677,15 @@ TEST(ProxySettings, PooledTunnelsAreNotSharedAcrossCredentials) {
   EXPECT_EQ(get(tinyproxy(true)), 200);
 }
 
-TEST(ProxySettings, AsyncErrorCodeIsProxyError) {
-  std::promise<boost::system::error_code> got;
+TEST(ProxySettings, AsyncErrorIsProxyError) {
+  std::promise<std::exception_ptr> got;
   cr::basic_request()
       .get(cr::uri(ct::https_url("/small.txt")))
       .proxy(cr::proxy(tinyproxy(false, true)))
-      .async_send(backend(), [&](boost::system::error_code ec, auto) { got.set_value(ec); });
+      .async_send(backend(), [&](std::exception_ptr e, auto) { got.set_value(e); });
   auto f = got.get_future();
   ASSERT_EQ(f.wait_for(20s), std::future_status::ready);
-  EXPECT_EQ(f.get(), cr::errc::proxy_error);
+  auto e = f.get();
+  EXPECT_EQ(cr::error_code_of(e), cr::errc::proxy_error);
+  EXPECT_THROW(std::rethrow_exception(e), cr::proxy_error);
 }

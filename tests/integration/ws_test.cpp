@@ -486,7 +486,7 @@ TEST(WebSocketBuffer, OutgoingQueueBoundWithFailPolicy) {
   std::string big(8 << 20, 'b');
   socket.async_send_binary(
       std::span<const std::byte>(reinterpret_cast<const std::byte*>(big.data()), big.size()),
-      [](boost::system::error_code) {});
+      [](std::exception_ptr) {});
   std::this_thread::sleep_for(200ms);
   auto e = expect_error<cr::websocket_buffer_full>([&] { socket.send_text("one more"); });
   EXPECT_NE(std::string(e.what()).find("max_outgoing_bytes"), std::string::npos) << e.what();
@@ -836,7 +836,7 @@ TEST(WebSocketAsync, FutureOpenAndErrorCode) {
   try {
     fut.get();
     FAIL();
-  } catch (const boost::system::system_error& e) {
+  } catch (const cr::error& e) {
     EXPECT_EQ(e.code(), cr::errc::websocket_upgrade_failed);
   }
 }

@@ -68,7 +68,7 @@ asio::awaitable<void> fetch(ct::stub_backend& backend, std::string base, std::st
     co_await cr::basic_request()
         .get(cr::uri("http://127.0.0.1:1/"))
         .async_send(backend, asio::use_awaitable);
-  } catch (const boost::system::system_error& e) {
+  } catch (const cr::error& e) {
     out += e.code() == cr::errc::connect_failed ? " (connect_failed)" : " (other)";
   }
 }

@@ -225,24 +225,25 @@ TEST(stub_http, a_delay_longer_than_the_read_timeout_is_a_timeout) {
 TEST(stub_http, callback_token) {
   ct::stub_backend stub;
   stub.when_any().respond(200, "cb");
-  std::promise<std::pair<boost::system::error_code, std::string>> p;
+  std::promise<std::pair<std::exception_ptr, std::string>> p;
   cr::basic_request().get(api).async_send(
-      stub,
-      [&](boost::system::error_code ec, cr::response<cr::expected<std::string, std::string>> r) {
-        p.set_value({ec, r.body().value_or("")});
+      stub, [&](std::exception_ptr e, cr::response<cr::expected<std::string, std::string>> r) {
+        p.set_value({e, r.body().value_or("")});
       });
-  auto [ec, body] = p.get_future().get();
-  EXPECT_FALSE(ec);
+  auto [e, body] = p.get_future().get();
+  EXPECT_FALSE(e);
   EXPECT_EQ(body, "cb");
 }
 
-TEST(stub_http, callback_token_reports_error_codes) {
+TEST(stub_http, callback_token_reports_the_exception) {
   ct::stub_backend stub;
   stub.when_any().fail_connect();
-  std::promise<boost::system::error_code> p;
-  cr::basic_request().get(api).async_send(
-      stub, [&](boost::system::error_code ec, auto) { p.set_value(ec); });
-  EXPECT_EQ(p.get_future().get(), cr::errc::connect_failed);
+  std::promise<std::exception_ptr> p;
+  cr::basic_request().get(api).async_send(stub,
+                                          [&](std::exception_ptr e, auto) { p.set_value(e); });
+  auto e = p.get_future().get();
+  EXPECT_EQ(cr::error_code_of(e), cr::errc::connect_failed);
+  EXPECT_THROW(std::rethrow_exception(e), cr::connect_error);
 }
 
 TEST(stub_http, future_token) {
@@ -252,7 +253,7 @@ TEST(stub_http, future_token) {
   EXPECT_EQ(*f.get().body(), "future");
   stub.clear_rules();
   auto g = cr::basic_request().get(api).async_send(stub, net::use_future);
-  EXPECT_THROW(g.get(), boost::system::system_error);
+  EXPECT_THROW(g.get(), cr::invalid_request);
 }
 
 TEST(stub_http, coroutine_token_resumes_on_its_own_executor) {
@@ -355,7 +356,7 @@ TEST(stub_http, as_json_goes_through_the_same_decoding) {
   try {
     f.get();
     FAIL();
-  } catch (const boost::system::system_error& e) {
+  } catch (const cr::error& e) {
     EXPECT_EQ(e.code(), cr::errc::decode_failed);
   }
 }
@@ -418,7 +419,7 @@ TEST(stub_http, destroying_the_stub_aborts_pending_answers) {
   try {
     pending.get();
     FAIL();
-  } catch (const boost::system::system_error& e) {
+  } catch (const cr::error& e) {
     EXPECT_EQ(e.code(), cr::errc::operation_aborted);
   }
 }

@@ -289,24 +289,27 @@ TEST(stub_ws, async_open_with_future_and_coroutine) {
   EXPECT_EQ(got, "co");
 }
 
-TEST(stub_ws, async_open_reports_refusal_as_error_code) {
+TEST(stub_ws, async_open_reports_refusal_with_the_upgrade_response) {
   ct::stub_backend stub;
   stub.when_any().respond(404, "gone");
-  std::promise<boost::system::error_code> p;
+  std::promise<std::exception_ptr> p;
   cr::basic_request().get(chat).async_open_websocket(
       stub, cr::ws::high_level{},
-      [&](boost::system::error_code ec, cr::websocket_response<cr::ws::websocket>) {
-        p.set_value(ec);
-      });
-  EXPECT_EQ(p.get_future().get(), cr::errc::websocket_upgrade_failed);
-  std::promise<boost::system::error_code> q;
+      [&](std::exception_ptr e, cr::websocket_response<cr::ws::websocket>) { p.set_value(e); });
+  auto e = p.get_future().get();
+  EXPECT_EQ(cr::error_code_of(e), cr::errc::websocket_upgrade_failed);
+  try {
+    std::rethrow_exception(e);
+  } catch (const cr::websocket_upgrade_failed& refused) {
+    EXPECT_EQ(refused.status(), 404);
+    EXPECT_EQ(refused.body(), "gone");
+  }
+  std::promise<std::exception_ptr> q;
   stub.clear_rules();
   cr::basic_request().get(chat).async_open_websocket(
       stub, cr::ws::high_level{},
-      [&](boost::system::error_code ec, cr::websocket_response<cr::ws::websocket>) {
-        q.set_value(ec);
-      });
-  EXPECT_EQ(q.get_future().get(), cr::errc::invalid_request);
+      [&](std::exception_ptr e, cr::websocket_response<cr::ws::websocket>) { q.set_value(e); });
+  EXPECT_EQ(cr::error_code_of(q.get_future().get()), cr::errc::invalid_request);
 }
 
 TEST(stub_ws, pipe_runs_until_the_server_closes) {

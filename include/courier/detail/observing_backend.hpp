@@ -8,8 +8,10 @@
 #include <courier/response.hpp>
 #include <courier/ws/handler.hpp>
 
+#include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 
 #include <chrono>
@@ -30,8 +32,7 @@ struct observed_call {
 ///                  const body_destination&);
 ///   template <class V> void on_upgrade(const request_data&, const observed_call&,
 ///                                      const websocket_response<V>&);
-///   void on_failure(const request_data&, const observed_call&, std::exception_ptr);  // threw
-///   void on_failure(const request_data&, const observed_call&, boost::system::error_code);
+///   void on_failure(const request_data&, const observed_call&, std::exception_ptr);
 template <class Derived, class Backend>
 class observing_backend {
  public:
@@ -57,16 +58,21 @@ class observing_backend {
 
   void async_send_raw(const request_data& req, const body_destination& dest, raw_handler handler) {
     const observed_call c = begin(req, false);
+    // The wrapper passes the caller's cancellation slot (and executor) on to the inner backend.
+    auto slot = boost::asio::get_associated_cancellation_slot(handler);
+    auto ex = boost::asio::get_associated_executor(handler);
     inner_.async_send_raw(req, dest,
-                          raw_handler([this, req, c, dest, handler = std::move(handler)](
-                                          boost::system::error_code ec, raw_response raw) mutable {
-                            if (ec) {
-                              self().on_failure(req, c, ec);
-                            } else {
-                              self().on_answer(req, c, raw, dest);
-                            }
-                            std::move(handler)(ec, std::move(raw));
-                          }));
+                          raw_handler(boost::asio::bind_cancellation_slot(
+                              slot, boost::asio::bind_executor(
+                                        ex, [this, req, c, dest, handler = std::move(handler)](
+                                                std::exception_ptr e, raw_response raw) mutable {
+                                          if (e) {
+                                            self().on_failure(req, c, e);
+                                          } else {
+                                            self().on_answer(req, c, raw, dest);
+                                          }
+                                          std::move(handler)(e, std::move(raw));
+                                        }))));
   }
 
   template <class T>
@@ -74,7 +80,7 @@ class observing_backend {
     return detail::make_response(req, send_raw(req.data(), req.response_as().destination()));
   }
 
-  /// Completion signature: void(boost::system::error_code, response<T>).
+  /// Completion signature: void(std::exception_ptr, response<T>).
   template <class T, class CompletionToken>
   auto async_send(const request<T>& req, CompletionToken&& token) {
     return detail::async_send_via_raw(self(), req, std::forward<CompletionToken>(token));
@@ -94,28 +100,30 @@ class observing_backend {
     }
   }
 
-  /// Completion signature: void(boost::system::error_code, websocket_response<T>).
+  /// Completion signature: void(std::exception_ptr, websocket_response<T>).
   template <class Handler, class CompletionToken>
   auto async_open_websocket(const request_data& req, const Handler& handler,
                             CompletionToken&& token) requires websocket_capable<Backend> {
     using value = typename Handler::value_type;
-    using signature = void(boost::system::error_code, websocket_response<value>);
+    using signature = void(std::exception_ptr, websocket_response<value>);
     return boost::asio::async_initiate<CompletionToken, signature>(
         [this](auto h, const request_data& r, const Handler& hd) {
           const observed_call c = begin(r, true);
           auto ex = boost::asio::get_associated_executor(h);
+          auto slot = boost::asio::get_associated_cancellation_slot(h);
           inner_.async_open_websocket(
               r, hd,
-              boost::asio::bind_executor(
-                  ex, [this, r, c, h = std::move(h)](boost::system::error_code ec,
-                                                     websocket_response<value> wr) mutable {
-                    if (ec) {
-                      self().on_failure(r, c, ec);
-                    } else {
-                      self().on_upgrade(r, c, wr);
-                    }
-                    std::move(h)(ec, std::move(wr));
-                  }));
+              boost::asio::bind_cancellation_slot(
+                  slot, boost::asio::bind_executor(
+                            ex, [this, r, c, h = std::move(h)](
+                                    std::exception_ptr e, websocket_response<value> wr) mutable {
+                              if (e) {
+                                self().on_failure(r, c, e);
+                              } else {
+                                self().on_upgrade(r, c, wr);
+                              }
+                              std::move(h)(e, std::move(wr));
+                            })));
         },
         token, req, handler);
   }

@@ -9,63 +9,67 @@
 #include <courier/ws/handler.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 
+#include <exception>
 #include <utility>
 
 namespace courier::detail {
 
-using raw_handler =
-    boost::asio::any_completion_handler<void(boost::system::error_code, raw_response)>;
+using raw_handler = boost::asio::any_completion_handler<void(std::exception_ptr, raw_response)>;
 
 /// Starts `backend.async_send_raw`, turns what it read into response<T> (the request's
 /// response_as applied) and completes `token` on the handler's associated executor.
-/// Completion signature: void(boost::system::error_code, response<T>).
+/// Completion signature: void(std::exception_ptr, response<T>). The handler's cancellation slot
+/// reaches the backend, which says what cancelling does (asio_backend: the exchange ends with
+/// operation_aborted and its connection is closed).
 template <class Backend, class T, class CompletionToken>
 auto async_send_via_raw(Backend& backend, const request<T>& req, CompletionToken&& token) {
-  using signature = void(boost::system::error_code, response<T>);
+  using signature = void(std::exception_ptr, response<T>);
   return boost::asio::async_initiate<CompletionToken, signature>(
       [&backend, req](auto handler) {
         // Keep the caller's executor busy until its handler runs, and run the handler there.
-        // The raw handler carries that executor too, so that a backend may do its work there.
+        // The raw handler carries that executor and the handler's cancellation slot too, so
+        // that a backend may do its work there and hear of a cancellation.
         auto ex = boost::asio::get_associated_executor(handler);
+        auto slot = boost::asio::get_associated_cancellation_slot(handler);
         auto work = boost::asio::make_work_guard(ex);
+        auto complete = [req, handler = std::move(handler), work = std::move(work)](
+                            std::exception_ptr e, raw_response raw) mutable {
+          response<T> res;
+          if (!e) {
+            try {
+              res = detail::make_response(req, std::move(raw));
+            } catch (...) {
+              e = std::current_exception();
+            }
+          }
+          auto ex = work.get_executor();
+          boost::asio::dispatch(ex,
+                                [handler = std::move(handler), e, res = std::move(res)]() mutable {
+                                  std::move(handler)(e, std::move(res));
+                                });
+          work.reset();
+        };
         backend.async_send_raw(req.data(), req.response_as().destination(),
-                               raw_handler(boost::asio::bind_executor(
-                                   ex, [req, handler = std::move(handler), work = std::move(work)](
-                                           boost::system::error_code ec, raw_response raw) mutable {
-                                     response<T> res;
-                                     if (!ec) {
-                                       try {
-                                         res = detail::make_response(req, std::move(raw));
-                                       } catch (const courier::error& e) {
-                                         ec = e.code();
-                                       } catch (...) {
-                                         ec = make_error_code(errc::decode_failed);
-                                       }
-                                     }
-                                     auto ex = work.get_executor();
-                                     boost::asio::dispatch(ex, [handler = std::move(handler), ec,
-                                                                res = std::move(res)]() mutable {
-                                       std::move(handler)(ec, std::move(res));
-                                     });
-                                     work.reset();
-                                   })));
+                               raw_handler(boost::asio::bind_cancellation_slot(
+                                   slot, boost::asio::bind_executor(ex, std::move(complete)))));
       },
       token);
 }
 
 /// Starts `backend.async_open_websocket_raw` with any completion token.
-/// Completion signature: void(boost::system::error_code, websocket_response<Handler::value_type>).
+/// Completion signature: void(std::exception_ptr, websocket_response<Handler::value_type>).
 template <class Backend, class Handler, class CompletionToken>
 auto async_open_websocket_via_raw(Backend& backend, const request_data& req, const Handler& handler,
                                   CompletionToken&& token) {
-  using signature =
-      void(boost::system::error_code, websocket_response<typename Handler::value_type>);
+  using signature = void(std::exception_ptr, websocket_response<typename Handler::value_type>);
   return boost::asio::async_initiate<CompletionToken, signature>(
       [&backend](auto h, const request_data& r, const Handler& hd) {
         backend.async_open_websocket_raw(r, hd, std::move(h));

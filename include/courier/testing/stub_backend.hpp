@@ -86,7 +86,7 @@ class stub_backend : public recorder {
   using raw_handler = courier::detail::raw_handler;
   template <class Handler>
   using ws_open_handler = boost::asio::any_completion_handler<void(
-      boost::system::error_code, websocket_response<typename Handler::value_type>)>;
+      std::exception_ptr, websocket_response<typename Handler::value_type>)>;
 
   stub_backend();
   ~stub_backend();
@@ -111,7 +111,7 @@ class stub_backend : public recorder {
                                           send_raw(req.data(), req.response_as().destination()));
   }
 
-  /// Completion signature: void(boost::system::error_code, response<T>).
+  /// Completion signature: void(std::exception_ptr, response<T>).
   template <class T, class CompletionToken>
   auto async_send(const request<T>& req, CompletionToken&& token) {
     return courier::detail::async_send_via_raw(*this, req, std::forward<CompletionToken>(token));
@@ -126,7 +126,7 @@ class stub_backend : public recorder {
   void async_open_websocket_raw(const request_data& req, const ws::low_level& handler,
                                 ws_open_handler<ws::low_level> done);
 
-  /// Completion signature: void(boost::system::error_code, websocket_response<T>).
+  /// Completion signature: void(std::exception_ptr, websocket_response<T>).
   template <class Handler, class CompletionToken>
   auto async_open_websocket(const request_data& req, const Handler& handler,
                             CompletionToken&& token) {

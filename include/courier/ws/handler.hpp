@@ -6,6 +6,7 @@
 #include <courier/ws/options.hpp>
 #include <courier/ws/websocket.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -42,6 +43,10 @@ struct buffer_options {
   bool auto_pong = true;
   /// Surface pings and pongs to receive() (pongs are still sent when auto_pong is on).
   bool surface_pings = false;
+  /// When set, a receive (sync or async) that waits longer than this fails with timeout_error,
+  /// taking nothing; the connection stays open and the next receive gets the next message.
+  /// The receive members that take a timeout use theirs instead.
+  std::optional<std::chrono::milliseconds> receive_timeout;
   connection_options connection;
 };
 

@@ -3,10 +3,13 @@
 
 #include <courier/ws/websocket.hpp>
 
+#include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 
 #include <cstddef>
+#include <exception>
 #include <iterator>
 #include <optional>
 
@@ -64,23 +67,26 @@ inline message_range websocket::messages() {
 }
 
 /// The next message for coroutines: nullopt when the peer closed. Completion signature
-/// void(error_code, std::optional<message>).
+/// void(std::exception_ptr, std::optional<message>). Cancellation is the receive's (terminal,
+/// partial, total: nothing is taken).
 template <class Token>
 auto async_next_message(websocket& ws, Token&& token) {
-  using signature = void(boost::system::error_code, std::optional<message>);
+  using signature = void(std::exception_ptr, std::optional<message>);
   return boost::asio::async_initiate<Token, signature>(
       [&ws](auto handler) {
         auto ex = boost::asio::get_associated_executor(handler);
-        ws.async_receive_message(boost::asio::bind_executor(
-            ex, [h = std::move(handler)](boost::system::error_code ec, message m) mutable {
-              if (ec == errc::websocket_closed) {
-                std::move(h)(boost::system::error_code{}, std::nullopt);
-              } else if (ec) {
-                std::move(h)(ec, std::nullopt);
-              } else {
-                std::move(h)(ec, std::optional<message>(std::move(m)));
-              }
-            }));
+        auto slot = boost::asio::get_associated_cancellation_slot(handler);
+        ws.async_receive_message(boost::asio::bind_cancellation_slot(
+            slot, boost::asio::bind_executor(
+                      ex, [h = std::move(handler)](std::exception_ptr e, message m) mutable {
+                        if (e && error_code_of(e) == errc::websocket_closed) {
+                          std::move(h)(nullptr, std::nullopt);
+                        } else if (e) {
+                          std::move(h)(e, std::nullopt);
+                        } else {
+                          std::move(h)(nullptr, std::optional<message>(std::move(m)));
+                        }
+                      })));
       },
       token);
 }

@@ -12,7 +12,9 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 
+#include <chrono>
 #include <cstddef>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <span>
@@ -42,7 +44,17 @@ class message_range;
 /// Every member may be called from any thread: sends are queued and never interleaved (and no
 /// data frame is written inside a fragmented message another send has started), receives are
 /// served in order. Sync members block and throw courier errors; async_ members take any Asio
-/// completion token and report a boost::system::error_code holding a courier::errc.
+/// completion token and complete with a std::exception_ptr holding the same exception the sync
+/// member would throw (null on success), which co_await and std::future rethrow.
+///
+/// Cancellation (the handler's cancellation slot, docs/cancellation.md):
+/// - async_receive*: terminal, partial and total. A receive still waiting completes with
+///   operation_aborted and takes nothing: the next receive gets the next message.
+/// - async_send*, async_ping: terminal, partial and total while the frame waits for room in the
+///   outgoing queue (it is dropped, never half-written); a frame already queued completes at
+///   once, so there is nothing left to cancel.
+/// - async_close: terminal. The close frame is out; waiting for the peer's stops and the
+///   connection is dropped.
 /// Sync members must not be called from the backend's I/O threads (use async_ there).
 class websocket {
  public:
@@ -62,6 +74,13 @@ class websocket {
   std::string receive_text();
   /// The next whole binary message. A text message instead throws decode_error (consumed).
   std::vector<std::byte> receive_binary();
+
+  /// The same, waiting at most `timeout` (instead of buffer_options::receive_timeout): then
+  /// timeout_error is thrown, nothing is consumed and the connection stays open.
+  incoming receive(std::chrono::milliseconds timeout);
+  message receive_message(std::chrono::milliseconds timeout);
+  std::string receive_text(std::chrono::milliseconds timeout);
+  std::vector<std::byte> receive_binary(std::chrono::milliseconds timeout);
 
   // --- sending --------------------------------------------------------------------------------
   /// Sends one frame. For fragments: the first with fin = false, then frames with
@@ -88,46 +107,51 @@ class websocket {
   message_range messages();
 
   // --- async forms ----------------------------------------------------------------------------
+  // Each receive waits at most buffer_options::receive_timeout when that is set, or the
+  // `timeout` given to its overload; then it completes with timeout_error, having taken nothing.
   template <class Token>
   auto async_receive(Token&& token) {
-    return boost::asio::async_initiate<Token, void(boost::system::error_code, incoming)>(
-        [this](auto h) {
-          auto hint = detail::executor_hint(h);
-          do_async_receive(std::move(h), std::move(hint));
-        },
-        token);
+    return initiate_receive<incoming>(&websocket::do_async_receive, std::nullopt,
+                                      std::forward<Token>(token));
+  }
+  template <class Token>
+  auto async_receive(std::chrono::milliseconds timeout, Token&& token) {
+    return initiate_receive<incoming>(&websocket::do_async_receive, timeout,
+                                      std::forward<Token>(token));
   }
   template <class Token>
   auto async_receive_message(Token&& token) {
-    return boost::asio::async_initiate<Token, void(boost::system::error_code, message)>(
-        [this](auto h) {
-          auto hint = detail::executor_hint(h);
-          do_async_receive_message(std::move(h), std::move(hint));
-        },
-        token);
+    return initiate_receive<message>(&websocket::do_async_receive_message, std::nullopt,
+                                     std::forward<Token>(token));
+  }
+  template <class Token>
+  auto async_receive_message(std::chrono::milliseconds timeout, Token&& token) {
+    return initiate_receive<message>(&websocket::do_async_receive_message, timeout,
+                                     std::forward<Token>(token));
   }
   template <class Token>
   auto async_receive_text(Token&& token) {
-    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::string)>(
-        [this](auto h) {
-          auto hint = detail::executor_hint(h);
-          do_async_receive_text(std::move(h), std::move(hint));
-        },
-        token);
+    return initiate_receive<std::string>(&websocket::do_async_receive_text, std::nullopt,
+                                         std::forward<Token>(token));
+  }
+  template <class Token>
+  auto async_receive_text(std::chrono::milliseconds timeout, Token&& token) {
+    return initiate_receive<std::string>(&websocket::do_async_receive_text, timeout,
+                                         std::forward<Token>(token));
   }
   template <class Token>
   auto async_receive_binary(Token&& token) {
-    return boost::asio::async_initiate<Token,
-                                       void(boost::system::error_code, std::vector<std::byte>)>(
-        [this](auto h) {
-          auto hint = detail::executor_hint(h);
-          do_async_receive_binary(std::move(h), std::move(hint));
-        },
-        token);
+    return initiate_receive<std::vector<std::byte>>(&websocket::do_async_receive_binary,
+                                                    std::nullopt, std::forward<Token>(token));
+  }
+  template <class Token>
+  auto async_receive_binary(std::chrono::milliseconds timeout, Token&& token) {
+    return initiate_receive<std::vector<std::byte>>(&websocket::do_async_receive_binary, timeout,
+                                                    std::forward<Token>(token));
   }
   template <class Token>
   auto async_send(frame f, bool is_continuation, Token&& token) {
-    return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+    return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
         [this](auto h, frame f, bool c) {
           auto hint = detail::executor_hint(h);
           do_async_send(std::move(f), c, std::move(h), std::move(hint));
@@ -152,7 +176,7 @@ class websocket {
   }
   template <class Token>
   auto async_close(std::uint16_t code, std::string_view reason, Token&& token) {
-    return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+    return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
         [this](auto h, std::uint16_t c, std::string r) {
           auto hint = detail::executor_hint(h);
           do_async_close(c, std::move(r), std::move(h), std::move(hint));
@@ -160,24 +184,40 @@ class websocket {
         token, code, std::string(reason));
   }
 
-  using receive_handler =
-      boost::asio::any_completion_handler<void(boost::system::error_code, incoming)>;
-  using message_handler =
-      boost::asio::any_completion_handler<void(boost::system::error_code, message)>;
-  using text_handler =
-      boost::asio::any_completion_handler<void(boost::system::error_code, std::string)>;
+  template <class T>
+  using completion = boost::asio::any_completion_handler<void(std::exception_ptr, T)>;
+  using receive_handler = boost::asio::any_completion_handler<void(std::exception_ptr, incoming)>;
+  using message_handler = boost::asio::any_completion_handler<void(std::exception_ptr, message)>;
+  using text_handler = boost::asio::any_completion_handler<void(std::exception_ptr, std::string)>;
   using binary_handler =
-      boost::asio::any_completion_handler<void(boost::system::error_code, std::vector<std::byte>)>;
-  using done_handler = boost::asio::any_completion_handler<void(boost::system::error_code)>;
+      boost::asio::any_completion_handler<void(std::exception_ptr, std::vector<std::byte>)>;
+  using done_handler = boost::asio::any_completion_handler<void(std::exception_ptr)>;
 
   const std::shared_ptr<state>& shared_state() const noexcept { return state_; }
 
  private:
+  using receive_timeout = std::optional<std::chrono::milliseconds>;
+  template <class T, class Token>
+  auto initiate_receive(void (websocket::*start)(completion<T>, boost::asio::any_io_executor,
+                                                 receive_timeout),
+                        receive_timeout timeout, Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::exception_ptr, T)>(
+        [this, start, timeout](auto h) {
+          auto hint = detail::executor_hint(h);
+          (this->*start)(completion<T>(std::move(h)), std::move(hint), timeout);
+        },
+        token);
+  }
+
   // `hint`: the handler's executor, when it is an any_io_executor (see detail::executor_hint).
-  void do_async_receive(receive_handler h, boost::asio::any_io_executor hint);
-  void do_async_receive_message(message_handler h, boost::asio::any_io_executor hint);
-  void do_async_receive_text(text_handler h, boost::asio::any_io_executor hint);
-  void do_async_receive_binary(binary_handler h, boost::asio::any_io_executor hint);
+  void do_async_receive(receive_handler h, boost::asio::any_io_executor hint,
+                        receive_timeout timeout);
+  void do_async_receive_message(message_handler h, boost::asio::any_io_executor hint,
+                                receive_timeout timeout);
+  void do_async_receive_text(text_handler h, boost::asio::any_io_executor hint,
+                             receive_timeout timeout);
+  void do_async_receive_binary(binary_handler h, boost::asio::any_io_executor hint,
+                               receive_timeout timeout);
   void do_async_send(frame f, bool is_continuation, done_handler h,
                      boost::asio::any_io_executor hint);
   void do_async_close(std::uint16_t code, std::string reason, done_handler h,

@@ -1,0 +1,62 @@
+// How a backend operation that runs as a coroutine on a strand (an HTTP exchange, a WebSocket
+// upgrade) hears that its caller gave up. The caller's cancellation slot may be emitted on any
+// thread; the emission is relayed to the operation's strand, where it cancels what the
+// coroutine awaits (a read, a connect, a wait for a pooled connection). This is the one seam
+// for cancellation: an HTTP/2 stream would reset itself here instead of closing a socket.
+#pragma once
+
+#include "asio/transport.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/post.hpp>
+
+#include <memory>
+
+namespace courier::asio_detail {
+
+class spawned_cancellation : public std::enable_shared_from_this<spawned_cancellation> {
+ public:
+  /// `strand`: where the operation runs (its coroutine's executor).
+  explicit spawned_cancellation(net::any_io_executor strand) : strand_(std::move(strand)) {}
+
+  /// Relays emissions on `caller` of the `accepted` types to this operation. Holds only a weak
+  /// reference: a late emission, after the operation ended, does nothing.
+  void listen(net::cancellation_slot caller, net::cancellation_type accepted) {
+    caller.emplace<relay>(relay{weak_from_this(), accepted});
+  }
+
+  /// Bound to the coroutine's completion handler (co_spawn connects it to the coroutine).
+  net::cancellation_slot slot() noexcept { return signal_.slot(); }
+
+  /// On the strand: whether the caller asked to cancel before the operation ended.
+  bool requested() const noexcept { return requested_; }
+  /// On the strand, when the operation ends: emissions after it are ignored.
+  void finish() noexcept { finished_ = true; }
+
+ private:
+  struct relay {
+    std::weak_ptr<spawned_cancellation> target;
+    net::cancellation_type accepted;
+    void operator()(net::cancellation_type type) const {
+      if ((type & accepted) == net::cancellation_type::none) return;
+      if (auto self = target.lock()) {
+        net::post(self->strand_, [self] {
+          if (self->finished_ || self->requested_) return;
+          self->requested_ = true;
+          // The coroutine accepts terminal cancellation (co_spawn's default filter): every
+          // operation it awaits ends with operation_aborted, and so does every later co_await.
+          self->signal_.emit(net::cancellation_type::terminal);
+        });
+      }
+    }
+  };
+
+  net::any_io_executor strand_;
+  net::cancellation_signal signal_;
+  bool requested_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace courier::asio_detail
