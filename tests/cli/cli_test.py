@@ -545,6 +545,14 @@ def bad_options():
     expect(code == 2 and "no URL given" in err and "--help" in err, "no URL", err)
     code, out, err = run("-h")
     expect(code == 2 and "REQUEST is required" in err, "options but no URL", err)
+    for args in (["--frob"], ["--frob", HTTPBIN + "/get"], [HTTPBIN + "/get", "--frob=1"],
+                 ["-b", "--frob", "x"], ["ws", "--frob"], ["ws", "--frob", WS + "/echo"]):
+        code, out, err = run(*args)
+        expect(code == 2 and err.startswith("courier: error: bad command line: unknown option --frob\n"),
+               "%s: the unknown option is named" % args, (code, err))
+        expect("hint: see courier" in err and error_lines_only(err), "%s: a hint" % args, err)
+    code, out, err = run("-x", "--frob", HTTPBIN + "/get")
+    expect("unknown options -x, --frob" in err, "two unknown options", err)
     code, out, err = run("--timeout", "-1", HTTPBIN + "/get")
     expect(code == 2, "negative timeout", err)
 

@@ -1,6 +1,7 @@
 #include "http_args.hpp"
 
 #include "failure.hpp"
+#include "parse_errors.hpp"
 #include "terminal.hpp"
 #include "validators.hpp"
 
@@ -194,7 +195,7 @@ std::optional<http_args> parse_http_args(int argc, char** argv) {
     app.exit(e);
     return std::nullopt;
   } catch (const CLI::ParseError& e) {
-    throw usage_error(e.what(), "see courier --help");
+    throw parse_failure(app, e, "courier --help");
   }
 
   // [METHOD] URL [ITEM ...]

@@ -3,6 +3,7 @@
 #include "byte_size.hpp"
 #include "failure.hpp"
 #include "http_args.hpp"
+#include "parse_errors.hpp"
 #include "validators.hpp"
 
 #include <courier/error.hpp>
@@ -110,7 +111,7 @@ std::optional<ws_args> parse_ws_args(int argc, char** argv) {
     app.exit(e);
     return std::nullopt;
   } catch (const CLI::ParseError& e) {
-    throw usage_error(e.what(), "see courier ws --help");
+    throw parse_failure(app, e, "courier ws --help");
   }
 
   if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0 && url.rfind("ws://", 0) != 0 &&
