@@ -7,7 +7,8 @@ Usage: cli_test.py PATH/TO/courier [NAME_FILTER]
 Covers request items and bodies (checked against httpbin's echo), redirects, exit codes,
 downloads (and that a failed one leaves no file), --curl (and that curl, run with it, gets the
 same answer), TLS options, error lines, WebSocket modes (interactive, --jsonl, --echo against
-ws_echo_peer.py), and terminal behaviour (colours, progress bar, Ctrl-D) under a pseudo-terminal.
+ws_echo_peer.py), large bodies streamed in flat memory (big_body_server.py: 3 GiB, a gzip bomb,
+--max-body), and terminal behaviour (colours, progress bar, Ctrl-D) under a pseudo-terminal.
 Ends with "N passed, M failed"; exits 1 if any failed. Every wait is bounded.
 """
 
@@ -330,6 +331,131 @@ def binary_body_is_piped_exactly():
            len(out))
 
 
+# --- large bodies: streamed to stdout in bounded memory -----------------------------------------
+
+GIB = 1 << 30
+MIB = 1 << 20
+FLAT_RSS = 64 * MIB  # courier's peak RSS while piping a body of any size
+_big_server = None
+
+
+def big_body_server():
+    """The URL of big_body_server.py, started on first use and stopped at the end."""
+    global _big_server
+    if _big_server is None:
+        p = subprocess.Popen([PYTHON, os.path.join(HERE, "big_body_server.py"), "--timeout", "600"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        ready, _, _ = select.select([p.stdout], [], [], 10)
+        if not ready:
+            p.kill()
+            raise Failure("big_body_server.py did not start")
+        _big_server = (p, "http://127.0.0.1:%d" % int(p.stdout.readline()))
+    return _big_server[1]
+
+
+def stop_big_body_server():
+    if _big_server is not None:
+        p = _big_server[0]
+        p.stdin.close()  # it exits when its stdin closes
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def pipe_and_count(*args, timeout=60):
+    """Runs courier with stdout on a pipe that is read and counted here (every byte must be a
+    zero). Returns (exit code, bytes read, courier's peak RSS in bytes, stderr text)."""
+    p = subprocess.Popen([COURIER, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=CHILD_ENV, cwd=WORK)
+    zeros = bytes(MIB)
+    count = 0
+    nonzero = False
+    deadline = time.monotonic() + timeout
+    fd = p.stdout.fileno()
+    while True:
+        left = deadline - time.monotonic()
+        ready, _, _ = select.select([fd], [], [], max(left, 0))
+        if not ready:
+            p.kill()
+            p.wait()
+            raise Failure("courier %s took more than %d s (%d bytes so far)" % (args, timeout, count))
+        chunk = os.read(fd, MIB)
+        if not chunk:
+            break
+        nonzero = nonzero or chunk != zeros[:len(chunk)]
+        count += len(chunk)
+    err = p.stderr.read().decode("utf-8", "replace")  # a few lines at most
+    # wait4 gives this child's own resource usage: ru_maxrss is its peak RSS, in KiB.
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    expect(not nonzero, "every byte is a zero")
+    return p.returncode, count, usage.ru_maxrss * 1024, err
+
+
+@test
+def multi_gib_body_streams_in_flat_memory():
+    size = 3 * GIB
+    code, count, rss, err = pipe_and_count(big_body_server() + "/zeros/%d" % size)
+    expect(code == 0, "exit 0", (code, err))
+    expect(count == size, "all 3 GiB arrived", count)
+    expect(rss < FLAT_RSS, "peak RSS stays flat", "%.1f MiB" % (rss / MIB))
+    # Chunked, and with --pretty none stated: the same, past the 256 MiB an in-memory body may hold.
+    size = 512 * MIB
+    code, count, rss, err = pipe_and_count("--pretty", "none", big_body_server() + "/chunked/%d" % size)
+    expect(code == 0 and count == size, "512 MiB chunked body", (code, count, err))
+    expect(rss < FLAT_RSS, "peak RSS stays flat (chunked)", "%.1f MiB" % (rss / MIB))
+
+
+@test
+def gzip_bomb_is_decoded_in_flat_memory():
+    # About 1 MiB on the wire; zlib alone takes some seconds to inflate it.
+    code, count, rss, err = pipe_and_count(big_body_server() + "/bomb/1024")
+    expect(code == 0, "exit 0", (code, err))
+    expect(count == GIB, "the whole decoded GiB arrived", count)
+    expect(rss < FLAT_RSS, "peak RSS stays flat", "%.1f MiB" % (rss / MIB))
+
+
+@test
+def max_body_stops_a_body_at_the_limit():
+    code, count, rss, err = pipe_and_count("--max-body", "64M", big_body_server() + "/bomb/1024")
+    expect(code == 1, "exit 1", (code, err))
+    expect(count == 64 * MIB, "the first 64 MiB were written", count)
+    expect(err.startswith("courier: error: response too large (127.0.0.1:") and
+           "--max-body 64M" in err and error_lines_only(err), "the error names --max-body", err)
+    # A Content-Length past the limit: nothing is written.
+    code, count, rss, err = pipe_and_count("--max-filesize", "1M", big_body_server() + "/zeros/%d" % GIB)
+    expect(code == 1 and count == 0, "announced too large: nothing written", (code, count, err))
+    expect("--max-body 1M" in err and "announced %d" % GIB in err, "says why", err)
+    # A chunked body has no length to announce: the limit applies as it arrives.
+    code, count, rss, err = pipe_and_count("--max-body", "1000", big_body_server() + "/chunked/%d" % MIB)
+    expect(code == 1 and count == 1000, "chunked body cut at 1000 bytes", (code, count, err))
+    # -o: the download is not saved, and no temporary file is left.
+    d = tempfile.mkdtemp(dir=WORK)
+    target = os.path.join(d, "big.bin")
+    code, out, err = run("--max-body", "1M", "-o", target, big_body_server() + "/chunked/%d" % (8 * MIB))
+    expect(code == 1 and "--max-body 1M" in err, "download over the limit: exit 1", (code, err))
+    expect(os.listdir(d) == [], "nothing left behind", os.listdir(d))
+    code, out, err = run("--max-body", "8M", "-o", target, big_body_server() + "/chunked/%d" % (8 * MIB))
+    expect(code == 0 and os.path.getsize(target) == 8 * MIB, "download at the limit saved", (code, err))
+    code, out, err = run("--max-body", "lots", NGINX + "/hello.json")
+    expect(code == 2 and "'lots' is not a size" in err, "a bad size is a usage error", (code, err))
+
+
+@test
+def pretty_json_has_a_limit_that_names_the_option():
+    url = big_body_server() + "/json/%d" % (2 * MIB)
+    code, out, err = run("--pretty", "format", url)
+    expect(code == 0 and out.startswith(b"[\n    0,\n"), "2 MiB JSON formatted", (code, out[:50], err))
+    code, out, err = run("--pretty", "format", "--max-body", "1M", url)
+    expect(code == 1 and out == b"", "over the limit: exit 1, nothing printed", (code, len(out), err))
+    expect("response too large to format" in err and "--max-body 1M" in err and
+           "--pretty none" in err and error_lines_only(err), "names the options", err)
+    code, out, err = run("--pretty", "none", url)
+    expect(code == 0 and len(out) == 2 * MIB, "--pretty none: raw, no limit", (code, len(out), err))
+
+
 # --- redirects and exit codes -------------------------------------------------------------------
 
 @test
@@ -545,6 +671,14 @@ def bad_options():
     expect(code == 2 and "no URL given" in err and "--help" in err, "no URL", err)
     code, out, err = run("-h")
     expect(code == 2 and "REQUEST is required" in err, "options but no URL", err)
+    for args in (["--frob"], ["--frob", HTTPBIN + "/get"], [HTTPBIN + "/get", "--frob=1"],
+                 ["-b", "--frob", "x"], ["ws", "--frob"], ["ws", "--frob", WS + "/echo"]):
+        code, out, err = run(*args)
+        expect(code == 2 and err.startswith("courier: error: bad command line: unknown option --frob\n"),
+               "%s: the unknown option is named" % args, (code, err))
+        expect("hint: see courier" in err and error_lines_only(err), "%s: a hint" % args, err)
+    code, out, err = run("-x", "--frob", HTTPBIN + "/get")
+    expect("unknown options -x, --frob" in err, "two unknown options", err)
     code, out, err = run("--timeout", "-1", HTTPBIN + "/get")
     expect(code == 2, "negative timeout", err)
 
@@ -554,6 +688,11 @@ def read_timeout():
     code, out, err = run("--timeout", "0.5", HTTPBIN + "/delay/3")
     expect(code == 8, "exit 8", (code, err))
     expect(err.startswith("courier: error: timed out (127.0.0.1:"), "error line", err)
+    # A body still arriving is cut off too: --timeout is for the whole exchange.
+    started = time.monotonic()
+    code, out, err = run("--timeout", "1", HTTPBIN + "/drip?numbytes=20000&duration=6&delay=0")
+    expect(code == 8 and "--timeout" in err, "a slow body: exit 8", (code, err))
+    expect(time.monotonic() - started < 4, "stopped near the deadline", time.monotonic() - started)
 
 
 @test
@@ -899,5 +1038,6 @@ def proxy_errors():
     expect(code == 2, "courier ws checks --proxy too", (code, err))
 
 
+stop_big_body_server()
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)

@@ -86,4 +86,26 @@ bool looks_binary(std::string_view text) noexcept {
   return false;
 }
 
+bool looks_binary_start(std::string_view start) noexcept {
+  // Walk back over at most three continuation bytes to the last lead byte; drop its sequence
+  // when it needs more bytes than are there.
+  std::size_t lead = start.size();
+  for (std::size_t back = 1; back <= 4 && back <= start.size(); ++back) {
+    const auto c = static_cast<unsigned char>(start[start.size() - back]);
+    if ((c & 0xC0) != 0x80) {
+      lead = start.size() - back;
+      break;
+    }
+  }
+  if (lead < start.size()) {
+    const auto c = static_cast<unsigned char>(start[lead]);
+    const std::size_t length = (c & 0xE0) == 0xC0   ? 2
+                               : (c & 0xF0) == 0xE0 ? 3
+                               : (c & 0xF8) == 0xF0 ? 4
+                                                    : 1;
+    if (start.size() - lead < length) start = start.substr(0, lead);
+  }
+  return looks_binary(start);
+}
+
 }  // namespace courier::cli

@@ -16,4 +16,8 @@ std::string_view format_name(binary_format format) noexcept;
 /// True when `text` is not valid UTF-8 or holds a NUL: not for a terminal.
 bool looks_binary(std::string_view text) noexcept;
 
+/// looks_binary for the first bytes of a longer text: a multi-byte character cut off at the end
+/// of `start` is not held against it.
+bool looks_binary_start(std::string_view start) noexcept;
+
 }  // namespace courier::cli

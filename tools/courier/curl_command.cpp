@@ -18,6 +18,7 @@ std::string curl_command(const request_plan& plan, const http_args& args,
   };
   if (args.cacert) add("--cacert", *args.cacert);
   if (args.insecure) add("--insecure", {});
+  if (args.max_body) add("--max-filesize", std::to_string(*args.max_body));
   if (args.output_file) add("-o", *args.output_file);
   return out;
 }

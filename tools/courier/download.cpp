@@ -1,20 +1,25 @@
 #include "download.hpp"
 
+#include "body_output.hpp"
 #include "exit_codes.hpp"
 #include "failure.hpp"
 #include "progress.hpp"
 #include "signals.hpp"
 #include "terminal.hpp"
 
+#include <courier/body_stream.hpp>
 #include <courier/progress.hpp>
 #include <courier/response.hpp>
 #include <courier/response_as.hpp>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -28,11 +33,10 @@ namespace fs = std::filesystem;
 namespace {
 
 // Where the body is written until it is known to be good: a hidden name beside the target
-// (same file system, so the final rename is atomic). as_file itself writes through
-// "<this>.courier-<n>.part" and renames that here when the body is complete.
+// (same file system, so the final rename is atomic).
 struct temporary_files {
   fs::path dir;
-  std::string prefix;  // file name of the temporary; as_file's part files start with it too
+  std::string prefix;  // the temporary's file name
 
   fs::path path() const { return dir / prefix; }
 
@@ -64,6 +68,29 @@ temporary_files temporaries_for(const fs::path& target) {
   }
   return {dir, "." + target.filename().string() + ".courier-" + std::to_string(::getpid()) +
                    ".download"};
+}
+
+// Writes the body into `path` (created, or emptied); returns its size. Throws command_failure.
+std::uint64_t write_file(courier::body_stream& body, const fs::path& path,
+                         const body_limits& limit) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    throw command_failure({"cannot save the download", "",
+                           "cannot create '" + path.string() + "': " + std::strerror(errno), "",
+                           exit_failure});
+  }
+  std::uint64_t bytes = 0;
+  try {
+    bytes = copy_body(body, {}, fd, "the download", limit);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  if (::close(fd) != 0) {
+    throw command_failure(
+        {"cannot write the download", "", std::strerror(errno), "", exit_failure});
+  }
+  return bytes;
 }
 
 // What the library reports through on_progress (on an I/O thread), read by the bar's thread.
@@ -137,13 +164,14 @@ int run_download(courier::asio_backend& backend, const request_plan& plan, const
   }
 
   const auto start = std::chrono::steady_clock::now();
-  courier::response<fs::path> res;
+  courier::response<courier::body_stream> res;
+  std::uint64_t bytes = 0;
   try {
     auto progress = std::make_shared<download_progress>();
     std::optional<progress_bar> bar;
     if (show_bar) bar.emplace(progress, err_colours);
     res = to_request(plan)
-              .response_as(courier::as_file(files.path()))
+              .response_as(courier::as_stream())
               .on_progress([progress](const courier::transfer_progress& p) {
                 if (p.dir != courier::transfer_progress::direction::download) return;
                 progress->bytes.store(p.bytes, std::memory_order_relaxed);
@@ -151,6 +179,12 @@ int run_download(courier::asio_backend& backend, const request_plan& plan, const
                                       std::memory_order_relaxed);
               })
               .send(backend);
+    // An error page is not read at all; a good body goes to the temporary file as it arrives.
+    if (res.is_success()) {
+      const body_limits limit = limits_for(args, start);
+      check_announced_length(announced_length(res.head()), limit);
+      bytes = write_file(res.body(), files.path(), limit);
+    }
   } catch (...) {
     files.remove_all();
     on_interrupt({});
@@ -182,7 +216,6 @@ int run_download(courier::asio_backend& backend, const request_plan& plan, const
   }
 
   std::error_code ec;
-  const auto bytes = fs::file_size(files.path(), ec);
   fs::rename(files.path(), target, ec);
   files.remove_all();
   on_interrupt({});

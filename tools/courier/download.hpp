@@ -1,8 +1,8 @@
 // -o FILE: the body goes to a file, with a progress bar when stderr is a terminal.
 //
-// The body is written by courier::as_file into a temporary file beside FILE, renamed to FILE
-// only when it is complete and the status is 2xx: a failed or interrupted download, or an
-// error page, never replaces or leaves a file.
+// The body is read as it arrives (courier::as_stream) into a temporary file beside FILE,
+// renamed to FILE only when it is complete and the status is 2xx: a failed or interrupted
+// download, or an error page, never replaces or leaves a file. --max-body bounds its size.
 #pragma once
 
 #include "http_args.hpp"

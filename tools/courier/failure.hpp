@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace courier::cli {
 
@@ -28,6 +29,17 @@ struct failure {
   std::string why;    ///< the cause, usually the library's message
   std::string hint;   ///< empty: none
   int exit_code = 1;
+};
+
+/// A failure found while the command runs (after the request was sent), thrown to where it is
+/// reported.
+class command_failure : public std::runtime_error {
+ public:
+  explicit command_failure(failure f) : std::runtime_error(f.why), failure_(std::move(f)) {}
+  const failure& details() const noexcept { return failure_; }
+
+ private:
+  failure failure_;
 };
 
 /// Maps a library error to a failure: its exit code, a short `what`, and a hint for the cases

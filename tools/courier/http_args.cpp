@@ -1,6 +1,8 @@
 #include "http_args.hpp"
 
+#include "byte_size.hpp"
 #include "failure.hpp"
+#include "parse_errors.hpp"
 #include "terminal.hpp"
 #include "validators.hpp"
 
@@ -40,6 +42,8 @@ Items (after the URL):
 Output:
   On a terminal: status line, headers and body; JSON is indented and coloured.
   Piped or redirected: the body only, exactly as received. -h, -b and -v choose what is shown.
+  Bodies are written as they arrive, in little memory and with no size limit unless --max-body
+  sets one; only JSON that --pretty formats is held whole (at most 256M by default).
 
 Examples:
   courier httpbin.org/get                          GET, http:// is implied
@@ -150,6 +154,12 @@ std::optional<http_args> parse_http_args(int argc, char** argv) {
       app.add_option("-o,--output", output,
                      "Download the body into FILE (saved only when complete and 2xx)")
           ->type_name("FILE");
+  std::string max_body;
+  auto* max_body_opt =
+      app.add_option("--max-body,--max-filesize", max_body,
+                     "Stop with an error after SIZE bytes of body (64K, 16M, 1G; default: no "
+                     "limit, but 256M for JSON that --pretty formats)")
+          ->type_name("SIZE");
   app.add_flag("--curl", a.curl, "Print the equivalent curl command instead of sending");
 
   auto* timeout_opt =
@@ -194,7 +204,7 @@ std::optional<http_args> parse_http_args(int argc, char** argv) {
     app.exit(e);
     return std::nullopt;
   } catch (const CLI::ParseError& e) {
-    throw usage_error(e.what(), "see courier --help");
+    throw parse_failure(app, e, "courier --help");
   }
 
   // [METHOD] URL [ITEM ...]
@@ -219,6 +229,10 @@ std::optional<http_args> parse_http_args(int argc, char** argv) {
   if (*output_opt) {
     if (output.empty()) throw usage_error("-o needs a file name");
     a.output_file = output;
+  }
+  if (*max_body_opt) {
+    a.max_body = parse_size(max_body);
+    a.max_body_text = max_body;
   }
   if (*timeout_opt) a.timeout = timeout;
   if (*connect_opt) a.connect_timeout = connect_timeout;

@@ -3,6 +3,7 @@
 
 #include "items.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,8 @@ struct http_args {
   pretty_mode pretty = pretty_mode::none;
   bool check_status = false;
   std::optional<std::string> output_file;
+  std::optional<std::uint64_t> max_body;  ///< --max-body: the most body bytes taken
+  std::string max_body_text;              ///< --max-body as typed ("1G")
   bool curl = false;
 
   std::optional<double> timeout;          ///< seconds, the whole exchange

@@ -1,6 +1,7 @@
 #include "http_command.hpp"
 
 #include "backend_options.hpp"
+#include "body_output.hpp"
 #include "curl_command.hpp"
 #include "download.hpp"
 #include "exit_codes.hpp"
@@ -10,8 +11,10 @@
 #include "request_plan.hpp"
 
 #include <courier/asio_backend.hpp>
+#include <courier/body_stream.hpp>
 #include <courier/response.hpp>
 
+#include <chrono>
 #include <iostream>
 
 namespace courier::cli {
@@ -25,7 +28,9 @@ int exchange(courier::asio_backend& backend, const request_plan& plan, const htt
     print_request(std::cout, req.data(), plan, backend.options().user_agent, style);
     std::cout << std::flush;
   }
-  const auto res = req.send(backend);
+  const auto start = std::chrono::steady_clock::now();
+  // The head first; the body is pulled as it is printed, so its size does not matter.
+  auto res = req.response_as(courier::as_stream()).send(backend);
 
   if (args.verbose) {
     for (const auto& hop : res.history()) {
@@ -38,9 +43,8 @@ int exchange(courier::asio_backend& backend, const request_plan& plan, const htt
     std::cout << "\n";
   }
   if (args.print_body && plan.method != courier::method::head) {
-    const auto& bytes = res.body();
-    const std::string body(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    print_body(std::cout, body, res.header("Content-Type").value_or(""), style);
+    print_streamed_body(res.body(), res.header("Content-Type").value_or(""),
+                        announced_length(res.head()), limits_for(args, start), style);
   }
   std::cout << std::flush;
 
@@ -83,6 +87,10 @@ int run_http(int argc, char** argv) {
     return report(describe(e));
   } catch (const courier::error& e) {
     return report(describe(e, where));
+  } catch (const command_failure& e) {
+    failure f = e.details();
+    f.where = where;
+    return report(f);
   }
 }
 

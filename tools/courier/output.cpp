@@ -111,11 +111,7 @@ void print_body(std::ostream& out, const std::string& body, std::string_view con
                 const output_style& style) {
   if (style.terminal && looks_binary(body)) {
     // Raw bytes would garble the terminal; say what is there and how to get it.
-    out << style.colours.paint(
-               "(binary data not shown in a terminal: " + std::to_string(body.size()) +
-                   " bytes; save it with -o FILE or redirect the output)",
-               palette::dim)
-        << "\n";
+    out << binary_note(body.size(), style) << "\n";
     return;
   }
   const bool format = style.pretty == pretty_mode::all || style.pretty == pretty_mode::format;
@@ -129,6 +125,13 @@ void print_body(std::ostream& out, const std::string& body, std::string_view con
   out << body;
   // A terminal prompt should not land after the last line of a body without a final newline.
   if ((style.terminal || format) && !body.empty() && body.back() != '\n') out << "\n";
+}
+
+std::string binary_note(std::optional<std::uint64_t> size, const output_style& style) {
+  const std::string bytes = size ? ": " + std::to_string(*size) + " bytes" : std::string();
+  return style.colours.paint("(binary data not shown in a terminal" + bytes +
+                                 "; save it with -o FILE or redirect the output)",
+                             palette::dim);
 }
 
 }  // namespace courier::cli

@@ -8,6 +8,8 @@
 #include <courier/request.hpp>
 #include <courier/response_head.hpp>
 
+#include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -35,5 +37,8 @@ void print_head(std::ostream& out, const response_head& head, const output_style
 /// and/or coloured; binary data is not written to a terminal (a note says how to get it).
 void print_body(std::ostream& out, const std::string& body, std::string_view content_type,
                 const output_style& style);
+
+/// What a terminal shows instead of a binary body (its size, when known).
+std::string binary_note(std::optional<std::uint64_t> size, const output_style& style);
 
 }  // namespace courier::cli

@@ -1,7 +1,9 @@
 #include "ws_args.hpp"
 
+#include "byte_size.hpp"
 #include "failure.hpp"
 #include "http_args.hpp"
+#include "parse_errors.hpp"
 #include "validators.hpp"
 
 #include <courier/error.hpp>
@@ -9,9 +11,6 @@
 
 #include <unistd.h>
 #include <CLI/CLI.hpp>
-
-#include <charconv>
-#include <limits>
 
 namespace courier::cli {
 
@@ -51,29 +50,6 @@ Exit codes:
 )";
 
 }  // namespace
-
-std::size_t parse_size(std::string_view text) {
-  std::size_t n = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc{} || p == text.data()) {
-    throw usage_error("'" + std::string(text) + "' is not a size", "write bytes, or 64K, 16M, 1G");
-  }
-  std::string_view suffix(p, text.data() + text.size() - p);
-  std::size_t shift = 0;
-  if (suffix == "K" || suffix == "k" || suffix == "KiB") {
-    shift = 10;
-  } else if (suffix == "M" || suffix == "m" || suffix == "MiB") {
-    shift = 20;
-  } else if (suffix == "G" || suffix == "g" || suffix == "GiB") {
-    shift = 30;
-  } else if (!suffix.empty()) {
-    throw usage_error("'" + std::string(text) + "' is not a size", "write bytes, or 64K, 16M, 1G");
-  }
-  if (n > (std::numeric_limits<std::size_t>::max() >> shift)) {
-    throw usage_error("'" + std::string(text) + "' is too large");
-  }
-  return n << shift;
-}
 
 std::optional<ws_args> parse_ws_args(int argc, char** argv) {
   ws_args a;
@@ -135,7 +111,7 @@ std::optional<ws_args> parse_ws_args(int argc, char** argv) {
     app.exit(e);
     return std::nullopt;
   } catch (const CLI::ParseError& e) {
-    throw usage_error(e.what(), "see courier ws --help");
+    throw parse_failure(app, e, "courier ws --help");
   }
 
   if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0 && url.rfind("ws://", 0) != 0 &&

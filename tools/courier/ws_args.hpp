@@ -35,7 +35,4 @@ struct ws_args {
 /// Throws usage_error.
 std::optional<ws_args> parse_ws_args(int argc, char** argv);
 
-/// "1048576", "64K", "16M", "1G" (powers of 1024) as a byte count; throws usage_error.
-std::size_t parse_size(std::string_view text);
-
 }  // namespace courier::cli
