@@ -220,7 +220,20 @@ COURIER_COLD std::size_t response_reader::open_destination(int status) {
 }
 
 COURIER_COLD void response_reader::use_decoder(std::string_view encoding, std::size_t limit) {
-  decoder_ = detail::content_decoder::make(encoding);
+  // Several Content-Encoding fields make one list (RFC 9110 5.3): judge the codings of all.
+  std::string all;
+  if (const auto fields = out_.head.headers.get_all("Content-Encoding"); fields.size() > 1) {
+    for (std::string_view f : fields) {
+      if (!all.empty()) all += ", ";
+      all += f;
+    }
+    encoding = all;
+  }
+  try {
+    decoder_ = detail::content_decoder::make(encoding);
+  } catch (const protocol_error& e) {
+    throw protocol_error("the response from " + where_ + " cannot be decoded: " + e.what());
+  }
   if (!decoder_) return;
   decoder_->set_max_output(limit);
   // The body given to the user is decoded: its old framing headers no longer apply.

@@ -1,0 +1,177 @@
+// What a server may send or do that courier must not take at face value: more codings than it
+// decodes, a Location with raw UTF-8, a keep-alive connection closed after a request arrived.
+#include <courier/courier.hpp>
+
+#include "support/fault_server.hpp"
+#include "support/test_backends.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/use_future.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace cr = courier;
+namespace ct = courier::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+template <class E, class F>
+std::string expect_error(F f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "wrong exception type: " << e.what();
+    return {};
+  }
+  ADD_FAILURE() << "no exception";
+  return {};
+}
+
+std::string repeated(std::string_view item, int times) {
+  std::string out;
+  for (int i = 0; i < times; ++i) {
+    if (i > 0) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
+// The requests a fault server saw, each as its request line and body, in arrival order.
+class request_log {
+ public:
+  // Reads one request (head, then a Content-Length body) and records it; nullopt when the
+  // peer closed instead.
+  std::optional<std::string> read(ct::connection& c) {
+    auto head = c.try_read_request_head();
+    if (!head) return std::nullopt;
+    std::string body;
+    if (const auto at = head->find("Content-Length: "); at != std::string::npos) {
+      body = c.read_exactly(std::stoul(head->substr(at + 16)));
+    }
+    std::string line = head->substr(0, head->find("\r\n"));
+    if (!body.empty()) line += " [" + body + "]";
+    std::lock_guard lock(mutex_);
+    seen_.push_back(line);
+    return line;
+  }
+  std::vector<std::string> seen() const {
+    std::lock_guard lock(mutex_);
+    return seen_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> seen_;
+};
+
+std::string where(const ct::fault_server& server) {
+  return "127.0.0.1:" + std::to_string(server.port());
+}
+
+}  // namespace
+
+// --- content and transfer codings ---------------------------------------------------------------
+
+TEST(Codings, TooManyContentCodingsIsAProtocolError) {
+  // gzip listed 1,000 times: courier decodes at most 4 in a chain, and the body must not come
+  // back undecoded as if it were the content.
+  request_log log;
+  ct::fault_server server([&](ct::connection& c) {
+    log.read(c);
+    c.write("HTTP/1.1 200 OK\r\nContent-Encoding: " + repeated("gzip", 1000) +
+            "\r\nContent-Length: 5\r\n\r\nhello");
+  });
+  std::optional<std::string> got;
+  auto msg = expect_error<cr::protocol_error>([&] {
+    got = *cr::basic_request()
+               .read_timeout(5s)
+               .get(cr::uri(server.url("/many")))
+               .send(ct::default_backend())
+               .body();
+  });
+  EXPECT_EQ(msg, "the response from " + where(server) +
+                     " cannot be decoded: Content-Encoding lists 1000 codings, more than the "
+                     "limit of 4");
+  EXPECT_FALSE(got.has_value()) << "the app got bytes: " << *got;
+  EXPECT_EQ(log.seen(), std::vector<std::string>{"GET /many HTTP/1.1"});
+}
+
+TEST(Codings, ContentCodingsOfSeveralFieldsAreCountedTogether) {
+  request_log log;
+  ct::fault_server server([&](ct::connection& c) {
+    log.read(c);
+    c.write(
+        "HTTP/1.1 200 OK\r\nContent-Encoding: gzip, gzip\r\nContent-Encoding: gzip\r\n"
+        "Content-Encoding: identity, gzip, gzip\r\nContent-Length: 5\r\n\r\nhello");
+  });
+  auto msg = expect_error<cr::protocol_error>([&] {
+    cr::basic_request().read_timeout(5s).get(cr::uri(server.url("/"))).send(ct::default_backend());
+  });
+  EXPECT_NE(msg.find("Content-Encoding lists 5 codings, more than the limit of 4"),
+            std::string::npos)
+      << msg;
+  EXPECT_EQ(log.seen().size(), 1u);
+}
+
+TEST(Codings, AnUnknownContentCodingAloneLeavesTheBodyAsSent) {
+  // Documented: a coding courier does not know is left to the caller, header included.
+  ct::fault_server server([](ct::connection& c) {
+    c.read_request_head();
+    c.write("HTTP/1.1 200 OK\r\nContent-Encoding: x-custom\r\nContent-Length: 5\r\n\r\nhello");
+  });
+  auto res = cr::basic_request()
+                 .read_timeout(5s)
+                 .get(cr::uri(server.url("/")))
+                 .send(ct::default_backend());
+  ASSERT_TRUE(res.body()) << res.body().error();
+  EXPECT_EQ(*res.body(), "hello");
+  EXPECT_EQ(res.header("Content-Encoding"), "x-custom");
+}
+
+TEST(Codings, TooManyCodingsAreBytesAsSentWhenDecompressionIsOff) {
+  const std::string list = repeated("gzip", 1000);
+  ct::fault_server server([&](ct::connection& c) {
+    c.read_request_head();
+    c.write("HTTP/1.1 200 OK\r\nContent-Encoding: " + list + "\r\nContent-Length: 5\r\n\r\nhello");
+  });
+  auto res = cr::basic_request()
+                 .decompress(false)
+                 .read_timeout(5s)
+                 .get(cr::uri(server.url("/")))
+                 .send(ct::default_backend());
+  ASSERT_TRUE(res.body()) << res.body().error();
+  EXPECT_EQ(*res.body(), "hello");
+  EXPECT_EQ(res.header("Content-Encoding"), list);
+}
+
+TEST(Codings, TooManyTransferCodingsIsAProtocolError) {
+  request_log log;
+  ct::fault_server server([&](ct::connection& c) {
+    log.read(c);
+    c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: " + repeated("gzip", 999) +
+            ", chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+  });
+  auto msg = expect_error<cr::protocol_error>([&] {
+    cr::basic_request()
+        .read_timeout(5s)
+        .get(cr::uri(server.url("/te")))
+        .send(ct::default_backend());
+  });
+  EXPECT_EQ(msg,
+            "the response from " + where(server) +
+                " is not valid HTTP/1.1: malformed HTTP/1.1 response: Transfer-Encoding lists 1000 "
+                "codings, more than the "
+                "limit of 4");
+  EXPECT_EQ(log.seen(), std::vector<std::string>{"GET /te HTTP/1.1"});
+}
