@@ -29,6 +29,26 @@ bool is_redirect_status(int s) {
   return s == 301 || s == 302 || s == 303 || s == 307 || s == 308;
 }
 
+// Servers send raw UTF-8 in Location ("/café"); browsers and curl follow it percent-encoded
+// ("/caf%C3%A9"). Only bytes above 0x7F are encoded: anything else keeps its meaning, and a
+// Location invalid for another reason stays invalid.
+std::string encode_non_ascii(std::string_view location) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(location.size());
+  for (const char c : location) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x80) {
+      out += c;
+    } else {
+      out += '%';
+      out += hex[b >> 4];
+      out += hex[b & 15];
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 // --- where body bytes go -------------------------------------------------------------------
@@ -195,7 +215,7 @@ COURIER_COLD bool response_reader::on_redirect_head(const http1::head_event& h) 
   auto loc = out_.head.headers.get("Location");
   if (!loc) return false;
   result_.redirect = true;
-  result_.location = std::string(*loc);
+  result_.location = encode_non_ascii(*loc);
   // A large redirect body is not worth reading: close the connection instead.
   if (!h.content_length || *h.content_length > max_redirect_drain) keep_alive_ = false;
   if (!keep_alive_) complete_ = true;
