@@ -324,7 +324,7 @@ COURIER_HOT void response_reader::took(std::size_t n, const boost::system::error
 }
 
 COURIER_COLD void response_reader::read_failed(const boost::system::error_code& ec) {
-  if (!any_response_byte_ && may_retry_) throw connection_failure{};
+  if (!any_response_byte_ && may_retry_) throw connection_failure{.request_sent = true};
   if (ec == net::error::eof || ec == net::ssl::error::stream_truncated) {
     eof_ = true;
     return;

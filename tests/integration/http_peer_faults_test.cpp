@@ -236,3 +236,140 @@ TEST(Redirects, AnOtherwiseInvalidLocationIsStillAnError) {
   EXPECT_NE(msg.find("invalid uri \"/a b\""), std::string::npos) << msg;
   EXPECT_EQ(log.seen(), std::vector<std::string>{"GET /start HTTP/1.1"});
 }
+
+// --- no silent replay of requests that may have been processed (RFC 9110 9.2.2) ------------------
+
+namespace {
+// Connection 0 answers its first request with keep-alive, then reads the second request whole
+// and closes without answering. Later connections answer every request with "fresh".
+ct::fault_server::script close_after_second_request(request_log& log) {
+  return [&log](ct::connection& c) {
+    if (c.index() == 0) {
+      if (!log.read(c)) return;
+      c.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst");
+      log.read(c);
+      c.close();
+      return;
+    }
+    for (int i = 0; i < 5 && log.read(c); ++i) {
+      c.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh");
+    }
+  };
+}
+}  // namespace
+
+TEST(Retries, PostOnAConnectionClosedAfterTheRequestIsNotSentAgain) {
+  request_log log;
+  ct::fault_server server(close_after_second_request(log));
+  cr::asio_backend local;
+  auto first = cr::basic_request().read_timeout(5s).get(cr::uri(server.url("/first"))).send(local);
+  ASSERT_EQ(*first.body(), "first");
+  std::optional<std::string> got;
+  auto msg = expect_error<cr::read_error>([&] {
+    got = *cr::basic_request()
+               .read_timeout(5s)
+               .body("order=1")
+               .post(cr::uri(server.url("/order")))
+               .send(local)
+               .body();
+  });
+  EXPECT_EQ(msg, "the reused connection to " + where(server) +
+                     " closed without answering the POST request after it was sent; the server "
+                     "may have processed it, so it was not retried (only idempotent requests are "
+                     "sent again automatically)");
+  EXPECT_FALSE(got.has_value());
+  EXPECT_EQ(log.seen(),
+            (std::vector<std::string>{"GET /first HTTP/1.1", "POST /order HTTP/1.1 [order=1]"}));
+  EXPECT_EQ(server.connections_accepted(), 1);
+}
+
+TEST(Retries, AsyncPostIsNotSentAgainEither) {
+  request_log log;
+  ct::fault_server server(close_after_second_request(log));
+  cr::asio_backend local;
+  ASSERT_EQ(*cr::basic_request().get(cr::uri(server.url("/first"))).send(local).body(), "first");
+  auto future = cr::basic_request()
+                    .read_timeout(5s)
+                    .body("order=2")
+                    .post(cr::uri(server.url("/order")))
+                    .async_send(local, boost::asio::use_future);
+  ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
+  // The async API reports the error's code.
+  try {
+    future.get();
+    ADD_FAILURE() << "no error";
+  } catch (const boost::system::system_error& e) {
+    EXPECT_EQ(e.code(), cr::make_error_code(cr::errc::read_failed)) << e.what();
+  }
+  EXPECT_EQ(log.seen(),
+            (std::vector<std::string>{"GET /first HTTP/1.1", "POST /order HTTP/1.1 [order=2]"}));
+}
+
+TEST(Retries, PatchIsNotIdempotentEither) {
+  request_log log;
+  ct::fault_server server(close_after_second_request(log));
+  cr::asio_backend local;
+  ASSERT_EQ(*cr::basic_request().get(cr::uri(server.url("/first"))).send(local).body(), "first");
+  auto msg = expect_error<cr::read_error>([&] {
+    cr::basic_request()
+        .read_timeout(5s)
+        .body("x")
+        .method(cr::method::patch, cr::uri(server.url("/item")))
+        .send(local);
+  });
+  EXPECT_NE(msg.find("PATCH request"), std::string::npos) << msg;
+  EXPECT_EQ(log.seen().size(), 2u);
+}
+
+TEST(Retries, GetOnAConnectionClosedAfterTheRequestIsSentAgain) {
+  request_log log;
+  ct::fault_server server(close_after_second_request(log));
+  cr::asio_backend local;
+  ASSERT_EQ(*cr::basic_request().get(cr::uri(server.url("/first"))).send(local).body(), "first");
+  auto res = cr::basic_request().read_timeout(5s).get(cr::uri(server.url("/again"))).send(local);
+  ASSERT_TRUE(res.body()) << res.body().error();
+  EXPECT_EQ(*res.body(), "fresh");
+  EXPECT_EQ(log.seen(), (std::vector<std::string>{"GET /first HTTP/1.1", "GET /again HTTP/1.1",
+                                                  "GET /again HTTP/1.1"}));
+  EXPECT_EQ(server.connections_accepted(), 2);
+}
+
+TEST(Retries, PutIsIdempotentAndSentAgainWithItsBody) {
+  request_log log;
+  ct::fault_server server(close_after_second_request(log));
+  cr::asio_backend local;
+  ASSERT_EQ(*cr::basic_request().get(cr::uri(server.url("/first"))).send(local).body(), "first");
+  auto res = cr::basic_request()
+                 .read_timeout(5s)
+                 .body("v=2")
+                 .put(cr::uri(server.url("/item")))
+                 .send(local);
+  ASSERT_TRUE(res.body()) << res.body().error();
+  EXPECT_EQ(*res.body(), "fresh");
+  EXPECT_EQ(log.seen(), (std::vector<std::string>{"GET /first HTTP/1.1", "PUT /item HTTP/1.1 [v=2]",
+                                                  "PUT /item HTTP/1.1 [v=2]"}));
+}
+
+TEST(Retries, PostGoesOnAFreshConnectionWhenThePooledOneIsSeenClosedFirst) {
+  // Closed before the POST is written: its bytes never left, so a fresh connection is fine.
+  request_log log;
+  ct::fault_server server([&](ct::connection& c) {
+    if (!log.read(c)) return;
+    c.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    c.close();
+  });
+  cr::asio_backend local;
+  ASSERT_EQ(*cr::basic_request().get(cr::uri(server.url("/first"))).send(local).body(), "ok");
+  // The client sees the FIN before it sends again (bounded wait for it to arrive).
+  std::this_thread::sleep_for(50ms);
+  auto res = cr::basic_request()
+                 .read_timeout(5s)
+                 .body("order=3")
+                 .post(cr::uri(server.url("/order")))
+                 .send(local);
+  ASSERT_TRUE(res.body()) << res.body().error();
+  EXPECT_EQ(*res.body(), "ok");
+  EXPECT_EQ(log.seen(),
+            (std::vector<std::string>{"GET /first HTTP/1.1", "POST /order HTTP/1.1 [order=3]"}));
+  EXPECT_EQ(server.connections_accepted(), 2);
+}
