@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Starts the real servers courier's integration tests talk to, all on loopback, all owned by
 # STATE_DIR (certificates, docroot, configs, logs, pid files):
-#   nginx     plain HTTP on 127.0.0.1 and [::1]; HTTPS with a good, an expired, a wrong-host and
-#             an untrusted certificate; HTTPS that requires a client certificate
+#   nginx     plain HTTP on 127.0.0.1 and [::1]; HTTPS with a good, an expired, a wrong-host, an
+#             untrusted and a Common-Name-only certificate; HTTPS that requires a client
+#             certificate
 #   httpbin   python3-httpbin on Werkzeug's threaded server (httpbin_server.py)
 #   ws        python3-websockets, ws and wss (ws_server.py)
 # Then writes STATE_DIR/env (KEY=VALUE lines, the file COURIER_TEST_ENV names). See
@@ -93,6 +94,14 @@ subjectAltName = DNS:wrong.example
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 
+# The host name in the subject's Common Name only, no subjectAltName: RFC 6125 clients refuse it.
+[ server_cn_only ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+
 [ client ]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
@@ -155,6 +164,10 @@ EOF
   new_key "$TLS/wronghost.key"
   new_csr "$TLS/wronghost.key" "/CN=wrong.example" "$TLS/wronghost.csr"
   sign "$TLS/wronghost.csr" "$TLS/wronghost.pem" server_wronghost
+
+  new_key "$TLS/cn-only.key"
+  new_csr "$TLS/cn-only.key" "/CN=localhost" "$TLS/cn-only.csr"
+  sign "$TLS/cn-only.csr" "$TLS/cn-only.pem" server_cn_only
 
   new_key "$TLS/untrusted.key"
   new_csr "$TLS/untrusted.key" "/CN=localhost" "$TLS/untrusted.csr"
@@ -353,6 +366,15 @@ http {
     include $NGX/locations.conf;
   }
 
+  server {
+    listen 127.0.0.1:$CNONLY_PORT ssl;
+    server_name localhost;
+    ssl_certificate $TLS/cn-only.pem;
+    ssl_certificate_key $TLS/cn-only.key;
+    $tls_common
+    include $NGX/locations.conf;
+  }
+
   # Requires a client certificate signed by the test CA (nginx answers 400 without one).
   server {
     listen 127.0.0.1:$CLIENTCERT_PORT ssl;
@@ -414,9 +436,9 @@ wait_until_ready() {
 
 start_servers() {
   read -r HTTP_PORT HTTP6_PORT HTTPS_PORT EXPIRED_PORT WRONGHOST_PORT UNTRUSTED_PORT \
-    CLIENTCERT_PORT HTTPBIN_PORT WS_PORT WSS_PORT < <(pick_ports 8) || true
+    CLIENTCERT_PORT HTTPBIN_PORT WS_PORT WSS_PORT CNONLY_PORT < <(pick_ports 9) || true
   # (set -e is off in a function called with ||: check by hand.)
-  [[ "$WSS_PORT" =~ ^[0-9]+$ ]] || {
+  [[ "$CNONLY_PORT" =~ ^[0-9]+$ ]] || {
     echo "start.sh: could not pick free ports" >&2
     return 1
   }
@@ -436,7 +458,7 @@ start_servers() {
   local checks=()
   local p
   for p in "$HTTP_PORT" "$HTTPS_PORT" "$EXPIRED_PORT" "$WRONGHOST_PORT" "$UNTRUSTED_PORT" \
-    "$CLIENTCERT_PORT" "$HTTPBIN_PORT" "$WS_PORT" "$WSS_PORT"; do
+    "$CLIENTCERT_PORT" "$HTTPBIN_PORT" "$WS_PORT" "$WSS_PORT" "$CNONLY_PORT"; do
     checks+=("127.0.0.1 $p")
   done
   [[ $HTTP6_PORT -ne 0 ]] && checks+=("::1 $HTTP6_PORT")
@@ -573,6 +595,7 @@ done
   echo "NGINX_HTTPS_WRONGHOST_PORT=$WRONGHOST_PORT"
   echo "NGINX_HTTPS_UNTRUSTED_PORT=$UNTRUSTED_PORT"
   echo "NGINX_HTTPS_CLIENTCERT_PORT=$CLIENTCERT_PORT"
+  echo "NGINX_HTTPS_CNONLY_PORT=$CNONLY_PORT"
   echo "HTTPBIN_PORT=$HTTPBIN_PORT"
   echo "WS_PORT=$WS_PORT"
   echo "WSS_PORT=$WSS_PORT"
@@ -593,5 +616,5 @@ mv -f "$STATE/env.tmp" "$STATE/env"
 
 echo "courier test servers up ($STATE/env): http=$HTTP_PORT http6=$HTTP6_PORT https=$HTTPS_PORT" \
   "expired=$EXPIRED_PORT wronghost=$WRONGHOST_PORT untrusted=$UNTRUSTED_PORT" \
-  "clientcert=$CLIENTCERT_PORT httpbin=$HTTPBIN_PORT ws=$WS_PORT wss=$WSS_PORT" \
+  "clientcert=$CLIENTCERT_PORT cnonly=$CNONLY_PORT httpbin=$HTTPBIN_PORT ws=$WS_PORT wss=$WSS_PORT" \
   "tinyproxy=$TINYPROXY_PORT/$TINYPROXY_AUTH_PORT microsocks=$MICROSOCKS_PORT/$MICROSOCKS_AUTH_PORT"
