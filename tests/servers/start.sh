@@ -514,11 +514,11 @@ EOF
 
 start_proxies() {
   local ports
-  ports="$(pick_ports 5)" || return 1
-  # (pick_ports prints two HTTP ports first; the five after them are ours.)
+  ports="$(pick_ports 6)" || return 1
+  # (pick_ports prints two HTTP ports first; the six after them are ours.)
   read -r _ _ TINYPROXY_PORT TINYPROXY_AUTH_PORT MICROSOCKS_PORT MICROSOCKS_AUTH_PORT \
-    TINYPROXY_TLS_PORT <<<"$ports"
-  [[ "$TINYPROXY_TLS_PORT" =~ ^[0-9]+$ ]] || return 1
+    TINYPROXY_TLS_PORT TINYPROXY_TLS_CNONLY_PORT <<<"$ports"
+  [[ "$TINYPROXY_TLS_CNONLY_PORT" =~ ^[0-9]+$ ]] || return 1
   mkdir -p "$PROXIES"
   write_tinyproxy_config tinyproxy "$TINYPROXY_PORT"
   write_tinyproxy_config tinyproxy-auth "$TINYPROXY_AUTH_PORT" \
@@ -535,9 +535,15 @@ start_proxies() {
   launch "$STATE/tinyproxy-tls.pid" "$LOGS/tinyproxy-tls.log" "$PY" "$HERE/tls_front.py" \
     --port "$TINYPROXY_TLS_PORT" --to "$TINYPROXY_AUTH_PORT" --cert "$TLS/server.pem" \
     --key "$TLS/server.key" --pid-file "$STATE/tinyproxy-tls.pid"
+  # The same with the Common-Name-only certificate, which clients must refuse.
+  launch "$STATE/tinyproxy-tls-cnonly.pid" "$LOGS/tinyproxy-tls-cnonly.log" "$PY" \
+    "$HERE/tls_front.py" --port "$TINYPROXY_TLS_CNONLY_PORT" --to "$TINYPROXY_AUTH_PORT" \
+    --cert "$TLS/cn-only.pem" --key "$TLS/cn-only.key" \
+    --pid-file "$STATE/tinyproxy-tls-cnonly.pid"
   local deadline=$((SECONDS + READY_TIMEOUT_S)) p f pending
   while :; do
-    for f in tinyproxy tinyproxy-auth microsocks microsocks-auth tinyproxy-tls; do
+    for f in tinyproxy tinyproxy-auth microsocks microsocks-auth tinyproxy-tls \
+      tinyproxy-tls-cnonly; do
       alive "$STATE/$f.pid" || {
         echo "start.sh: $f is not running" >&2
         return 2
@@ -545,7 +551,7 @@ start_proxies() {
     done
     pending=()
     for p in "$TINYPROXY_PORT" "$TINYPROXY_AUTH_PORT" "$MICROSOCKS_PORT" "$MICROSOCKS_AUTH_PORT" \
-      "$TINYPROXY_TLS_PORT"; do
+      "$TINYPROXY_TLS_PORT" "$TINYPROXY_TLS_CNONLY_PORT"; do
       accepts 127.0.0.1 "$p" || pending+=("$p")
     done
     [[ ${#pending[@]} -eq 0 ]] && return 0
@@ -559,7 +565,8 @@ start_proxies() {
 
 stop_proxies() {
   local f
-  for f in tinyproxy tinyproxy-auth microsocks microsocks-auth tinyproxy-tls; do
+  for f in tinyproxy tinyproxy-auth microsocks microsocks-auth tinyproxy-tls \
+    tinyproxy-tls-cnonly; do
     [[ -e "$STATE/$f.pid" ]] && kill -TERM "$(cat "$STATE/$f.pid")" 2>/dev/null
     rm -f "$STATE/$f.pid"
   done
@@ -605,6 +612,7 @@ done
   echo "TINYPROXY_PORT=$TINYPROXY_PORT"
   echo "TINYPROXY_AUTH_PORT=$TINYPROXY_AUTH_PORT"
   echo "TINYPROXY_TLS_PORT=$TINYPROXY_TLS_PORT"
+  echo "TINYPROXY_TLS_CNONLY_PORT=$TINYPROXY_TLS_CNONLY_PORT"
   echo "PROXY_USER=$PROXY_USER"
   echo "PROXY_PASSWORD=$PROXY_PASSWORD"
   echo "MICROSOCKS_PORT=$MICROSOCKS_PORT"
