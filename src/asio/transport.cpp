@@ -110,7 +110,7 @@ std::string describe_tls_failure(SSL* ssl, const boost::system::error_code& ec) 
         if (!has_subject_alt_name(ssl)) {
           why +=
               ": it has no subjectAltName, and its Common Name is not used for the match "
-              "(RFC 6125)";
+              "(RFC 9525)";
         }
       }
       return "certificate verification failed: " + why;
@@ -180,7 +180,8 @@ net::awaitable<void> tls_handshake(Stream& stream, const std::string& name, bool
     stream.set_verify_mode(net::ssl::verify_peer);
     // OpenSSL's own name check (RFC 6125), so that a mismatch is reported as one. Names come
     // from subjectAltName only: OpenSSL would fall back to the subject's Common Name when a
-    // certificate has none, which RFC 6125 6.4.4 and browsers no longer allow.
+    // certificate has none, a last resort RFC 6125 deprecated, RFC 9525 removed and browsers
+    // no longer take.
     SSL_set_hostflags(ssl, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
     const bool name_set =
         is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str()) == 1

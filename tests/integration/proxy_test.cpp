@@ -688,7 +688,7 @@ TEST(ProxySettings, AsyncErrorCodeIsProxyError) {
   EXPECT_EQ(f.get(), cr::errc::proxy_error);
 }
 
-// Host names are matched against subjectAltName only (RFC 6125), for the proxy's certificate
+// Host names are matched against subjectAltName only (RFC 9525), for the proxy's certificate
 // and for the origin's inside the tunnel alike.
 TEST(HttpsProxy, AProxyCertificateWithoutSubjectAltNameIsRefused) {
   const auto line = connect_line("localhost", "NGINX_HTTPS_PORT");

@@ -1,5 +1,6 @@
-// Host names are matched against a certificate's subjectAltName only (RFC 6125): a certificate
-// that names the host in its Common Name alone is refused, over HTTPS and wss alike.
+// Host names are matched against a certificate's subjectAltName only (RFC 9525; RFC 6125 had
+// deprecated the Common Name): a certificate that names the host in its Common Name alone is
+// refused, over HTTPS and wss alike.
 #include <courier/courier.hpp>
 
 #include "support/test_backends.hpp"
@@ -69,7 +70,7 @@ std::string cn_only_port() {
 const std::string no_san_reason =
     "certificate verification failed: the certificate is not valid for this host name "
     "(hostname mismatch): it has no subjectAltName, and its Common Name is not used for the "
-    "match (RFC 6125)";
+    "match (RFC 9525)";
 
 }  // namespace
 
