@@ -2,6 +2,7 @@
 // sans-I/O HTTP/1.1 core (proto/http1) and the content decoders.
 #include "asio/backend_impl.hpp"
 #include "asio/response_reader.hpp"
+#include "asio/retry_policy.hpp"
 #include "asio/spawned_cancellation.hpp"
 #include "asio/stream_progress.hpp"
 #include "asio/stream_response.hpp"
@@ -491,7 +492,8 @@ COURIER_HOT std::optional<hop_result> try_hop_here(exchange_state& st, hop_plan&
                                                    hop_start& next) {
   if (plan.body().source) return std::nullopt;
   const courier::uri& u = plan.uri();
-  std::unique_ptr<transport> conn = st.backend.take_idle(u, st.options, true);
+  std::unique_ptr<transport> conn =
+      st.backend.take_idle(u, st.options, is_idempotent(plan.method()));
   if (!conn) return std::nullopt;
   if (!conn->is_plain()) {
     next.conn = std::move(conn);
@@ -499,8 +501,11 @@ COURIER_HOT std::optional<hop_result> try_hop_here(exchange_state& st, hop_plan&
   }
   try {
     return exchange_here(st, plan, conn, conn->endpoint_name(), true);
-  } catch (const connection_failure&) {
+  } catch (const connection_failure& failure) {
     st.backend.pool.release(std::move(conn), false);
+    if (failure.request_sent && !is_idempotent(plan.method())) {
+      throw_not_resent(plan.method(), host_port(u.host(), u.port()));
+    }
     next.attempt = 1;  // a stale pooled connection: the general path opens a fresh one
     return std::nullopt;
   } catch (...) {
@@ -517,8 +522,9 @@ net::awaitable<hop_result> run_hop(exchange_state& st, hop_plan& plan, hop_start
   const std::string where = host_port(u.host(), u.port());
   for (int attempt = start.attempt;; ++attempt) {
     // A stale pooled connection is found out by the first read and the request sent again on
-    // a fresh one (below): possible unless the body cannot be replayed.
-    const bool can_resend = attempt == 0 && (!body.source || body.source->replayable());
+    // a fresh one (below): possible for an idempotent request whose body can be replayed.
+    const bool can_resend =
+        attempt == 0 && is_idempotent(plan.method()) && (!body.source || body.source->replayable());
     std::unique_ptr<transport> conn = std::move(start.conn);
     if (!conn) conn = st.backend.take_idle(u, st.options, can_resend);
     if (!conn) conn = co_await st.backend.connect(u, st.options, st.connect_deadline(), can_resend);
@@ -551,8 +557,11 @@ net::awaitable<hop_result> run_hop(exchange_state& st, hop_plan& plan, hop_start
         reader.took(n, ec);
       }
       co_return reader.finish(conn);
-    } catch (const connection_failure&) {
+    } catch (const connection_failure& failure) {
       st.backend.pool.release(std::move(conn), false);
+      if (failure.request_sent && !is_idempotent(plan.method())) {
+        throw_not_resent(plan.method(), where);
+      }
       if (body.source && !body.source->rewindable()) {
         throw read_error("the reused connection to " + where +
                          " closed before answering, and the streamed request body cannot be "

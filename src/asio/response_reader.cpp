@@ -29,6 +29,26 @@ bool is_redirect_status(int s) {
   return s == 301 || s == 302 || s == 303 || s == 307 || s == 308;
 }
 
+// Servers send raw UTF-8 in Location ("/café"); browsers and curl follow it percent-encoded
+// ("/caf%C3%A9"). Only bytes above 0x7F are encoded: anything else keeps its meaning, and a
+// Location invalid for another reason stays invalid.
+std::string encode_non_ascii(std::string_view location) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(location.size());
+  for (const char c : location) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x80) {
+      out += c;
+    } else {
+      out += '%';
+      out += hex[b >> 4];
+      out += hex[b & 15];
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 // --- where body bytes go -------------------------------------------------------------------
@@ -195,7 +215,7 @@ COURIER_COLD bool response_reader::on_redirect_head(const http1::head_event& h) 
   auto loc = out_.head.headers.get("Location");
   if (!loc) return false;
   result_.redirect = true;
-  result_.location = std::string(*loc);
+  result_.location = encode_non_ascii(*loc);
   // A large redirect body is not worth reading: close the connection instead.
   if (!h.content_length || *h.content_length > max_redirect_drain) keep_alive_ = false;
   if (!keep_alive_) complete_ = true;
@@ -220,7 +240,20 @@ COURIER_COLD std::size_t response_reader::open_destination(int status) {
 }
 
 COURIER_COLD void response_reader::use_decoder(std::string_view encoding, std::size_t limit) {
-  decoder_ = detail::content_decoder::make(encoding);
+  // Several Content-Encoding fields make one list (RFC 9110 5.3): judge the codings of all.
+  std::string all;
+  if (const auto fields = out_.head.headers.get_all("Content-Encoding"); fields.size() > 1) {
+    for (std::string_view f : fields) {
+      if (!all.empty()) all += ", ";
+      all += f;
+    }
+    encoding = all;
+  }
+  try {
+    decoder_ = detail::content_decoder::make(encoding);
+  } catch (const protocol_error& e) {
+    throw protocol_error("the response from " + where_ + " cannot be decoded: " + e.what());
+  }
   if (!decoder_) return;
   decoder_->set_max_output(limit);
   // The body given to the user is decoded: its old framing headers no longer apply.
@@ -291,7 +324,7 @@ COURIER_HOT void response_reader::took(std::size_t n, const boost::system::error
 }
 
 COURIER_COLD void response_reader::read_failed(const boost::system::error_code& ec) {
-  if (!any_response_byte_ && may_retry_) throw connection_failure{};
+  if (!any_response_byte_ && may_retry_) throw connection_failure{.request_sent = true};
   if (ec == net::error::eof || ec == net::ssl::error::stream_truncated) {
     eof_ = true;
     return;

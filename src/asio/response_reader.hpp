@@ -32,7 +32,10 @@ struct hop_result {
 
 /// Thrown when a reused connection failed before any byte of the response arrived: the server
 /// had closed it while it was idle, and the request may go again on a fresh one.
-struct connection_failure {};
+struct connection_failure {
+  /// The request had been written: the server may have received it (see retry_policy.hpp).
+  bool request_sent = false;
+};
 
 class response_reader {
  public:

@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -91,6 +92,14 @@ void transport::attach_to_reactor() {
 
 namespace {
 
+// Whether the server's certificate names any subjectAltName; true when it cannot be told. The
+// chain the server sent is kept even when verification failed.
+bool has_subject_alt_name(SSL* ssl) {
+  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
+  if (!chain || sk_X509_num(chain) == 0) return true;
+  return X509_get_ext_by_NID(sk_X509_value(chain, 0), NID_subject_alt_name, -1) >= 0;
+}
+
 std::string describe_tls_failure(SSL* ssl, const boost::system::error_code& ec) {
   if (ssl) {
     long result = SSL_get_verify_result(ssl);
@@ -98,6 +107,11 @@ std::string describe_tls_failure(SSL* ssl, const boost::system::error_code& ec) 
       std::string why = X509_verify_cert_error_string(result);
       if (result == X509_V_ERR_HOSTNAME_MISMATCH || result == X509_V_ERR_IP_ADDRESS_MISMATCH) {
         why = "the certificate is not valid for this host name (hostname mismatch)";
+        if (!has_subject_alt_name(ssl)) {
+          why +=
+              ": it has no subjectAltName, and its Common Name is not used for the match "
+              "(RFC 9525)";
+        }
       }
       return "certificate verification failed: " + why;
     }
@@ -164,7 +178,11 @@ net::awaitable<void> tls_handshake(Stream& stream, const std::string& name, bool
   }
   if (verify) {
     stream.set_verify_mode(net::ssl::verify_peer);
-    // OpenSSL's own name check (RFC 6125), so that a mismatch is reported as one.
+    // OpenSSL's own name check (RFC 6125), so that a mismatch is reported as one. Names come
+    // from subjectAltName only: OpenSSL would fall back to the subject's Common Name when a
+    // certificate has none, a last resort RFC 6125 deprecated, RFC 9525 removed and browsers
+    // no longer take.
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
     const bool name_set =
         is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str()) == 1
               : SSL_set1_host(ssl, name.c_str()) == 1;

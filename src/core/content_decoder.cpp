@@ -301,6 +301,19 @@ std::unique_ptr<content_decoder> make_single(std::string_view coding) {
   return nullptr;
 }
 
+// Calls f(coding) for each coding of a Content-Encoding list but "identity" and empty elements.
+template <class F>
+void for_each_coding(std::string_view list, F f) {
+  std::string_view rest = list;
+  for (std::size_t guard = 0; guard <= list.size(); ++guard) {
+    const std::size_t comma = rest.find(',');
+    const std::string_view coding = courier::detail::trim_ows(rest.substr(0, comma));
+    if (!coding.empty() && !courier::iequals(coding, "identity")) f(coding);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+}
+
 }  // namespace
 
 content_decoder::~content_decoder() = default;
@@ -325,19 +338,24 @@ std::size_t content_decoder::output_room(std::size_t wanted) const noexcept {
 }
 
 std::unique_ptr<content_decoder> content_decoder::make(std::string_view content_encoding) {
-  std::vector<std::unique_ptr<content_decoder>> stages;
-  std::string_view rest = content_encoding;
-  for (std::size_t guard = 0; guard <= content_encoding.size(); ++guard) {
-    const std::size_t comma = rest.find(',');
-    const std::string_view coding = courier::detail::trim_ows(rest.substr(0, comma));
-    if (!coding.empty() && !courier::iequals(coding, "identity")) {
-      auto stage = make_single(coding);
-      if (!stage || stages.size() == max_chained_codings) return nullptr;
-      stages.push_back(std::move(stage));
-    }
-    if (comma == std::string_view::npos) break;
-    rest.remove_prefix(comma + 1);
+  // Too long a chain is an error whatever its codings: handing such a body over undecoded
+  // would pass off bytes the sender meant to be decoded many times.
+  std::size_t listed = 0;
+  for_each_coding(content_encoding, [&](std::string_view) { ++listed; });
+  if (listed > max_chained_codings) {
+    throw courier::protocol_error("Content-Encoding lists " + std::to_string(listed) +
+                                  " codings, more than the limit of " +
+                                  std::to_string(max_chained_codings));
   }
+  std::vector<std::unique_ptr<content_decoder>> stages;
+  bool known = true;
+  for_each_coding(content_encoding, [&](std::string_view coding) {
+    if (!known) return;
+    auto stage = make_single(coding);
+    known = stage != nullptr;
+    if (known) stages.push_back(std::move(stage));
+  });
+  if (!known) return nullptr;
   if (stages.empty()) return std::make_unique<identity_decoder>();
   if (stages.size() == 1) return std::move(stages.front());
   std::reverse(stages.begin(), stages.end());

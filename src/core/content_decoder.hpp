@@ -15,8 +15,8 @@ class content_decoder {
   /// A decoder for a Content-Encoding value: "gzip", "x-gzip", "deflate" (zlib-wrapped, or raw
   /// deflate as some servers send), "identity", and "br" / "zstd" when this build has them.
   /// Case does not matter. A list ("gzip, br") is decoded last coding first; "identity" entries
-  /// are ignored. Returns nullptr for an unknown coding or a list of more than
-  /// max_chained_codings codings.
+  /// are ignored. Returns nullptr when a coding is unknown; throws courier::protocol_error for a
+  /// list of more than max_chained_codings codings.
   static std::unique_ptr<content_decoder> make(std::string_view content_encoding);
   static constexpr std::size_t max_chained_codings = 4;
 

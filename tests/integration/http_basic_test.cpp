@@ -410,12 +410,12 @@ ct::fault_server::script echo_body_then_close() {
 
 TEST(HttpBasic, StaleConnectionResendsABodyThatCanBeSentAgain) {
   // A connection used a moment ago is reused without first checking it is still open; when it
-  // is not, the request goes again, body included, on a fresh connection.
+  // is not, an idempotent request goes again, body included, on a fresh connection.
   ct::fault_server server(echo_body_then_close());
   cr::asio_backend local;
   for (int i = 0; i < 3; ++i) {
     const std::string text = "hello-" + std::to_string(i);
-    auto res = cr::basic_request().body(text).post(cr::uri(server.url("/"))).send(local);
+    auto res = cr::basic_request().body(text).put(cr::uri(server.url("/"))).send(local);
     EXPECT_EQ(*res.body(), "got:" + text);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -689,3 +689,43 @@ TEST(ProxySettings, AsyncErrorIsProxyError) {
   EXPECT_EQ(cr::error_code_of(e), cr::errc::proxy_error);
   EXPECT_THROW(std::rethrow_exception(e), cr::proxy_error);
 }
+
+// Host names are matched against subjectAltName only (RFC 9525), for the proxy's certificate
+// and for the origin's inside the tunnel alike.
+TEST(HttpsProxy, AProxyCertificateWithoutSubjectAltNameIsRefused) {
+  const auto line = connect_line("localhost", "NGINX_HTTPS_PORT");
+  const int before = log_count("tinyproxy-auth", line);
+  const std::string proxy = "https://" + ct::env("PROXY_USER") + ":" + ct::env("PROXY_PASSWORD") +
+                            "@localhost:" + ct::env("TINYPROXY_TLS_CNONLY_PORT");
+  auto e = expect_error<cr::tls_error>([&] {
+    cr::basic_request()
+        .get(cr::uri(ct::https_url("/small.txt")))
+        .proxy(cr::proxy(proxy))
+        .send(backend());
+  });
+  const std::string what = e.what();
+  EXPECT_NE(what.find("TLS with the proxy https://courier:***@localhost:" +
+                      ct::env("TINYPROXY_TLS_CNONLY_PORT") + " failed"),
+            std::string::npos)
+      << what;
+  EXPECT_NE(what.find("(hostname mismatch): it has no subjectAltName"), std::string::npos) << what;
+  EXPECT_EQ(log_count("tinyproxy-auth", line), before) << "no CONNECT may pass the refused TLS";
+}
+
+TEST(HttpsProxy, AnOriginCertificateWithoutSubjectAltNameIsRefusedInsideTheTunnel) {
+  const auto line = connect_line("localhost", "NGINX_HTTPS_CNONLY_PORT");
+  const int before = log_count("tinyproxy-auth", line);
+  auto e = expect_error<cr::tls_error>([&] {
+    cr::basic_request()
+        .get(cr::uri(ct::https_url("/small.txt", "NGINX_HTTPS_CNONLY_PORT")))
+        .proxy(cr::proxy(tls_tinyproxy()))
+        .send(backend());
+  });
+  const std::string what = e.what();
+  EXPECT_NE(what.find("TLS with localhost:" + ct::env("NGINX_HTTPS_CNONLY_PORT") + " failed"),
+            std::string::npos)
+      << what;
+  EXPECT_NE(what.find("(hostname mismatch): it has no subjectAltName"), std::string::npos) << what;
+  // The tunnel was made; the origin's certificate was then refused.
+  EXPECT_EQ(settled_log_count("tinyproxy-auth", line, before + 1), before + 1);
+}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Starts the real servers courier's integration tests talk to, all on loopback, all owned by
 # STATE_DIR (certificates, docroot, configs, logs, pid files):
-#   nginx     plain HTTP on 127.0.0.1 and [::1]; HTTPS with a good, an expired, a wrong-host and
-#             an untrusted certificate; HTTPS that requires a client certificate
+#   nginx     plain HTTP on 127.0.0.1 and [::1]; HTTPS with a good, an expired, a wrong-host, an
+#             untrusted and a Common-Name-only certificate; HTTPS that requires a client
+#             certificate
 #   httpbin   python3-httpbin on Werkzeug's threaded server (httpbin_server.py)
 #   ws        python3-websockets, ws and wss (ws_server.py)
 # Then writes STATE_DIR/env (KEY=VALUE lines, the file COURIER_TEST_ENV names). See
@@ -93,6 +94,14 @@ subjectAltName = DNS:wrong.example
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 
+# The host name in the subject's Common Name only, no subjectAltName: RFC 6125 clients refuse it.
+[ server_cn_only ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+
 [ client ]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
@@ -155,6 +164,10 @@ EOF
   new_key "$TLS/wronghost.key"
   new_csr "$TLS/wronghost.key" "/CN=wrong.example" "$TLS/wronghost.csr"
   sign "$TLS/wronghost.csr" "$TLS/wronghost.pem" server_wronghost
+
+  new_key "$TLS/cn-only.key"
+  new_csr "$TLS/cn-only.key" "/CN=localhost" "$TLS/cn-only.csr"
+  sign "$TLS/cn-only.csr" "$TLS/cn-only.pem" server_cn_only
 
   new_key "$TLS/untrusted.key"
   new_csr "$TLS/untrusted.key" "/CN=localhost" "$TLS/untrusted.csr"
@@ -353,6 +366,15 @@ http {
     include $NGX/locations.conf;
   }
 
+  server {
+    listen 127.0.0.1:$CNONLY_PORT ssl;
+    server_name localhost;
+    ssl_certificate $TLS/cn-only.pem;
+    ssl_certificate_key $TLS/cn-only.key;
+    $tls_common
+    include $NGX/locations.conf;
+  }
+
   # Requires a client certificate signed by the test CA (nginx answers 400 without one).
   server {
     listen 127.0.0.1:$CLIENTCERT_PORT ssl;
@@ -414,9 +436,9 @@ wait_until_ready() {
 
 start_servers() {
   read -r HTTP_PORT HTTP6_PORT HTTPS_PORT EXPIRED_PORT WRONGHOST_PORT UNTRUSTED_PORT \
-    CLIENTCERT_PORT HTTPBIN_PORT WS_PORT WSS_PORT < <(pick_ports 8) || true
+    CLIENTCERT_PORT HTTPBIN_PORT WS_PORT WSS_PORT CNONLY_PORT < <(pick_ports 9) || true
   # (set -e is off in a function called with ||: check by hand.)
-  [[ "$WSS_PORT" =~ ^[0-9]+$ ]] || {
+  [[ "$CNONLY_PORT" =~ ^[0-9]+$ ]] || {
     echo "start.sh: could not pick free ports" >&2
     return 1
   }
@@ -436,7 +458,7 @@ start_servers() {
   local checks=()
   local p
   for p in "$HTTP_PORT" "$HTTPS_PORT" "$EXPIRED_PORT" "$WRONGHOST_PORT" "$UNTRUSTED_PORT" \
-    "$CLIENTCERT_PORT" "$HTTPBIN_PORT" "$WS_PORT" "$WSS_PORT"; do
+    "$CLIENTCERT_PORT" "$HTTPBIN_PORT" "$WS_PORT" "$WSS_PORT" "$CNONLY_PORT"; do
     checks+=("127.0.0.1 $p")
   done
   [[ $HTTP6_PORT -ne 0 ]] && checks+=("::1 $HTTP6_PORT")
@@ -492,11 +514,11 @@ EOF
 
 start_proxies() {
   local ports
-  ports="$(pick_ports 5)" || return 1
-  # (pick_ports prints two HTTP ports first; the five after them are ours.)
+  ports="$(pick_ports 6)" || return 1
+  # (pick_ports prints two HTTP ports first; the six after them are ours.)
   read -r _ _ TINYPROXY_PORT TINYPROXY_AUTH_PORT MICROSOCKS_PORT MICROSOCKS_AUTH_PORT \
-    TINYPROXY_TLS_PORT <<<"$ports"
-  [[ "$TINYPROXY_TLS_PORT" =~ ^[0-9]+$ ]] || return 1
+    TINYPROXY_TLS_PORT TINYPROXY_TLS_CNONLY_PORT <<<"$ports"
+  [[ "$TINYPROXY_TLS_CNONLY_PORT" =~ ^[0-9]+$ ]] || return 1
   mkdir -p "$PROXIES"
   write_tinyproxy_config tinyproxy "$TINYPROXY_PORT"
   write_tinyproxy_config tinyproxy-auth "$TINYPROXY_AUTH_PORT" \
@@ -513,9 +535,15 @@ start_proxies() {
   launch "$STATE/tinyproxy-tls.pid" "$LOGS/tinyproxy-tls.log" "$PY" "$HERE/tls_front.py" \
     --port "$TINYPROXY_TLS_PORT" --to "$TINYPROXY_AUTH_PORT" --cert "$TLS/server.pem" \
     --key "$TLS/server.key" --pid-file "$STATE/tinyproxy-tls.pid"
+  # The same with the Common-Name-only certificate, which clients must refuse.
+  launch "$STATE/tinyproxy-tls-cnonly.pid" "$LOGS/tinyproxy-tls-cnonly.log" "$PY" \
+    "$HERE/tls_front.py" --port "$TINYPROXY_TLS_CNONLY_PORT" --to "$TINYPROXY_AUTH_PORT" \
+    --cert "$TLS/cn-only.pem" --key "$TLS/cn-only.key" \
+    --pid-file "$STATE/tinyproxy-tls-cnonly.pid"
   local deadline=$((SECONDS + READY_TIMEOUT_S)) p f pending
   while :; do
-    for f in tinyproxy tinyproxy-auth microsocks microsocks-auth tinyproxy-tls; do
+    for f in tinyproxy tinyproxy-auth microsocks microsocks-auth tinyproxy-tls \
+      tinyproxy-tls-cnonly; do
       alive "$STATE/$f.pid" || {
         echo "start.sh: $f is not running" >&2
         return 2
@@ -523,7 +551,7 @@ start_proxies() {
     done
     pending=()
     for p in "$TINYPROXY_PORT" "$TINYPROXY_AUTH_PORT" "$MICROSOCKS_PORT" "$MICROSOCKS_AUTH_PORT" \
-      "$TINYPROXY_TLS_PORT"; do
+      "$TINYPROXY_TLS_PORT" "$TINYPROXY_TLS_CNONLY_PORT"; do
       accepts 127.0.0.1 "$p" || pending+=("$p")
     done
     [[ ${#pending[@]} -eq 0 ]] && return 0
@@ -537,7 +565,8 @@ start_proxies() {
 
 stop_proxies() {
   local f
-  for f in tinyproxy tinyproxy-auth microsocks microsocks-auth tinyproxy-tls; do
+  for f in tinyproxy tinyproxy-auth microsocks microsocks-auth tinyproxy-tls \
+    tinyproxy-tls-cnonly; do
     [[ -e "$STATE/$f.pid" ]] && kill -TERM "$(cat "$STATE/$f.pid")" 2>/dev/null
     rm -f "$STATE/$f.pid"
   done
@@ -573,6 +602,7 @@ done
   echo "NGINX_HTTPS_WRONGHOST_PORT=$WRONGHOST_PORT"
   echo "NGINX_HTTPS_UNTRUSTED_PORT=$UNTRUSTED_PORT"
   echo "NGINX_HTTPS_CLIENTCERT_PORT=$CLIENTCERT_PORT"
+  echo "NGINX_HTTPS_CNONLY_PORT=$CNONLY_PORT"
   echo "HTTPBIN_PORT=$HTTPBIN_PORT"
   echo "WS_PORT=$WS_PORT"
   echo "WSS_PORT=$WSS_PORT"
@@ -582,6 +612,7 @@ done
   echo "TINYPROXY_PORT=$TINYPROXY_PORT"
   echo "TINYPROXY_AUTH_PORT=$TINYPROXY_AUTH_PORT"
   echo "TINYPROXY_TLS_PORT=$TINYPROXY_TLS_PORT"
+  echo "TINYPROXY_TLS_CNONLY_PORT=$TINYPROXY_TLS_CNONLY_PORT"
   echo "PROXY_USER=$PROXY_USER"
   echo "PROXY_PASSWORD=$PROXY_PASSWORD"
   echo "MICROSOCKS_PORT=$MICROSOCKS_PORT"
@@ -593,5 +624,5 @@ mv -f "$STATE/env.tmp" "$STATE/env"
 
 echo "courier test servers up ($STATE/env): http=$HTTP_PORT http6=$HTTP6_PORT https=$HTTPS_PORT" \
   "expired=$EXPIRED_PORT wronghost=$WRONGHOST_PORT untrusted=$UNTRUSTED_PORT" \
-  "clientcert=$CLIENTCERT_PORT httpbin=$HTTPBIN_PORT ws=$WS_PORT wss=$WSS_PORT" \
+  "clientcert=$CLIENTCERT_PORT cnonly=$CNONLY_PORT httpbin=$HTTPBIN_PORT ws=$WS_PORT wss=$WSS_PORT" \
   "tinyproxy=$TINYPROXY_PORT/$TINYPROXY_AUTH_PORT microsocks=$MICROSOCKS_PORT/$MICROSOCKS_AUTH_PORT"

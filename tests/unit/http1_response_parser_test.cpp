@@ -697,6 +697,33 @@ TEST(Http1ResponseParser, ChunkExtensionGrammar) {
   }
 }
 
+// As with Content-Encoding, a chain longer than courier handles is refused for its length,
+// and the message says how long it was rather than repeating it.
+TEST(Http1ResponseParser, TooLongATransferCodingChainIsRefused) {
+  std::string gzips;
+  for (int i = 0; i < 999; ++i)
+    gzips += "gzip, ";
+  std::string what = error_of<courier::protocol_error>(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: " + gzips + "chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_NE(what.find("Transfer-Encoding lists 1000 codings, more than the limit of 4"),
+            std::string::npos)
+      << what;
+  EXPECT_EQ(what.find("gzip, gzip"), std::string::npos) << "the list is not echoed: " << what;
+  // Counted over all the fields.
+  what = error_of<courier::protocol_error>(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n"
+      "Transfer-Encoding: , chunked, chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_NE(what.find("lists 5 codings, more than the limit of 4"), std::string::npos) << what;
+  // A short chain is judged coding by coding, as before.
+  what = error_of<courier::protocol_error>(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_NE(what.find("unsupported Transfer-Encoding 'gzip, chunked'"), std::string::npos) << what;
+  // Without a body the codings still do not matter.
+  parsed r =
+      parse_whole("HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: " + gzips + "chunked\r\n\r\n");
+  EXPECT_EQ(r.ends, 1);
+}
+
 TEST(Http1ResponseParser, TransferCodingsBeyondTheLastField) {
   // gzip in an earlier field is refused as well (the Beast-based parser checked the last one).
   std::string what = error_of<courier::protocol_error>(

@@ -171,6 +171,9 @@ constexpr const char* bad_content_length =
     "invalid Content-Length (not a number, or sent with Transfer-Encoding: chunked)";
 constexpr const char* bad_transfer_encoding =
     "invalid Transfer-Encoding (repeated, or sent with Content-Length)";
+// The longest Transfer-Encoding chain judged coding by coding, as for Content-Encoding: a
+// longer list is refused for its length alone.
+constexpr int max_transfer_codings = 4;
 constexpr const char* bad_chunk_extension = "malformed chunk extension in a chunked body";
 
 enum class state : unsigned char {
@@ -218,6 +221,7 @@ struct response_parser::impl {
   bool chunked_ = false;  // a Transfer-Encoding field ended with "chunked"
   bool has_transfer_encoding_ = false;
   int chunked_codings_ = 0;         // "chunked" elements in the Transfer-Encoding fields
+  int transfer_codings_ = 0;        // all codings listed in the Transfer-Encoding fields
   std::string unsupported_coding_;  // a Transfer-Encoding field value with another coding
   bool need_eof_ = false;           // the body ends when the connection closes
   std::optional<std::uint64_t> content_length_;  // as announced in the head event
@@ -289,6 +293,7 @@ COURIER_HOT void response_parser::impl::start_message() {
   chunked_ = false;
   has_transfer_encoding_ = false;
   chunked_codings_ = 0;
+  transfer_codings_ = 0;
   unsupported_coding_.clear();
   need_eof_ = false;
   content_length_.reset();
@@ -632,6 +637,7 @@ void response_parser::impl::on_transfer_encoding(std::string_view value) {
   while (true) {
     const std::size_t comma = rest.find(',');
     const std::string_view coding = trim_ows(rest.substr(0, comma));
+    if (!coding.empty()) ++transfer_codings_;
     if (iequals_lower(coding, "chunked")) {
       ++chunked_codings_;
     } else if (!coding.empty() && unsupported_coding_.empty()) {
@@ -644,6 +650,10 @@ void response_parser::impl::on_transfer_encoding(std::string_view value) {
 
 // A message with a body and Transfer-Encoding: only a single, final chunked can be decoded.
 COURIER_COLD void response_parser::impl::check_transfer_codings() const {
+  if (transfer_codings_ > max_transfer_codings) {
+    malformed("Transfer-Encoding lists " + std::to_string(transfer_codings_) +
+              " codings, more than the limit of " + std::to_string(max_transfer_codings));
+  }
   if (!unsupported_coding_.empty()) {
     malformed("unsupported Transfer-Encoding '" + unsupported_coding_ +
               "' (only chunked is supported)");
