@@ -221,10 +221,15 @@ void ws_session::wait_until(std::unique_lock<std::recursive_mutex>& lock,
 
 bool ws_session::read_here_until(std::unique_lock<std::recursive_mutex>& lock,
                                  const std::function<bool()>& served) {
-  deliver_held_failure();  // a receive asks for what comes next
   if (!transport_->supports_caller_reads()) return false;
   for (;;) {
     if (served() || finished_) return true;
+    if (failure_held_) {
+      // The receive asks for what comes after everything delivered: a violation held back
+      // (before this call, or by the read just made) is its answer, not more reading.
+      deliver_held_failure();
+      continue;
+    }
     if (writing_) {
       // Large or many frames are going out: the I/O thread, busy with them anyway, reads too
       // (one thread reading while another writes keeps both directions moving).
@@ -500,7 +505,6 @@ void ws_session::drain_events(bool take_failure) {
       return;
     }
     if (auto* bad = std::get_if<proto::ws::protocol_violation>(&*ev)) {
-      failure_held_ = false;
       open_ = false;
       if (!failure_) {
         failure_ = std::make_exception_ptr(
@@ -541,6 +545,7 @@ bool ws_session::hold_failure() {
 
 void ws_session::deliver_held_failure() {
   if (!failure_held_ || finished_) return;
+  failure_held_ = false;
   drain_events(true);
   // Our close frame is queued: off the strand, flush() left starting the writer to us.
   if (std::exchange(writer_to_spawn_, false)) spawn_writer();
@@ -851,6 +856,7 @@ void ws_session::resume_held() {
 void ws_session::finish(const ws::close_event& close) {
   if (finished_) return;
   finished_ = true;
+  failure_held_ = false;
   open_ = false;
   peer_close_ = close;
   notify_input();

@@ -191,6 +191,50 @@ TEST(WebSocketOrderedFailure, AsyncReceivesGetEveryMessageBeforeTheError) {
   EXPECT_EQ(seen[2].close_code(), 1002);
 }
 
+// With nothing before it, a violation is the answer to the receive that waits: at once, not
+// after the close timeout.
+TEST(WebSocketOrderedFailure, AViolationAloneFailsAWaitingReceiveAtOnce) {
+  for (const bool async : {false, true}) {
+    SCOPED_TRACE(async ? "async_receive_text" : "receive_text");
+    auto got = std::make_shared<frames_promise>();
+    auto frames = got->get_future();
+    ct::fault_server server(upgrade_then([got](ct::connection& c) {
+      c.pause(200ms);  // the receive is waiting by then
+      c.write(server_frame(3, "reserved"));
+      std::vector<ct::client_frame> seen;
+      try {
+        seen.push_back(ct::read_client_frame(c));
+      } catch (const ct::fault_error&) {
+      }
+      got->set_value(std::move(seen));
+      c.wait_for_peer_close(3s);
+    }));
+    auto socket = open_on(server);  // close_timeout: 5 s
+    const auto t0 = std::chrono::steady_clock::now();
+    if (async) {
+      boost::asio::io_context io;
+      boost::system::error_code failure;
+      boost::asio::co_spawn(
+          io,
+          [&]() -> boost::asio::awaitable<void> {
+            co_await socket.async_receive_text(
+                boost::asio::redirect_error(boost::asio::use_awaitable, failure));
+          },
+          [](std::exception_ptr e) {
+            if (e) std::rethrow_exception(e);
+          });
+      io.run_for(10s);
+      EXPECT_EQ(failure, cr::errc::protocol_error);
+    } else {
+      EXPECT_THROW(socket.receive_text(), cr::protocol_error);
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+    const auto seen = wait_for_frames(frames);
+    ASSERT_EQ(seen.size(), 1u) << describe(seen);
+    EXPECT_EQ(seen[0].close_code(), 1002);
+  }
+}
+
 TEST(WebSocketOrderedFailure, AnApplicationThatStopsReadingIsClosedWithinTheCloseTimeout) {
   auto got = std::make_shared<frames_promise>();
   auto frames = got->get_future();
