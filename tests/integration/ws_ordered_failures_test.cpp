@@ -314,9 +314,11 @@ TEST(WebSocketOrderedFailure, ListenersSeeTheFramesBeforeTheError) {
   ct::fault_server server(write_and_record(
       server_frame(1, "one") + server_frame(1, "two") + server_frame(1, "x", true, 2), got));
   auto l = std::make_shared<replying_listener>();
+  ws::low_level handler;
+  handler.listener = l;
   cr::basic_request()
       .get(cr::uri(server.url("ws", "/")))
-      .open_websocket(ct::test_ca_backend(), ws::low_level{l});
+      .open_websocket(ct::test_ca_backend(), handler);
   ASSERT_EQ(l->closed.get_future().wait_for(5s), std::future_status::ready);
   {
     std::lock_guard lock(l->m);
