@@ -125,6 +125,8 @@ void websocket::state::pump() {
     if (std::holds_alternative<close_event>(it)) terminal = true;
     if (receivers.front().serve(it)) receivers.pop_front();
   }
+  // Reports the failure into the buffer, which serves the receivers (pump runs again).
+  if (!receivers.empty() && buffer.empty() && !terminal) session->deliver_held_failure();
   if (options.capacity && buffer.size() < *options.capacity) session->resume_held();
 }
 

@@ -52,14 +52,18 @@ struct websocket::state final : asio_detail::ws_event_sink,
   void on_failure(std::exception_ptr error) override;
   void on_closed(const close_event& close) override;
   bool wants_input() const noexcept override { return !receivers.empty(); }
+  /// Only once everything before it has been taken and a receive waits for more.
+  bool takes_failure_now() const noexcept override { return buffer.empty() && !receivers.empty(); }
 
   /// Queues `r` and serves it when items arrive. Returns its id, for cancel_receiver.
   std::uint64_t add_receiver(receiver r);
   /// Takes the receiver `id` out of the queue, if it still waits, and completes it with
   /// `reason`: nothing is consumed. False when it was served already.
   bool cancel_receiver(std::uint64_t id, std::exception_ptr reason);
-  /// Serves waiting receivers from the buffer, and resumes reading when it has room. With the
-  /// session's lock held (every caller holds it: sink callbacks run under it).
+  /// Serves waiting receivers from the buffer, and resumes reading when it has room. A receiver
+  /// left waiting with nothing buffered is the application asking for what comes next: a
+  /// protocol violation the session held back is delivered then. With the session's lock held
+  /// (every caller holds it: sink callbacks run under it).
   void pump();
   void push(item it);
 

@@ -196,7 +196,9 @@ void ws_session::handle_input(std::string_view data, const boost::system::error_
     send_now_ = true;  // an answer to what just arrived goes out from the caller at once
   }
   if (ec) {
-    if (ec != net::error::eof && ec != net::ssl::error::stream_truncated && !failure_) {
+    // A violation held back stays the failure the application sees.
+    if (ec != net::error::eof && ec != net::ssl::error::stream_truncated && !failure_ &&
+        !failure_held_) {
       failure_ = std::make_exception_ptr(
           read_error("the WebSocket connection to " + where_ + " was lost: " + ec.message()));
     }
@@ -229,6 +231,12 @@ bool ws_session::read_here_until(std::unique_lock<std::recursive_mutex>& lock,
   if (!transport_->supports_caller_reads()) return false;
   for (;;) {
     if (served() || finished_) return true;
+    if (failure_held_) {
+      // The receive asks for what comes after everything delivered: a violation held back
+      // (before this call, or by the read just made) is its answer, not more reading.
+      deliver_held_failure();
+      continue;
+    }
     if (deadline && std::chrono::steady_clock::now() >= *deadline) return true;
     if (writing_) {
       // Large or many frames are going out: the I/O thread, busy with them anyway, reads too
@@ -485,6 +493,7 @@ void ws_session::watch_parked_reader() {
 
 void ws_session::cancel_timers() {
   if (close_timer_) close_timer_->cancel();
+  if (failure_timer_) failure_timer_->cancel();
   if (keepalive_timer_) keepalive_timer_->cancel();
   if (resume_timer_) resume_timer_->cancel();
   if (park_timer_) park_timer_->cancel();
@@ -500,8 +509,15 @@ void ws_session::close_transport() {
   transport_->close();
 }
 
-void ws_session::drain_events() {
-  while (auto ev = core_.next_event()) {
+void ws_session::drain_events(bool take_failure) {
+  for (;;) {
+    const proto::ws::event* next = core_.peek_event();
+    if (!next) return;
+    if (!take_failure && std::holds_alternative<proto::ws::protocol_violation>(*next) &&
+        hold_failure()) {
+      return;
+    }
+    auto ev = core_.next_event();
     if (auto* closed = std::get_if<proto::ws::close_received>(&*ev)) {
       open_ = false;
       auto close = closed->close;
@@ -526,6 +542,37 @@ void ws_session::drain_events() {
     if (auto sink = sink_.lock()) sink->on_event(std::move(*ev));
     if (finished_) return;  // the sink failed the connection (a full buffer)
   }
+}
+
+// The core ignores input after a violation, so nothing can queue behind it: it waits at the
+// front of the core's events until the application asks for more (deliver_held_failure) or
+// close_timeout passes, whichever comes first. An application that never reads again cannot
+// keep the broken connection open longer than that.
+bool ws_session::hold_failure() {
+  if (finished_) return false;
+  auto sink = sink_.lock();
+  if (!sink || sink->takes_failure_now()) return false;
+  if (failure_held_) return true;
+  failure_held_ = true;
+  // Possibly on a caller's thread: timers are the strand's.
+  on_strand([this] {
+    if (!failure_held_ || finished_) return;
+    if (!failure_timer_) failure_timer_ = std::make_unique<net::steady_timer>(strand_);
+    failure_timer_->expires_after(options_.close_timeout);
+    failure_timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      std::lock_guard lock(self->mutex_);
+      if (!ec) self->deliver_held_failure();
+    });
+  });
+  return true;
+}
+
+void ws_session::deliver_held_failure() {
+  if (!failure_held_ || finished_) return;
+  failure_held_ = false;
+  drain_events(true);
+  // Our close frame is queued: off the strand, flush() left starting the writer to us.
+  if (std::exchange(writer_to_spawn_, false)) spawn_writer();
 }
 
 bool ws_session::send(ws::frame f, bool is_continuation, send_callback done,
@@ -731,6 +778,7 @@ net::awaitable<void> ws_session::write_loop() {
       lock.lock();
     }
     if (ec) {
+      deliver_held_failure();  // the broken protocol, not the write, is what failed first
       writing_ = false;
       if (!failure_) {
         failure_ = std::make_exception_ptr(
@@ -769,6 +817,7 @@ void ws_session::close(std::uint16_t code, std::string reason, send_callback don
 }
 
 void ws_session::close_locked(std::uint16_t code, std::string reason, send_callback done) {
+  deliver_held_failure();  // no close handshake with a peer that broke the protocol
   if (finished_) {
     if (done) done(nullptr);
     return;
@@ -808,6 +857,7 @@ void ws_session::close_locked(std::uint16_t code, std::string reason, send_callb
 
 void ws_session::fail(std::uint16_t code, std::string reason, std::exception_ptr error) {
   std::lock_guard lock(mutex_);
+  deliver_held_failure();  // the violation came first
   if (finished_) return;
   if (!failure_) failure_ = error;
   if (core_.current_state() == proto::ws::state::open) {
@@ -855,6 +905,7 @@ void ws_session::resume_held() {
 void ws_session::finish(const ws::close_event& close) {
   if (finished_) return;
   finished_ = true;
+  failure_held_ = false;
   open_ = false;
   peer_close_ = close;
   notify_input();

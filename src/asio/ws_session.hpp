@@ -41,6 +41,12 @@ class ws_event_sink {
   /// With the session's lock held: true while a receive waits for input (a read on a caller's
   /// io_context goes on while it is).
   virtual bool wants_input() const noexcept { return false; }
+  /// With the session's lock held: whether a protocol violation may be reported now. False
+  /// while the application has not asked for what comes after the events handed over so far
+  /// (some are still buffered, or no receive waits): the session then holds the violation and
+  /// its close frame back, so that what the application sends in reply to those events goes
+  /// out first (see ws_session::deliver_held_failure).
+  virtual bool takes_failure_now() const noexcept { return true; }
 };
 
 using ws_strand = net::strand<net::any_io_executor>;
@@ -90,6 +96,12 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   /// A close whose caller stopped waiting (its cancellation): drops the TCP connection now,
   /// without waiting for the peer's close frame.
   void abandon_close();
+  /// With mutex() held: the application asks for what comes next (a receive waits with
+  /// nothing buffered), so a protocol violation held back behind the events before it is
+  /// reported now: our close frame is queued after whatever was sent meanwhile, and the sink
+  /// gets the failure. Does nothing when no violation is held. It is reported anyway once
+  /// close_timeout has passed, on close() and on any other failure.
+  void deliver_held_failure();
   /// For a blocking receive whose receiver waits: reads and handles input on the calling thread
   /// until `served()`, so that a round trip involves no other thread. While the I/O thread's
   /// read loop runs, it waits for that loop to stop (after its next read), and while another
@@ -170,7 +182,11 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   void close_transport();
   net::awaitable<void> write_loop();
   net::awaitable<void> keepalive_loop();
-  void drain_events();
+  /// Hands the core's events to the sink. A protocol violation the sink does not take yet
+  /// (takes_failure_now) stays in the core, unless `take_failure`.
+  void drain_events(bool take_failure = false);
+  /// Starts holding the violation at the front of the core's events: true while it waits.
+  bool hold_failure();
   void apply_send(pending_send&& s);
   void pump_deferred();
   bool send_locked(ws::frame f, bool is_continuation, send_callback done,
@@ -245,6 +261,10 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   bool message_open_ = false;  // a fragmented message we send is not finished
   std::unique_ptr<net::steady_timer> resume_timer_;
   std::unique_ptr<net::steady_timer> close_timer_;
+  // A protocol violation waits in the core for the application (deliver_held_failure), at
+  // most close_timeout (failure_timer_).
+  bool failure_held_ = false;
+  std::unique_ptr<net::steady_timer> failure_timer_;
   std::unique_ptr<net::steady_timer> keepalive_timer_;
   bool awaiting_pong_ = false;
   proto::ws::output_queue write_buffer_;  // swapped with the core's output for each write

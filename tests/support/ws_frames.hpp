@@ -43,6 +43,39 @@ inline int read_small_client_frame(connection& c) {
   return static_cast<unsigned char>(head[0]) & 0x0f;
 }
 
+/// One frame as the client sent it, unmasked.
+struct client_frame {
+  int opcode = 0;
+  bool fin = true;
+  std::string payload;
+  /// A close frame's code, or 0 when it has none (or this is no close frame).
+  int close_code() const {
+    if (opcode != 8 || payload.size() < 2) return 0;
+    return (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1]);
+  }
+};
+
+/// Reads one masked client frame (a payload under 64 KiB) and unmasks it.
+inline client_frame read_client_frame(connection& c) {
+  const std::string head = c.read_exactly(2);
+  std::size_t length = static_cast<unsigned char>(head[1]) & 0x7f;
+  if (length == 126) {
+    const std::string ext = c.read_exactly(2);
+    length =
+        (std::size_t{static_cast<unsigned char>(ext[0])} << 8) | static_cast<unsigned char>(ext[1]);
+  } else if (length == 127) {
+    throw fault_error("read_client_frame: a payload of 64 KiB or more");
+  }
+  const std::string key = c.read_exactly(4);
+  client_frame f;
+  f.opcode = static_cast<unsigned char>(head[0]) & 0x0f;
+  f.fin = (static_cast<unsigned char>(head[0]) & 0x80) != 0;
+  f.payload = c.read_exactly(length);
+  for (std::size_t i = 0; i < f.payload.size(); ++i)
+    f.payload[i] = static_cast<char>(f.payload[i] ^ key[i % 4]);
+  return f;
+}
+
 /// A script that accepts the upgrade (with `extra_headers`, each ending in CRLF) and then runs
 /// `after` on the raw socket.
 inline fault_server::script upgrade_then(std::function<void(connection&)> after,

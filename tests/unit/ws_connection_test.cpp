@@ -338,6 +338,90 @@ TEST(WsConnection, RepliesAreQueuedWhenTheirEventIsTaken) {
   EXPECT_EQ(vout[1].header.opcode, 8);
 }
 
+TEST(WsConnection, PeekingAtAViolationQueuesNoCloseFrame) {
+  // The I/O layer holds a violation back while the application answers what came before it:
+  // peeking leaves the violation where it is, the state open and the output empty.
+  ws::connection c;
+  EXPECT_EQ(c.peek_event(), nullptr);
+  c.receive_data(server(frame::text("first")) + std::string("\x83\x00", 2));
+  ASSERT_NE(c.peek_event(), nullptr);
+  EXPECT_TRUE(std::holds_alternative<ws::data_event>(*c.peek_event()));
+  EXPECT_EQ(std::get<ws::data_event>(c.next_event().value()).payload, "first");
+  const ws::event* held = c.peek_event();
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(std::get<ws::protocol_violation>(*held).close_code, 1002);
+  EXPECT_EQ(c.peek_event(), held);  // still there
+  EXPECT_EQ(c.pending_output_size(), 0u);
+  EXPECT_EQ(c.current_state(), ws::state::open);
+
+  // Input and the end of the stream change nothing meanwhile; a reply may still be sent.
+  c.receive_data(server(frame::text("ignored")));
+  c.receive_eof();
+  c.send(frame::text("reply"));
+  EXPECT_TRUE(std::holds_alternative<ws::protocol_violation>(*c.peek_event()));
+
+  auto v = c.next_event();
+  ASSERT_TRUE(v);
+  EXPECT_EQ(std::get<ws::protocol_violation>(*v).reason, "reserved opcode 3");
+  EXPECT_EQ(c.peek_event(), nullptr);
+  EXPECT_EQ(c.current_state(), ws::state::closed);
+  // The stream had ended: the reply is there, but no close frame was queued after it.
+  const auto out = sent(c);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].payload, "reply");
+}
+
+TEST(WsConnection, EveryKindOfViolationComesAfterTheMessagesBeforeIt) {
+  struct bad {
+    std::string bytes;
+    std::uint16_t code;
+    std::string reason;
+  };
+  const auto raw = [](unsigned char b0, std::string payload) {
+    std::string f(1, static_cast<char>(b0));
+    f += static_cast<char>(payload.size());  // every payload here is under 126 bytes
+    return f + payload;
+  };
+  const std::vector<bad> cases = {
+      {raw(0x81 | 0x20, "rsv2"), 1002,
+       "rsv2 or rsv3 set, but no extension using them was negotiated"},
+      {raw(0x82 | 0x40, "rsv1"), 1002, "rsv1 set, but permessage-deflate was not negotiated"},
+      {raw(0x83, "op"), 1002, "reserved opcode 3"},
+      {raw(0x8b, "op"), 1002, "reserved opcode 11"},
+      {raw(0x80, "cont"), 1002, "continuation frame without a message to continue"},
+      {raw(0x09, "ping"), 1002, "fragmented control frame (opcode 9)"},
+      {std::string("\x89\x7e\x00\x7e", 4) + std::string(126, 'p'), 1002,
+       "control frame payload longer than 125 bytes"},
+      {raw(0x81, "bad \xff"), 1007, "invalid UTF-8 in a text message"},
+  };
+  for (const auto& b : cases) {
+    SCOPED_TRACE(b.reason);
+    ws::connection c;
+    c.receive_data(server(frame::text("one")) + server(frame::binary("two")) + b.bytes);
+    const auto first = c.next_event();
+    ASSERT_TRUE(first);
+    EXPECT_EQ(std::get<ws::data_event>(*first).payload, "one");
+    c.send(frame::text("reply one"));
+    const auto second = c.next_event();
+    ASSERT_TRUE(second);
+    EXPECT_EQ(std::get<ws::data_event>(*second).payload, "two");
+    c.send(frame::text("reply two"));
+    const auto v = c.next_event();
+    ASSERT_TRUE(v);
+    EXPECT_EQ(std::get<ws::protocol_violation>(*v).close_code, b.code);
+    EXPECT_EQ(std::get<ws::protocol_violation>(*v).reason, b.reason);
+    EXPECT_FALSE(c.next_event());
+    const auto out = sent(c);
+    ASSERT_EQ(out.size(), 3u);
+    EXPECT_EQ(out[0].payload, "reply one");
+    EXPECT_EQ(out[1].payload, "reply two");
+    EXPECT_EQ(out[2].header.opcode, 8);
+    EXPECT_EQ(out[2].payload.substr(0, 2),
+              std::string({static_cast<char>(b.code >> 8), static_cast<char>(b.code & 0xff)}));
+    EXPECT_EQ(out[2].payload.substr(2), b.reason);
+  }
+}
+
 TEST(WsConnection, AutoPongCanBeTurnedOff) {
   ws::connection on;
   on.receive_data(server(frame::ping("x")));

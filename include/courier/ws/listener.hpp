@@ -47,7 +47,8 @@ class listener {
   virtual void on_pong(const std::string& payload) {}
   /// The connection is closed: the peer's close frame (or 1006 and a description).
   virtual void on_close(const close_event& e) {}
-  /// A protocol violation, a lost connection or a failed send. on_close follows.
+  /// A protocol violation, a lost connection or a failed send. on_close follows. A violation
+  /// comes after on_frame for every frame before it (what those callbacks sent goes out first).
   virtual void on_error(boost::system::error_code ec, const std::string& message) {}
 };
 

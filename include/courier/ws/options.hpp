@@ -32,7 +32,9 @@ struct connection_options {
   std::optional<compression_options> compression;
   /// An incoming message larger than this closes the connection with 1009.
   std::size_t max_message_size = std::size_t{16} << 20;
-  /// How long close() waits for the peer's close frame before dropping the connection.
+  /// How long close() waits for the peer's close frame before dropping the connection. Also
+  /// the longest a protocol violation is held back behind the messages that came before it
+  /// (until a receive asks for what follows them); then the close frame goes out regardless.
   std::chrono::milliseconds close_timeout{std::chrono::seconds(5)};
   /// Send a ping this often when set; a pong must come back within pong_timeout or the
   /// connection is failed (a dead peer is noticed).

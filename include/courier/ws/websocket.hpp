@@ -65,7 +65,9 @@ class websocket {
 
   // --- receiving ------------------------------------------------------------------------------
   /// The next incoming frame, or the close event (reported once; after it, receive() throws
-  /// websocket_closed holding the close frame). A protocol error or a lost connection is thrown.
+  /// websocket_closed holding the close frame). A protocol error or a lost connection is thrown,
+  /// after every message that arrived before it (until then, sends still go out ahead of the
+  /// close frame; see close_timeout).
   incoming receive();
   /// The next whole message, fragments joined (pings/pongs and the close event are skipped:
   /// a close throws websocket_closed).

@@ -119,6 +119,12 @@ class connection {
   /// frame (see those events) and updates the state.
   std::optional<event> next_event();
   bool has_event() const noexcept { return event_head_ != events_.size(); }
+  /// The event next_event() would return, left in place and with nothing queued for it, or
+  /// null when there is none. Lets the caller hold a protocol_violation back (and with it our
+  /// close frame) until the application has answered the events before it.
+  const event* peek_event() const noexcept {
+    return event_head_ == events_.size() ? nullptr : &events_[event_head_];
+  }
 
   // ---- output ----
 
