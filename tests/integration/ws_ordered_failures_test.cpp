@@ -10,9 +10,9 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
@@ -164,11 +164,10 @@ TEST(WebSocketOrderedFailure, AsyncReceivesGetEveryMessageBeforeTheError) {
       io,
       [&]() -> boost::asio::awaitable<void> {
         for (int i = 0; i < 3; ++i) {
-          boost::system::error_code ec;
-          auto m = co_await socket.async_receive_message(
-              boost::asio::redirect_error(boost::asio::use_awaitable, ec));
-          if (ec) {
-            failure = ec;
+          auto [e, m] = co_await socket.async_receive_message(
+              boost::asio::as_tuple(boost::asio::use_awaitable));
+          if (e) {
+            failure = cr::error_code_of(e);
             break;
           }
           received.push_back(m.data);
@@ -217,8 +216,9 @@ TEST(WebSocketOrderedFailure, AViolationAloneFailsAWaitingReceiveAtOnce) {
       boost::asio::co_spawn(
           io,
           [&]() -> boost::asio::awaitable<void> {
-            co_await socket.async_receive_text(
-                boost::asio::redirect_error(boost::asio::use_awaitable, failure));
+            auto [e, text] = co_await socket.async_receive_text(
+                boost::asio::as_tuple(boost::asio::use_awaitable));
+            failure = cr::error_code_of(e);
           },
           [](std::exception_ptr e) {
             if (e) std::rethrow_exception(e);
