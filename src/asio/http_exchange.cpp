@@ -654,7 +654,7 @@ void start_http_exchange(asio_backend::impl& backend, request_data req, body_des
       strand, run_owned_exchange(backend, std::move(req), std::move(dest), on_caller_context),
       net::bind_cancellation_slot(
           cancellation->slot(), [cancellation, where = std::move(where), done = std::move(done)](
-                                    std::exception_ptr e, raw_response r) {
+                                    std::exception_ptr e, raw_response r) mutable {
             cancellation->finish();
             if (e && cancellation->requested()) {
               e = std::make_exception_ptr(operation_aborted(
@@ -662,6 +662,7 @@ void start_http_exchange(asio_backend::impl& backend, request_data req, body_des
                   " was cancelled before its response was complete; its connection was closed"));
             }
             done(e, std::move(r));
+            spawned_cancellation::release(std::move(cancellation));
           }));
 }
 

@@ -35,6 +35,14 @@ class spawned_cancellation : public std::enable_shared_from_this<spawned_cancell
   /// On the strand, when the operation ends: emissions after it are ignored.
   void finish() noexcept { finished_ = true; }
 
+  /// Drops the completion handler's reference once the coroutine has unwound: co_spawn calls
+  /// its handler from inside the coroutine, whose cancellation state lives in this object's
+  /// signal, so the object must outlive that call.
+  static void release(std::shared_ptr<spawned_cancellation>&& self) {
+    auto strand = self->strand_;
+    net::post(strand, [keep = std::move(self)] {});
+  }
+
  private:
   struct relay {
     std::weak_ptr<spawned_cancellation> target;

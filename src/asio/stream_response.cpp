@@ -267,6 +267,7 @@ void stream_response::async_read_some(std::span<char> buffer, read_handler done)
                                     cancellation->finish();
                                     self->busy_ = false;
                                     std::move(done)(e, n);
+                                    spawned_cancellation::release(std::move(cancellation));
                                   }));
 }
 

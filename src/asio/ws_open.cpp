@@ -256,7 +256,7 @@ void start_upgrade(asio_backend::impl& backend, request_data req, ws::connection
       strand, run_upgrade(backend, std::move(req), std::move(o), auto_pong, std::move(connect)),
       net::bind_cancellation_slot(
           cancellation->slot(), [cancellation, where = std::move(where), done = std::move(done)](
-                                    std::exception_ptr e, upgraded up) {
+                                    std::exception_ptr e, upgraded up) mutable {
             cancellation->finish();
             if (e && cancellation->requested()) {
               e = std::make_exception_ptr(
@@ -264,6 +264,7 @@ void start_upgrade(asio_backend::impl& backend, request_data req, ws::connection
                                     " was cancelled; the half-open connection was closed"));
             }
             done(e, std::move(up));
+            spawned_cancellation::release(std::move(cancellation));
           }));
 }
 

@@ -609,14 +609,19 @@ bool ws_session::send_now(ws::frame& f, bool is_continuation, std::exception_ptr
 }
 
 bool ws_session::cancel_send(std::uint64_t cancel_id, std::exception_ptr reason) {
-  std::lock_guard lock(mutex_);
-  const auto it = std::find_if(deferred_.begin(), deferred_.end(),
-                               [&](const pending_send& s) { return s.cancel_id == cancel_id; });
-  if (cancel_id == 0 || it == deferred_.end()) return false;
-  send_callback done = std::move(it->done);
-  deferred_.erase(it);
-  if (done) done(reason);
-  pump_deferred();  // a new message that waited behind it may go now
+  bool spawn = false;
+  {
+    std::lock_guard lock(mutex_);
+    const auto it = std::find_if(deferred_.begin(), deferred_.end(),
+                                 [&](const pending_send& s) { return s.cancel_id == cancel_id; });
+    if (cancel_id == 0 || it == deferred_.end()) return false;
+    send_callback done = std::move(it->done);
+    deferred_.erase(it);
+    if (done) done(reason);
+    pump_deferred();  // a new message that waited behind it may go now
+    spawn = std::exchange(writer_to_spawn_, false);
+  }
+  if (spawn) spawn_writer();  // as in send(): once unlocked
   return true;
 }
 
