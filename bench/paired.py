@@ -12,9 +12,9 @@ Run it with the servers of bench/run.sh up:
       courier=build-bench/e2e/bench_client:courier_sync \\
       beast=build-bench/e2e/bench_client:beast_sync' bash bench/run.sh
 
-Each LABEL=BINARY:CLIENT names a bench_client binary (another build of courier, say, for an
-A/B of a change) and one of its clients. Bounded: ROUNDS x clients runs, each limited by the
-client's own time limit.
+Each LABEL=BINARY:CLIENT names a bench_client binary (another build of courier, say, to
+compare two versions) and one of its clients. Bounded: ROUNDS x clients runs, each limited
+by the client's own time limit.
 """
 import os
 import re

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turns bench_client RESULT lines into the Markdown report: one table of figures per
 workload (medians with min-max over the runs), the ratios courier/Beast, courier/libcurl and
-courier/raw TCP, and the issue's targets marked met or missed."""
+courier/raw TCP, and the performance targets marked met or missed."""
 import argparse
 import re
 import statistics
@@ -82,11 +82,12 @@ def main():
                "divided by operations, and \"of which user\" its user-space part; RSS is the "
                "client's peak.")
     if a.quick == "1":
-        out.append("- **BENCH_QUICK=1**: a tenth of the issue's sizes.")
+        out.append("- **BENCH_QUICK=1**: a tenth of the full sizes.")
     out.append(f"- System {a.load}.")
     if a.note:
         out.append(f"- Note: {a.note}")
-    out.append("- Reproduce: `make bench` (or `bash bench/run.sh`).\n")
+    knobs = ("BENCH_QUICK=1 " if a.quick == "1" else "") + (f"BENCH_REPS={a.reps} " if a.reps != "3" else "")
+    out.append(f"- Reproduce: `{knobs}make bench` (or `{knobs}bash bench/run.sh`).\n")
 
     fig = {}
     for w in ORDER:
@@ -150,7 +151,7 @@ def main():
                 out.append(f"| {w} | {c} | {ref} | {cr:.2f} | {tr:.2f} |")
     out.append("")
 
-    # The issue's targets.
+    # The performance targets courier holds itself to (bench/README.md).
     def best(w, ref, key, better):
         vals = [r for r in (ratio(w, c, ref, key) for c in ("courier_sync", "courier_async")) if r is not None]
         if not vals:
@@ -175,7 +176,7 @@ def main():
         ("32 MiB download: ≥ 95% of raw TCP throughput (best courier client)",
          best("http_download", "raw_tcp", "tput", "high"), lambda r: r >= 0.95),
     ]
-    out.append("## Targets of issue 8\n")
+    out.append("## Targets\n")
     out.append("| target | measured ratio | met? |")
     out.append("|---|---|---|")
     for name, r, ok in targets:

@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# End-to-end benchmark (issue 8): courier against Boost.Beast, libcurl and raw TCP on the same
-# local servers, in one run. Builds bench/ in Release, starts its own servers on 127.0.0.1
-# (the epoll WebSocket + raw TCP echo server in bench/e2e, and nginx), runs every client on
-# every workload BENCH_REPS times (each run its own process, pinned to another CPU than the
-# servers), and writes the Markdown table to bench/results/<date>.md (<date>-2.md, ... for later
-# runs that day) and stdout.
+# End-to-end benchmark: courier against Boost.Beast, libcurl and raw TCP on the same local
+# servers, in one run. Builds bench/ in Release, starts its own servers on 127.0.0.1 (the
+# epoll WebSocket + raw TCP echo server in bench/e2e, and nginx), runs every client on every
+# workload BENCH_REPS times (each run its own process, pinned to another CPU than the
+# servers), and writes the Markdown report to stdout and to bench/results/:
 #
-#   BENCH_QUICK=1     a tenth of the issue's sizes (a smoke run; the default is the full size)
+#   <date>-<machine>.md (and .raw.txt)   a full run; it replaces the earlier full runs of the
+#                                        same machine, so bench/results/ holds the latest run
+#                                        of each machine (git history keeps the others)
+#   <date>-<machine>-quick.md            BENCH_QUICK=1 } not committed (.gitignore); they
+#   <date>-<machine>-partial.md          BENCH_ONLY    } never replace a full run
+#
+# <machine> is bench/machine_name.sh's name for this machine: CPU model and count, such as
+# amd-epyc-2cpu.
+#
+#   BENCH_QUICK=1     a tenth of the full sizes (a smoke run)
 #   BENCH_REPS=N      runs per client and workload (default 3; medians with min-max)
 #   BENCH_ONLY=REGEX  only the workloads whose name matches (ws_latency ws_pipeline ws_binary
 #                     ws_text http_seq http_conc http_download ws_idle)
@@ -135,12 +143,19 @@ done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 mkdir -p bench/results
-out="bench/results/$(date -u +%Y-%m-%d).md"
-[ "$quick" = 1 ] && out="bench/results/$(date -u +%Y-%m-%d)-quick.md"
-# A second run on the same day gets its own file instead of replacing the first.
-n=2
-base=${out%.md}
-while [ -e "$out" ] && [ "$n" -lt 100 ]; do out="$base-$n.md"; n=$((n + 1)); done
+machine=$(bash bench/machine_name.sh)
+stem="bench/results/$(date -u +%Y-%m-%d)-$machine"
+if [ "$quick" = 1 ]; then
+  out="$stem-quick.md"
+elif [ "$only" != . ]; then
+  out="$stem-partial.md"
+else
+  out="$stem.md"
+  # The latest full run of each machine is kept; earlier ones live in git history.
+  for old in bench/results/[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]-"$machine".md; do
+    if [ -e "$old" ] && [ "$old" != "$out" ]; then rm -f "$old" "${old%.md}.raw.txt"; fi
+  done
+fi
 python3 bench/report.py "$raw" --reps "$reps" --quick "$quick" \
   --machine "$(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)" \
   --load "load average before $load_before, after $load_after" --note "${BENCH_NOTE:-}" >"$out"

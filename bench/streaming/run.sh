@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Peak RSS of courier streaming 1 GiB and 4 GiB bodies, download (nginx, sparse files) and
 # upload (a sink that drops the bytes, in the bench process), written to
-# bench/results/streaming-<date>.md.
+# bench/results/streaming-<date>-<machine>.md (bench/machine_name.sh names the machine), which
+# replaces the earlier streaming results of the same machine (git history keeps them).
 #
 # Usage: bench/streaming/run.sh [BUILD_DIR]   (default: build-streaming-bench; a Release build of
 # courier and stream_rss is made there)
@@ -43,7 +44,11 @@ fi
 run "upload 1 GiB" upload $((1 << 30))
 run "upload 4 GiB" upload $((4 << 30))
 
-out="$ROOT/bench/results/streaming-$(date -u +%Y-%m-%d).md"
+machine=$(bash "$ROOT/bench/machine_name.sh")
+out="$ROOT/bench/results/streaming-$(date -u +%Y-%m-%d)-$machine.md"
+for old in "$ROOT"/bench/results/streaming-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]-"$machine".md; do
+  if [ -e "$old" ] && [ "$old" != "$out" ]; then rm -f "$old"; fi
+done
 {
   echo "# Streaming: peak RSS against body size ($(date -u +%Y-%m-%dT%H:%MZ))"
   echo
