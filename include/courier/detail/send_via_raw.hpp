@@ -48,11 +48,12 @@ auto async_send_via_raw(Backend& backend, const request<T>& req, CompletionToken
                                          ec = make_error_code(errc::decode_failed);
                                        }
                                      }
-                                     auto ex = work.get_executor();
-                                     boost::asio::dispatch(ex, [handler = std::move(handler), ec,
-                                                                res = std::move(res)]() mutable {
-                                       std::move(handler)(ec, std::move(res));
-                                     });
+                                     auto handler_ex = work.get_executor();
+                                     boost::asio::dispatch(handler_ex,
+                                                           [handler = std::move(handler), ec,
+                                                            res = std::move(res)]() mutable {
+                                                             std::move(handler)(ec, std::move(res));
+                                                           });
                                      work.reset();
                                    })));
       },

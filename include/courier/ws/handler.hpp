@@ -42,20 +42,20 @@ struct buffer_options {
   bool auto_pong = true;
   /// Surface pings and pongs to receive() (pongs are still sent when auto_pong is on).
   bool surface_pings = false;
-  connection_options connection;
+  connection_options connection{};
 };
 
 /// The high-level handler: the response's value is a buffered ws::websocket.
 struct high_level {
   using value_type = websocket;
-  buffer_options options;
+  buffer_options options{};
 };
 
 /// The low-level handler: callbacks on `listener`, nothing buffered; the value is a ws::sender.
 struct low_level {
   using value_type = sender;
-  std::shared_ptr<ws::listener> listener;
-  connection_options connection;
+  std::shared_ptr<ws::listener> listener{};
+  connection_options connection{};
   bool auto_pong = true;
 };
 
