@@ -30,14 +30,14 @@ struct tls_options {
   /// to whoever sits on the network path, hence the name.
   bool insecure_skip_verify = false;
   /// A PEM file of trusted CAs used instead of the system store.
-  std::optional<std::filesystem::path> ca_file;
+  std::optional<std::filesystem::path> ca_file{};
   /// A client certificate and its key (PEM) for servers that ask for one.
-  std::optional<std::filesystem::path> client_cert_file;
-  std::optional<std::filesystem::path> client_key_file;
+  std::optional<std::filesystem::path> client_cert_file{};
+  std::optional<std::filesystem::path> client_key_file{};
 };
 
 struct asio_backend_options {
-  tls_options tls;
+  tls_options tls{};
   /// Open connections kept per origin (scheme, host, port); further requests wait for one.
   std::size_t max_connections_per_origin = 8;
   /// An idle pooled connection older than this is closed instead of reused.
@@ -49,7 +49,7 @@ struct asio_backend_options {
   /// The proxies every request and WebSocket goes through, unless a request sets its own
   /// (request::proxy()). Empty: direct. See docs/proxies.md; proxy_from_environment() fills it
   /// from HTTP_PROXY and friends.
-  proxy_settings proxy;
+  proxy_settings proxy{};
 };
 
 /// Sends requests over Asio. Thread-safe: one backend may be shared by many threads; its

@@ -21,29 +21,29 @@ namespace courier {
 
 /// Text or bytes held in memory.
 struct bytes_body {
-  std::string data;
-  std::string content_type;
+  std::string data{};
+  std::string content_type{};
 };
 
 /// A file, read from disk as it is sent (never loaded whole). Its size gives Content-Length.
 struct file_body {
-  std::filesystem::path path;
+  std::filesystem::path path{};
   std::string content_type = "application/octet-stream";
 };
 
 /// application/x-www-form-urlencoded fields, encoded when sent.
 struct form_body {
-  std::vector<std::pair<std::string, std::string>> fields;
+  std::vector<std::pair<std::string, std::string>> fields{};
 };
 
 /// One part of a multipart/form-data body: a field with a value, or a file.
 struct multipart_part {
-  std::string name;
-  std::string value;                          ///< the content, when not a file
-  std::optional<std::filesystem::path> file;  ///< read when sent, when set
-  std::optional<std::string> filename;        ///< defaults to the file's name for files
-  std::string content_type;                   ///< empty: none for fields, octet-stream for files
-  courier::headers extra_headers;
+  std::string name{};
+  std::string value{};                          ///< the content, when not a file
+  std::optional<std::filesystem::path> file{};  ///< read when sent, when set
+  std::optional<std::string> filename{};        ///< defaults to the file's name for files
+  std::string content_type{};                   ///< empty: none for fields, octet-stream for files
+  courier::headers extra_headers{};
 
   /// A plain field.
   static multipart_part field(std::string name, std::string value);
@@ -56,7 +56,7 @@ struct multipart_part {
 };
 
 struct multipart_body {
-  std::vector<multipart_part> parts;
+  std::vector<multipart_part> parts{};
 };
 
 /// A streamed request body's source threw or broke its promise (gave fewer bytes than its size).

@@ -237,11 +237,11 @@ class body_istream : public std::istream {
 /// (redirects followed), and the caller reads the body from the body_stream. Needs a backend with
 /// supports_streaming (asio_backend); with another one, send() does not compile.
 inline response_as<body_stream> as_stream() {
-  return {to_stream{}, [](const response_head&, raw_body&& body) {
-            if (!body.stream) {
+  return {to_stream{}, [](const response_head&, raw_body&& raw) {
+            if (!raw.stream) {
               throw invalid_request("the backend did not hand out a body stream for as_stream()");
             }
-            return body_stream(std::move(body.stream));
+            return body_stream(std::move(raw.stream));
           }};
 }
 

@@ -21,13 +21,13 @@ inline bytes_body json_body(const nlohmann::json& value) {
 /// status, unparsable JSON or a failed conversion throws decode_error naming the cause.
 template <class T = nlohmann::json>
 response_as<T> as_json() {
-  return {to_memory{}, [](const response_head& head, raw_body&& body) -> T {
+  return {to_memory{}, [](const response_head& head, raw_body&& raw) -> T {
             if (!head.is_success()) {
               throw decode_error("as_json: status " + std::to_string(head.status) +
-                                 " is not a success; body: " + body.bytes.substr(0, 200));
+                                 " is not a success; body: " + raw.bytes.substr(0, 200));
             }
             try {
-              return nlohmann::json::parse(body.bytes).template get<T>();
+              return nlohmann::json::parse(raw.bytes).template get<T>();
             } catch (const nlohmann::json::exception& e) {
               throw decode_error(std::string("as_json: ") + e.what());
             }

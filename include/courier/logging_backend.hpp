@@ -30,7 +30,7 @@ struct logging_options {
   bool bodies = false;
   std::size_t max_body_bytes = 1024;
   /// Header names redacted besides Authorization, Proxy-Authorization, Cookie and Set-Cookie.
-  std::vector<std::string> redact_headers;
+  std::vector<std::string> redact_headers{};
 };
 
 /// One event of the log, with `line` already formatted.

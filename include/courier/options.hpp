@@ -18,7 +18,7 @@ struct request_options {
   /// a few tens of milliseconds of it; see docs/requests.md).
   std::chrono::milliseconds read_timeout{std::chrono::seconds(60)};
   /// The whole exchange, redirects included; nullopt for no limit.
-  std::optional<std::chrono::milliseconds> timeout;
+  std::optional<std::chrono::milliseconds> timeout{};
   /// Decode gzip, deflate, br and zstd bodies (br and zstd when built with them), and send
   /// Accept-Encoding when basic_request() made it.
   bool decompress = true;
@@ -32,7 +32,7 @@ struct request_options {
 
   /// The proxies for this request, instead of the backend's; proxy_settings::direct() for
   /// none. nullopt: the backend's settings.
-  std::optional<proxy_settings> proxy;
+  std::optional<proxy_settings> proxy{};
 
   friend bool operator==(const request_options&, const request_options&) = default;
 };

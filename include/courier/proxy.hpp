@@ -56,15 +56,15 @@ class proxy {
 /// Which proxy each uri goes through. Empty (the default) means every connection is direct.
 struct proxy_settings {
   /// For http:// and ws:// uris.
-  std::optional<proxy> http;
+  std::optional<proxy> http{};
   /// For https:// and wss:// uris.
-  std::optional<proxy> https;
+  std::optional<proxy> https{};
   /// For either, when the scheme's own entry is empty.
-  std::optional<proxy> all;
+  std::optional<proxy> all{};
   /// Hosts reached directly, in NO_PROXY syntax: comma- or space-separated host names (each
   /// also matches its subdomains; a leading dot is ignored), IP addresses, CIDR ranges
   /// ("10.0.0.0/8", "fd00::/8"), or "*" for every host.
-  std::string no_proxy;
+  std::string no_proxy{};
 
   /// Every uri through `p` (except those no_proxy names).
   static proxy_settings through(proxy p) {

@@ -53,8 +53,8 @@ class response_as {
       : destination_(std::move(destination)), convert_(std::move(convert)) {}
 
   const body_destination& destination() const noexcept { return destination_; }
-  T convert(const response_head& head, raw_body&& body) const {
-    return convert_(head, std::move(body));
+  T convert(const response_head& head, raw_body&& raw) const {
+    return convert_(head, std::move(raw));
   }
 
   /// A response_as that reads the same way and then applies `f` to the result.
@@ -63,8 +63,8 @@ class response_as {
     using U = std::invoke_result_t<F&, T&&>;
     return response_as<U>(destination_,
                           [inner = convert_, f = std::move(f)](const response_head& head,
-                                                               raw_body&& body) mutable -> U {
-                            return f(inner(head, std::move(body)));
+                                                               raw_body&& raw) mutable -> U {
+                            return f(inner(head, std::move(raw)));
                           });
   }
 
@@ -75,8 +75,8 @@ class response_as {
     using U = std::invoke_result_t<F&, T&&, const response_head&>;
     return response_as<U>(destination_,
                           [inner = convert_, f = std::move(f)](const response_head& head,
-                                                               raw_body&& body) mutable -> U {
-                            return f(inner(head, std::move(body)), head);
+                                                               raw_body&& raw) mutable -> U {
+                            return f(inner(head, std::move(raw)), head);
                           });
   }
 
@@ -93,8 +93,8 @@ std::string decode_text(const response_head& head, std::string&& bytes);
 
 /// The body as text, whatever the status.
 inline response_as<std::string> as_string() {
-  return {to_memory{}, [](const response_head& head, raw_body&& body) {
-            return detail::decode_text(head, std::move(body.bytes));
+  return {to_memory{}, [](const response_head& head, raw_body&& raw) {
+            return detail::decode_text(head, std::move(raw.bytes));
           }};
 }
 
@@ -102,8 +102,8 @@ inline response_as<std::string> as_string() {
 /// sttp's asString). The default of basic_request().
 inline response_as<expected<std::string, std::string>> as_string_or_error() {
   return {to_memory{},
-          [](const response_head& head, raw_body&& body) -> expected<std::string, std::string> {
-            std::string text = detail::decode_text(head, std::move(body.bytes));
+          [](const response_head& head, raw_body&& raw) -> expected<std::string, std::string> {
+            std::string text = detail::decode_text(head, std::move(raw.bytes));
             if (head.is_success()) return text;
             return unexpected<std::string>(std::move(text));
           }};
@@ -111,9 +111,9 @@ inline response_as<expected<std::string, std::string>> as_string_or_error() {
 
 /// The body as raw bytes.
 inline response_as<std::vector<std::byte>> as_bytes() {
-  return {to_memory{}, [](const response_head&, raw_body&& body) {
-            const auto* p = reinterpret_cast<const std::byte*>(body.bytes.data());
-            return std::vector<std::byte>(p, p + body.bytes.size());
+  return {to_memory{}, [](const response_head&, raw_body&& raw) {
+            const auto* p = reinterpret_cast<const std::byte*>(raw.bytes.data());
+            return std::vector<std::byte>(p, p + raw.bytes.size());
           }};
 }
 

@@ -14,7 +14,7 @@ struct curl_options {
   /// Set-Cookie, and every name in redact_headers) with "[REDACTED]".
   bool redact = false;
   /// More header names whose values are always replaced (any case), redact or not.
-  std::vector<std::string> redact_headers;
+  std::vector<std::string> redact_headers{};
   /// Split a long command over several lines (" \" and a newline between options).
   bool multiline = false;
 };

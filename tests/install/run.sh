@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# The outside-project test: installs a built courier into WORK_DIR/prefix, then builds
-# tests/install/consumer against that prefix only, twice, and runs each program:
-#   1. CMake: find_package(courier) + courier::courier, with CMAKE_PREFIX_PATH=WORK_DIR/prefix
-#   2. pkg-config: `pkg-config --cflags --libs courier` with PKG_CONFIG_PATH into the prefix
+# The outside-project test: builds tests/install/consumer in each way a user can bring courier
+# in, and runs each program:
+#   1. CMake package: installs the build into WORK_DIR/prefix, then find_package(courier
+#      COMPONENTS json) with CMAKE_PREFIX_PATH=WORK_DIR/prefix only
+#   2. pkg-config: `g++ main.cpp $(pkg-config --cflags --libs courier)`, exactly as README.md
+#      writes it (no --static), with PKG_CONFIG_PATH into the prefix
+#   3. FetchContent: FetchContent_Declare(courier SOURCE_DIR <this tree>) + MakeAvailable
+#   4. add_subdirectory(<this tree>)
+# 3 and 4 also check that courier, as a subproject, leaves out its tests, examples, benchmarks
+# and tools. They compile courier itself (through ccache when it is installed: both use the
+# same build layout, so the second one hits the first one's cache entries).
 # Exits non-zero, saying which step failed, on any failure. Honours CXX, CXXFLAGS, LDFLAGS.
 #
 # Usage: run.sh BUILD_DIR WORK_DIR
@@ -10,6 +17,8 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly HERE
+SOURCE="$(cd "$HERE/../.." && pwd)"
+readonly SOURCE
 
 [[ $# -eq 2 && -n "$1" && -n "$2" ]] || {
   echo "usage: run.sh BUILD_DIR WORK_DIR" >&2
@@ -45,7 +54,8 @@ check_output() {  # check_output PROGRAM
 }
 
 [[ -f "$BUILD/CMakeCache.txt" ]] || fail "$BUILD is not a configured build directory"
-rm -rf -- "$PREFIX" "$WORK/cmake-build" "$WORK/pkgconfig-build"
+rm -rf -- "$PREFIX" "$WORK/cmake-build" "$WORK/pkgconfig-build" "$WORK/fetchcontent-build" \
+  "$WORK/subdirectory-build"
 mkdir -p "$WORK/pkgconfig-build"
 
 # --- install ------------------------------------------------------------------------------------
@@ -79,14 +89,29 @@ pc_prefix="$(pkg-config --variable=prefix courier)" || fail "pkg-config cannot r
 [[ "$(realpath -m -- "$pc_prefix")" == "$PREFIX" ]] ||
   fail "courier.pc says prefix=$pc_prefix, but it was installed in $PREFIX" \
     "(write prefix=\${pcfiledir}/../.. in cmake/courier.pc.in to make it relocatable)"
-pc_args=(--cflags --libs courier)
-[[ "$library" == *.a ]] && pc_args=(--static "${pc_args[@]}")  # static: the private libs too
-pc_flags="$(pkg-config "${pc_args[@]}")" || fail "pkg-config ${pc_args[*]} failed"
-echo "   pkg-config ${pc_args[*]}: $pc_flags"
+pc_flags="$(pkg-config --cflags --libs courier)" || fail "pkg-config --cflags --libs courier failed"
+echo "   pkg-config --cflags --libs courier: $pc_flags"
 # shellcheck disable=SC2086  # the flags are words
 run_step pkgconfig-build "$CXX" ${CXXFLAGS:-} "$HERE/consumer/main.cpp" \
   -o "$WORK/pkgconfig-build/courier_consumer" $pc_flags ${LDFLAGS:-}
 LD_LIBRARY_PATH="$(dirname "$library")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
   check_output "$WORK/pkgconfig-build/courier_consumer"
 
-echo "install.consumer: 2 passed, 0 failed"
+# --- 3, 4. courier's source tree inside the consumer's build ---------------------------------------
+launcher=()
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  # Paths under the source tree are hashed relative to the build directory, and the two builds
+  # sit at the same depth, so their compile commands are the same to ccache.
+  export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$SOURCE}" CCACHE_NOHASHDIR=1
+fi
+for mode in fetchcontent subdirectory; do
+  run_step "$mode-configure" cmake -S "$HERE/consumer" -B "$WORK/$mode-build" "${generator[@]}" \
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER="$CXX" "${launcher[@]}" \
+    -DCOURIER_CONSUMER_MODE="$mode" -DCOURIER_SOURCE_DIR="$SOURCE" \
+    -DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON
+  run_step "$mode-build" cmake --build "$WORK/$mode-build" --target courier_consumer -j2
+  check_output "$WORK/$mode-build/courier_consumer"
+done
+
+echo "install.consumer: 4 passed, 0 failed"

@@ -114,7 +114,7 @@ struct frame {
 /// describes what happened instead).
 struct close_event {
   std::uint16_t code = close_code::no_status;
-  std::string reason;
+  std::string reason{};
 
   friend bool operator==(const close_event&, const close_event&) = default;
 };

@@ -46,21 +46,21 @@ struct buffer_options {
   /// When set, a receive (sync or async) that waits longer than this fails with timeout_error,
   /// taking nothing; the connection stays open and the next receive gets the next message.
   /// The receive members that take a timeout use theirs instead.
-  std::optional<std::chrono::milliseconds> receive_timeout;
-  connection_options connection;
+  std::optional<std::chrono::milliseconds> receive_timeout{};
+  connection_options connection{};
 };
 
 /// The high-level handler: the response's value is a buffered ws::websocket.
 struct high_level {
   using value_type = websocket;
-  buffer_options options;
+  buffer_options options{};
 };
 
 /// The low-level handler: callbacks on `listener`, nothing buffered; the value is a ws::sender.
 struct low_level {
   using value_type = sender;
-  std::shared_ptr<ws::listener> listener;
-  connection_options connection;
+  std::shared_ptr<ws::listener> listener{};
+  connection_options connection{};
   bool auto_pong = true;
 };
 

@@ -38,18 +38,18 @@ class listener {
  public:
   virtual ~listener() = default;
   /// The upgrade succeeded; `out` may be kept for later sends.
-  virtual void on_open(sender& out) {}
+  virtual void on_open(sender& /*out*/) {}
   /// Each data frame or fragment as it arrives (text/binary first, continuation after, fin on
   /// the last), already decompressed and, for text, UTF-8 validated.
-  virtual void on_frame(const frame& f) {}
+  virtual void on_frame(const frame& /*f*/) {}
   /// Pongs are sent for pings automatically unless the handler turned auto_pong off.
-  virtual void on_ping(const std::string& payload) {}
-  virtual void on_pong(const std::string& payload) {}
+  virtual void on_ping(const std::string& /*payload*/) {}
+  virtual void on_pong(const std::string& /*payload*/) {}
   /// The connection is closed: the peer's close frame (or 1006 and a description).
-  virtual void on_close(const close_event& e) {}
+  virtual void on_close(const close_event& /*e*/) {}
   /// A protocol violation, a lost connection or a failed send. on_close follows. A violation
   /// comes after on_frame for every frame before it (what those callbacks sent goes out first).
-  virtual void on_error(boost::system::error_code ec, const std::string& message) {}
+  virtual void on_error(boost::system::error_code /*ec*/, const std::string& /*message*/) {}
 };
 
 }  // namespace courier::ws

@@ -13,8 +13,8 @@ namespace courier::ws {
 struct compression_options {
   bool client_no_context_takeover = false;
   bool server_no_context_takeover = false;
-  std::optional<int> client_max_window_bits;  ///< 8..15
-  std::optional<int> server_max_window_bits;  ///< 8..15
+  std::optional<int> client_max_window_bits{};  ///< 8..15
+  std::optional<int> server_max_window_bits{};  ///< 8..15
 };
 
 /// What to do when the outgoing queue holds max_outgoing_bytes not yet written.
@@ -27,9 +27,9 @@ enum class outgoing_full {
 struct connection_options {
   /// Offered in Sec-WebSocket-Protocol, in order of preference. A reply naming any other fails
   /// the upgrade.
-  std::vector<std::string> subprotocols;
+  std::vector<std::string> subprotocols{};
   /// Offer permessage-deflate. Off by default.
-  std::optional<compression_options> compression;
+  std::optional<compression_options> compression{};
   /// An incoming message larger than this closes the connection with 1009.
   std::size_t max_message_size = std::size_t{16} << 20;
   /// How long close() waits for the peer's close frame before dropping the connection. Also
@@ -38,7 +38,7 @@ struct connection_options {
   std::chrono::milliseconds close_timeout{std::chrono::seconds(5)};
   /// Send a ping this often when set; a pong must come back within pong_timeout or the
   /// connection is failed (a dead peer is noticed).
-  std::optional<std::chrono::milliseconds> ping_interval;
+  std::optional<std::chrono::milliseconds> ping_interval{};
   std::chrono::milliseconds pong_timeout{std::chrono::seconds(10)};
   /// When set, data frames with a longer payload are sent as several frames of at most this
   /// many bytes (fragments, RFC 6455 5.4): the peer can start on a large message while the rest

@@ -154,9 +154,9 @@ class websocket {
   template <class Token>
   auto async_send(frame f, bool is_continuation, Token&& token) {
     return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
-        [this](auto h, frame f, bool c) {
+        [this](auto h, frame message, bool c) {
           auto hint = detail::executor_hint(h);
-          do_async_send(std::move(f), c, std::move(h), std::move(hint));
+          do_async_send(std::move(message), c, std::move(h), std::move(hint));
         },
         token, std::move(f), is_continuation);
   }
