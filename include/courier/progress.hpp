@@ -9,7 +9,9 @@ namespace courier {
 
 /// How far one direction of a transfer has got.
 struct transfer_progress {
+  /// Which way the bytes go.
   enum class direction { upload, download };
+  /// The direction this report is about.
   direction dir = direction::download;
   /// Body bytes sent or received so far (as on the wire: before content decoding).
   std::uint64_t bytes = 0;
