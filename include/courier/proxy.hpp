@@ -23,6 +23,15 @@ namespace courier {
 /// http://; without a port, the port is 443 for https:// and 1080 for the others (as in curl).
 class proxy {
  public:
+  /// \var kind::http
+  /// http://: an HTTP proxy; https:// and ws(s):// targets go through a CONNECT tunnel.
+  /// \var kind::https
+  /// https://: the same, with TLS to the proxy itself.
+  /// \var kind::socks5
+  /// socks5://: SOCKS5; host names are resolved here and the proxy gets an address.
+  /// \var kind::socks5h
+  /// socks5h://: SOCKS5; the proxy resolves host names.
+
   /// The proxy's protocol, from its uri's scheme. socks5h resolves names at the proxy.
   enum class kind { http, https, socks5, socks5h };
 

@@ -13,11 +13,17 @@ namespace courier::ws {
 
 /// The frame opcodes RFC 6455 defines (5.2). Other values are reserved and fail the connection.
 enum class opcode : std::uint8_t {
+  /// A later fragment of a text or binary message.
   continuation = 0,
+  /// A text message (or its first fragment): UTF-8.
   text = 1,
+  /// A binary message (or its first fragment).
   binary = 2,
+  /// A close frame: an optional code and reason.
   close = 8,
+  /// A ping; the peer answers with a pong.
   ping = 9,
+  /// A pong: the answer to a ping, or a heartbeat.
   pong = 10,
 };
 
