@@ -6,6 +6,7 @@
 #   make test-tsan      the same under ThreadSanitizer (not in CI, see README; no 4 GiB stream)
 #   make fuzz           every libFuzzer target for a minute from its seed corpus
 #   make bench          courier vs Beast vs libcurl vs raw TCP on local servers (bench/)
+#   make docs           the API reference of include/courier, in build/docs/html/index.html
 SHELL := /bin/bash
 .DEFAULT_GOAL := demo
 
@@ -14,12 +15,12 @@ DEPS := build-essential cmake ninja-build ccache clang pkgconf \
         libboost1.81-dev libboost-url1.81-dev libssl-dev openssl zlib1g-dev \
         libbrotli-dev libzstd-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev \
         libcli11-dev nginx-light python3 python3-httpbin python3-websockets curl tinyproxy microsocks \
-        libcurl4-openssl-dev libclang-rt-14-dev
+        libcurl4-openssl-dev libclang-rt-14-dev doxygen
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build test test-sanitize test-clang test-tsan demo clang format clean bench-compile bench-micro
+.PHONY: deps build test test-sanitize test-clang test-tsan demo clang format clean bench-compile bench-micro docs
 
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -65,6 +66,12 @@ bench-micro: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release --target courier_microbench -j $(JOBS)
 	@build-release/bench/micro/courier_microbench --benchmark_min_time=0.2
+
+# The API reference (docs/Doxyfile): HTML from the public headers' doc comments, no graphs.
+docs: deps
+	@mkdir -p build/docs
+	@doxygen docs/Doxyfile
+	@echo "API reference: build/docs/html/index.html"
 
 format:
 	@clang-format -i $$(git ls-files '*.hpp' '*.cpp')

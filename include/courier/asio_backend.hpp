@@ -25,6 +25,7 @@
 
 namespace courier {
 
+/// How the Asio backend checks servers and proves who it is (TLS).
 struct tls_options {
   /// Verify the server's certificate chain and hostname. Turning it off exposes every request
   /// to whoever sits on the network path, hence the name.
@@ -33,10 +34,13 @@ struct tls_options {
   std::optional<std::filesystem::path> ca_file{};
   /// A client certificate and its key (PEM) for servers that ask for one.
   std::optional<std::filesystem::path> client_cert_file{};
+  /// The private key (PEM) of client_cert_file.
   std::optional<std::filesystem::path> client_key_file{};
 };
 
+/// The settings of an asio_backend, fixed when it is made.
 struct asio_backend_options {
+  /// Certificate checks and client certificates for https:// and wss://.
   tls_options tls{};
   /// Open connections kept per origin (scheme, host, port); further requests wait for one.
   std::size_t max_connections_per_origin = 8;
@@ -56,11 +60,15 @@ struct asio_backend_options {
 /// I/O runs on its own threads. Destroying it cancels what is still in flight.
 class asio_backend {
  public:
+  /// It opens WebSockets (request::open_websocket).
   static constexpr bool supports_websockets = true;
+  /// It streams response bodies (as_stream()).
   static constexpr bool supports_streaming = true;
 
+  /// What async_send_raw completes: void(std::exception_ptr, raw_response).
   using raw_handler = detail::raw_handler;
 
+  /// Starts the I/O threads; nothing connects until the first request.
   explicit asio_backend(asio_backend_options options = {});
   ~asio_backend();
   asio_backend(const asio_backend&) = delete;
@@ -76,6 +84,7 @@ class asio_backend {
   /// context, and plain connections are lent to its reactor for it: no thread hop.
   void async_send_raw(const request_data& req, const body_destination& dest, raw_handler handler);
 
+  /// Sends `req` and blocks until its response is read; what request::send() calls.
   template <class T>
   response<T> send(const request<T>& req) {
     return detail::make_response(req, send_raw(req.data(), req.response_as().destination()));
@@ -91,16 +100,23 @@ class asio_backend {
   }
 
   // --- WebSockets ------------------------------------------------------------------------------
+  /// Opens a buffered WebSocket and blocks until the upgrade is answered; what
+  /// request::open_websocket() calls.
   websocket_response<ws::websocket> open_websocket(const request_data& req,
                                                    const ws::high_level& handler);
+  /// Opens a WebSocket whose events go to the handler's listener.
   websocket_response<ws::sender> open_websocket(const request_data& req,
                                                 const ws::low_level& handler);
 
+  /// The completion of async_open_websocket_raw for a handler type.
   template <class Handler>
   using ws_open_handler = boost::asio::any_completion_handler<void(
       std::exception_ptr, websocket_response<typename Handler::value_type>)>;
+  /// Opens a buffered WebSocket and calls `done` with the result or the exception; the
+  /// type-erased form behind request::async_open_websocket().
   void async_open_websocket_raw(const request_data& req, const ws::high_level& handler,
                                 ws_open_handler<ws::high_level> done);
+  /// The same for a low-level handler.
   void async_open_websocket_raw(const request_data& req, const ws::low_level& handler,
                                 ws_open_handler<ws::low_level> done);
 
@@ -112,6 +128,7 @@ class asio_backend {
                                                 std::forward<CompletionToken>(token));
   }
 
+  /// The settings this backend was made with.
   const asio_backend_options& options() const noexcept;
 
   struct impl;

@@ -21,28 +21,35 @@ namespace courier {
 
 /// Text or bytes held in memory.
 struct bytes_body {
+  /// The bytes sent as they are.
   std::string data{};
+  /// Sent as Content-Type (none when empty).
   std::string content_type{};
 };
 
 /// A file, read from disk as it is sent (never loaded whole). Its size gives Content-Length.
 struct file_body {
+  /// The file to send.
   std::filesystem::path path{};
+  /// Sent as Content-Type.
   std::string content_type = "application/octet-stream";
 };
 
 /// application/x-www-form-urlencoded fields, encoded when sent.
 struct form_body {
+  /// Name and value pairs, in order, percent-encoded when sent.
   std::vector<std::pair<std::string, std::string>> fields{};
 };
 
 /// One part of a multipart/form-data body: a field with a value, or a file.
 struct multipart_part {
+  /// The form field name (Content-Disposition name).
   std::string name{};
   std::string value{};                          ///< the content, when not a file
   std::optional<std::filesystem::path> file{};  ///< read when sent, when set
   std::optional<std::string> filename{};        ///< defaults to the file's name for files
   std::string content_type{};                   ///< empty: none for fields, octet-stream for files
+  /// More headers for this part.
   courier::headers extra_headers{};
 
   /// A plain field.
@@ -55,7 +62,9 @@ struct multipart_part {
                                    std::string content_type = "application/octet-stream");
 };
 
+/// A multipart/form-data body; the boundary is chosen when it is sent.
 struct multipart_body {
+  /// The parts, in order.
   std::vector<multipart_part> parts{};
 };
 
@@ -63,6 +72,7 @@ struct multipart_body {
 /// The request is aborted and its connection closed. code() is errc::write_failed.
 class body_source_error : public write_error {
  public:
+  /// Made with the message that what() returns.
   using write_error::write_error;
 };
 
@@ -89,6 +99,7 @@ struct stream_body {
   /// The exact number of bytes the source gives, when known (sent as Content-Length; a source
   /// that gives fewer fails the request, more are not sent).
   std::optional<std::uint64_t> size;
+  /// Sent as Content-Type.
   std::string content_type = "application/octet-stream";
 };
 

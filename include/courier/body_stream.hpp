@@ -56,9 +56,13 @@ class body_stream_source {
 class body_stream {
  public:
   body_stream() = default;
+  /// A stream over a backend's body source; backends make these, users get them from
+  /// as_stream().
   explicit body_stream(std::shared_ptr<detail::body_stream_source> source)
       : source_(std::move(source)) {}
+  /// Moves the open connection; the moved-from stream is closed.
   body_stream(body_stream&&) noexcept = default;
+  /// Closes this stream's connection and takes the other's.
   body_stream& operator=(body_stream&&) noexcept = default;
   body_stream(const body_stream&) = delete;
   body_stream& operator=(const body_stream&) = delete;
@@ -67,6 +71,7 @@ class body_stream {
   /// Blocks until some bytes of the body are in `buffer`; returns how many, 0 at the end. Must
   /// not be called on one of the backend's I/O threads (use async_read_some there).
   std::size_t read_some(std::span<char> buffer) { return source().read_some(buffer); }
+  /// The same, into bytes.
   std::size_t read_some(std::span<std::byte> buffer) {
     return read_some(std::span<char>(reinterpret_cast<char*>(buffer.data()), buffer.size()));
   }
@@ -120,10 +125,12 @@ class body_stream {
   /// An input range of the body's chunks (std::string_view, valid until the next increment),
   /// each at most `chunk_size` bytes. Errors are thrown from the increment.
   class chunk_range;
+  /// Reads the body in chunks of at most `chunk_size` bytes: for (auto c : s.chunks()) ...
   chunk_range chunks(std::size_t chunk_size = std::size_t{64} << 10);
 
   /// Closes the connection now, without reading the rest (what the destructor does).
   void close() noexcept { source_.reset(); }
+  /// False once closed, moved from or default-made.
   bool is_open() const noexcept { return source_ != nullptr; }
   /// The whole body was read.
   bool at_end() const noexcept { return source_ && source_->at_end(); }
@@ -140,23 +147,32 @@ class body_stream {
   std::shared_ptr<detail::body_stream_source> source_;
 };
 
+/// The input range returned by chunks(); reads as it is iterated.
 class body_stream::chunk_range {
  public:
   struct sentinel {};
+  /// Walks the chunks; each increment reads the next one (blocking).
   class iterator {
    public:
+    /// A chunk: valid until the next increment.
     using value_type = std::string_view;
+    /// Required of an iterator; never used for distances.
     using difference_type = std::ptrdiff_t;
+    /// Single pass.
     using iterator_concept = std::input_iterator_tag;
 
     iterator() = default;
+    /// The current chunk.
     std::string_view operator*() const { return current_; }
+    /// Reads the next chunk; throws what read_some() throws.
     iterator& operator++() {
       range_->advance();
       current_ = range_->current_;
       return *this;
     }
+    /// Reads the next chunk.
     void operator++(int) { ++*this; }
+    /// True at the end of the body.
     friend bool operator==(const iterator& it, sentinel) { return it.done(); }
 
    private:
@@ -167,6 +183,7 @@ class body_stream::chunk_range {
     std::string_view current_;
   };
 
+  /// A range over `stream`, reading chunks of `chunk_size` bytes (at least 1).
   chunk_range(body_stream& stream, std::size_t chunk_size)
       : stream_(&stream), buffer_(chunk_size == 0 ? 1 : chunk_size) {}
   chunk_range(const chunk_range&) = delete;
@@ -180,6 +197,7 @@ class body_stream::chunk_range {
     }
     return iterator(this);
   }
+  /// The end of the body.
   sentinel end() const noexcept { return {}; }
 
  private:
@@ -203,6 +221,7 @@ inline body_stream::chunk_range body_stream::chunks(std::size_t chunk_size) {
 /// then holds the exception (read_error, timeout_error, ...).
 class body_istream : public std::istream {
  public:
+  /// Reads `stream` through a buffer of `buffer_size` bytes.
   explicit body_istream(body_stream& stream, std::size_t buffer_size = std::size_t{64} << 10)
       : std::istream(nullptr), buf_(stream, buffer_size) {
     rdbuf(&buf_);

@@ -33,8 +33,10 @@ enum class errc {
   proxy_error,               ///< the proxy refused: 407, a non-2xx CONNECT answer, a SOCKS error
 };
 
+/// The category of courier's error codes (errc), named "courier".
 const boost::system::error_category& error_category() noexcept;
 
+/// Lets an errc be compared with and stored as a boost::system::error_code.
 inline boost::system::error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), error_category()};
 }
@@ -42,8 +44,10 @@ inline boost::system::error_code make_error_code(errc e) noexcept {
 /// The base of every exception courier throws. code() gives the matching errc.
 class error : public std::runtime_error {
  public:
+  /// An exception with this code and message.
   error(boost::system::error_code code, const std::string& what)
       : std::runtime_error(what), code_(code) {}
+  /// The errc of this error, as an error code.
   const boost::system::error_code& code() const noexcept { return code_; }
 
  private:
@@ -56,17 +60,29 @@ class error : public std::runtime_error {
     explicit name(const std::string& what) : error(make_error_code(code_value), what) {} \
   }
 
+/// Bad input caught before anything was sent: uri, header, body, options.
 COURIER_DEFINE_ERROR(invalid_request, errc::invalid_request);
+/// DNS, TCP connect or a proxy's connection failed.
 COURIER_DEFINE_ERROR(connect_error, errc::connect_failed);
+/// A connect, read or whole-request deadline passed.
 COURIER_DEFINE_ERROR(timeout_error, errc::timeout);
+/// The peer closed or reset the connection, or reading from it failed.
 COURIER_DEFINE_ERROR(read_error, errc::read_failed);
+/// Sending the request failed.
 COURIER_DEFINE_ERROR(write_error, errc::write_failed);
+/// The TLS handshake or certificate verification failed.
 COURIER_DEFINE_ERROR(tls_error, errc::tls_failed);
+/// The peer broke the HTTP/1.1 or WebSocket rules.
 COURIER_DEFINE_ERROR(protocol_error, errc::protocol_error);
+/// The redirect limit (request_options::max_redirects) was reached.
 COURIER_DEFINE_ERROR(too_many_redirects, errc::too_many_redirects);
+/// A size limit (body, decoded body, message) was exceeded.
 COURIER_DEFINE_ERROR(body_too_large, errc::body_too_large);
+/// A file body could not be read, or as_file could not write.
 COURIER_DEFINE_ERROR(file_error, errc::file_error);
+/// The body could not be turned into the asked type (as_json, receive_text, ...).
 COURIER_DEFINE_ERROR(decode_error, errc::decode_failed);
+/// The backend was shut down or the operation was cancelled.
 COURIER_DEFINE_ERROR(operation_aborted, errc::operation_aborted);
 
 #undef COURIER_DEFINE_ERROR
@@ -74,12 +90,14 @@ COURIER_DEFINE_ERROR(operation_aborted, errc::operation_aborted);
 /// An invalid uri is an invalid request: caught where the uri is made.
 class invalid_uri : public invalid_request {
  public:
+  /// Made with the message that what() returns.
   using invalid_request::invalid_request;
 };
 
 /// A header name or value that would corrupt the request (CR, LF, NUL, bad token characters).
 class invalid_header : public invalid_request {
  public:
+  /// Made with the message that what() returns.
   using invalid_request::invalid_request;
 };
 
@@ -89,10 +107,14 @@ class invalid_header : public invalid_request {
 /// is what the proxy sent (at most 64 KiB). The message never contains proxy credentials.
 class proxy_error : public error {
  public:
+  /// A refusal with the proxy's status and body.
   proxy_error(int status, std::string body, const std::string& what)
       : error(make_error_code(errc::proxy_error), what), status_(status), body_(std::move(body)) {}
+  /// A refusal with no status or body (status() is 0).
   explicit proxy_error(const std::string& what) : proxy_error(0, {}, what) {}
+  /// The HTTP status, the SOCKS5 reply code, or 256 + a SOCKS5 method/auth failure; 0 if none.
   int status() const noexcept { return status_; }
+  /// What the proxy sent back, at most 64 KiB.
   const std::string& body() const noexcept { return body_; }
 
  private:

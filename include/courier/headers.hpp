@@ -9,9 +9,13 @@
 
 namespace courier {
 
+/// One header line: a name and its value.
 struct header_field {
+  /// As written (names compare case-insensitively in headers).
   std::string name;
+  /// The value, as sent or received.
   std::string value;
+  /// Equal when name and value are equal, byte for byte.
   friend bool operator==(const header_field&, const header_field&) = default;
 };
 
@@ -28,9 +32,11 @@ void validate_header_value(std::string_view name, std::string_view value);
 /// names are kept as sent or received.
 class headers {
  public:
+  /// Walks the fields in order.
   using const_iterator = std::vector<header_field>::const_iterator;
 
   headers() = default;
+  /// These fields, in order; throws invalid_header for a name or value that cannot be sent.
   headers(std::initializer_list<header_field> fields);
 
   /// Adds a field after validating it.
@@ -49,13 +55,19 @@ class headers {
   std::optional<std::string_view> get(std::string_view name) const;
   /// Every value of `name`, in order.
   std::vector<std::string_view> get_all(std::string_view name) const;
+  /// Whether a field named `name` (any case) is present.
   bool contains(std::string_view name) const { return get(name).has_value(); }
 
+  /// The first field.
   const_iterator begin() const noexcept { return fields_.begin(); }
+  /// Past the last field.
   const_iterator end() const noexcept { return fields_.end(); }
+  /// The number of fields (a repeated name counts each time).
   std::size_t size() const noexcept { return fields_.size(); }
+  /// True when there are no fields.
   bool empty() const noexcept { return fields_.empty(); }
 
+  /// Equal when the same fields are in the same order.
   friend bool operator==(const headers&, const headers&) = default;
 
  private:

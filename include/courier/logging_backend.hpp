@@ -22,12 +22,14 @@
 
 namespace courier {
 
+/// What the logging backend writes.
 struct logging_options {
   /// Log the request's and the response's headers (sensitive values redacted).
   bool headers = false;
   /// Log text bodies (request bodies held in memory; response bodies read into memory), cut
   /// at max_body_bytes.
   bool bodies = false;
+  /// The most body bytes logged per body; the rest is cut.
   std::size_t max_body_bytes = 1024;
   /// Header names redacted besides Authorization, Proxy-Authorization, Cookie and Set-Cookie.
   std::vector<std::string> redact_headers{};
@@ -35,21 +37,30 @@ struct logging_options {
 
 /// One event of the log, with `line` already formatted.
 struct log_record {
+  /// Which event a record is.
   enum class kind {
     request,   ///< about to be sent (or, for a WebSocket, opened)
     response,  ///< answered: status is set
     failure,   ///< failed: error and error_message are set
   };
+  /// Which event this is.
   kind what = kind::request;
+  /// True for a WebSocket open rather than an HTTP request.
   bool websocket = false;
+  /// The request's method, e.g. "GET".
   std::string method;
+  /// The request's full uri, query included.
   std::string uri;
+  /// The response status, for responses.
   int status = 0;
+  /// The response reason phrase, for responses.
   std::string reason;
   std::chrono::milliseconds duration{0};  ///< for responses and failures
   courier::headers headers;               ///< when logging_options::headers, redacted
   std::optional<std::string> body;        ///< when logging_options::bodies and text is at hand
+  /// The error code, for failures.
   boost::system::error_code error;
+  /// The error message, for failures.
   std::string error_message;
   /// "--> GET https://a.example/x", "<-- 200 OK GET https://a.example/x (12 ms)", or
   /// "<-- FAILED GET https://a.example/x (3 ms): connect_failed: ..."; headers and body, when
@@ -79,9 +90,12 @@ class logging_backend : public detail::observing_backend<logging_backend<Backend
   friend base;
 
  public:
+  /// Receives each record.
   using record_sink = std::function<void(const log_record&)>;
+  /// Receives each formatted line.
   using line_sink = std::function<void(std::string_view)>;
 
+  /// Logs each request sent through `inner` to `sink` as a record.
   logging_backend(Backend& inner, record_sink sink, logging_options options = {})
       : base(inner), sink_(std::move(sink)), options_(std::move(options)) {}
   /// Each record's formatted line goes to `sink` (e.g. [&](auto l) { spdlog::info("{}", l); }).
@@ -90,6 +104,7 @@ class logging_backend : public detail::observing_backend<logging_backend<Backend
                         record_sink([s = std::move(sink)](const log_record& r) { s(r.line); }),
                         std::move(options)) {}
 
+  /// What is logged.
   const logging_options& options() const noexcept { return options_; }
 
  private:

@@ -9,8 +9,12 @@
 
 namespace courier {
 
+/// How a request is sent: redirects, timeouts, size limits, decoding, proxies. Set with the
+/// request's builder calls or all at once with request::with_options().
 struct request_options {
+  /// Follow 3xx answers with a Location (up to max_redirects).
   bool follow_redirects = true;
+  /// The most redirects followed; one more fails with too_many_redirects.
   int max_redirects = 20;
   /// DNS + TCP + TLS handshake.
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
@@ -34,6 +38,7 @@ struct request_options {
   /// none. nullopt: the backend's settings.
   std::optional<proxy_settings> proxy{};
 
+  /// Equal when every option is equal.
   friend bool operator==(const request_options&, const request_options&) = default;
 };
 

@@ -9,7 +9,14 @@ namespace courier {
 
 /// How far one direction of a transfer has got.
 struct transfer_progress {
+  /// \var direction::upload
+  /// The request body, as it is sent.
+  /// \var direction::download
+  /// The response body, as it arrives.
+
+  /// Which way the bytes go.
   enum class direction { upload, download };
+  /// The direction this report is about.
   direction dir = direction::download;
   /// Body bytes sent or received so far (as on the wire: before content decoding).
   std::uint64_t bytes = 0;

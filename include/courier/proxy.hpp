@@ -23,26 +23,42 @@ namespace courier {
 /// http://; without a port, the port is 443 for https:// and 1080 for the others (as in curl).
 class proxy {
  public:
+  /// \var kind::http
+  /// http://: an HTTP proxy; https:// and ws(s):// targets go through a CONNECT tunnel.
+  /// \var kind::https
+  /// https://: the same, with TLS to the proxy itself.
+  /// \var kind::socks5
+  /// socks5://: SOCKS5; host names are resolved here and the proxy gets an address.
+  /// \var kind::socks5h
+  /// socks5h://: SOCKS5; the proxy resolves host names.
+
+  /// The proxy's protocol, from its uri's scheme. socks5h resolves names at the proxy.
   enum class kind { http, https, socks5, socks5h };
 
   /// Throws invalid_request (whose message never contains the password) for a bad uri or an
   /// unsupported scheme.
   explicit proxy(std::string_view uri);
 
+  /// The protocol.
   kind type() const noexcept { return kind_; }
+  /// True for socks5 and socks5h.
   bool is_socks() const noexcept { return kind_ == kind::socks5 || kind_ == kind::socks5h; }
   /// The host without brackets ("::1" for an IPv6 literal).
   const std::string& host() const noexcept { return host_; }
+  /// The port (defaulted from the scheme when the uri had none).
   std::uint16_t port() const noexcept { return port_; }
+  /// True when the uri had credentials (user@ or user:password@).
   bool has_credentials() const noexcept { return has_credentials_; }
   /// Decoded user name and password ("" when absent).
   const std::string& username() const noexcept { return username_; }
+  /// Decoded password ("" when absent).
   const std::string& password() const noexcept { return password_; }
 
   /// "http://user:***@proxy.example:3128": the uri with the password hidden, for messages and
   /// logs. Every courier error that names a proxy uses this form.
   std::string redacted() const;
 
+  /// Equal when every part, credentials included, is equal.
   friend bool operator==(const proxy&, const proxy&) = default;
 
  private:
@@ -77,8 +93,10 @@ struct proxy_settings {
 
   /// The proxy for `u`, or nullopt to connect directly.
   std::optional<proxy> select(const uri& u) const;
+  /// True when no proxy is set: every request goes directly.
   bool empty() const noexcept { return !http && !https && !all; }
 
+  /// Equal when every field is equal.
   friend bool operator==(const proxy_settings&, const proxy_settings&) = default;
 };
 

@@ -23,9 +23,11 @@ namespace courier {
 /// One request a backend saw and how it ended.
 struct recorded_exchange {
   recorded_exchange() = default;
+  /// An exchange for `req`, not yet ended.
   explicit recorded_exchange(request_data req, bool is_websocket = false)
       : request(std::move(req)), websocket(is_websocket) {}
 
+  /// The request as it was sent.
   request_data request;
   /// True for open_websocket (the response is then the upgrade's answer).
   bool websocket = false;
@@ -35,16 +37,21 @@ struct recorded_exchange {
   std::optional<std::string> body;
   /// The error code and message when the request failed.
   boost::system::error_code error;
+  /// The error message when the request failed.
   std::string error_message;
+  /// From the send to the response or the failure.
   std::chrono::steady_clock::duration duration{};
 
+  /// True when the request failed.
   bool failed() const noexcept { return static_cast<bool>(error); }
+  /// The final status, or 0 when the request failed.
   int status() const noexcept { return response ? response->status : 0; }
 };
 
 /// A thread-safe list of recorded exchanges.
 class recorder {
  public:
+  /// Appends `e`.
   void add(recorded_exchange e) {
     std::lock_guard lock(mutex_);
     exchanges_.push_back(std::move(e));
@@ -54,6 +61,7 @@ class recorder {
     std::lock_guard lock(mutex_);
     return exchanges_;
   }
+  /// How many exchanges were recorded.
   std::size_t recorded_count() const {
     std::lock_guard lock(mutex_);
     return exchanges_.size();
@@ -64,6 +72,7 @@ class recorder {
     if (exchanges_.empty()) throw std::out_of_range("recorder: nothing was recorded yet");
     return exchanges_.back();
   }
+  /// Forgets every recorded exchange.
   void clear_recorded() {
     std::lock_guard lock(mutex_);
     exchanges_.clear();
@@ -107,6 +116,7 @@ class recording_backend : public recorder,
   friend base;
 
  public:
+  /// Records what `inner` sends; `inner` must outlive this backend.
   explicit recording_backend(Backend& inner) : base(inner) {}
 
  private:

@@ -13,16 +13,23 @@ namespace courier {
 /// The untyped result a backend hands back: the final head, the body as read, the redirects
 /// followed on the way, and the uri that gave the final answer.
 struct raw_response {
+  /// The final status line and headers.
   response_head head;
+  /// The body as read.
   raw_body body;
+  /// Each redirect followed, oldest first.
   std::vector<redirect_record> history;
+  /// The uri that gave the final answer.
   courier::uri final_uri;
 };
 
+/// The answer to a request<T>: the final status and headers, the body read as T, the
+/// redirects followed and the request that produced it.
 template <class T>
 class response {
  public:
   response() = default;
+  /// A response made of its parts (for backends and tests).
   response(response_head head, T body, std::vector<redirect_record> history, request_data req,
            courier::uri final_uri)
       : head_(std::move(head)),
@@ -39,18 +46,26 @@ class response {
         request_(req),
         final_uri_(std::move(raw.final_uri)) {}
 
+  /// The status code, e.g. 200.
   int status() const noexcept { return head_.status; }
+  /// The reason phrase, e.g. "OK".
   const std::string& reason() const noexcept { return head_.reason; }
+  /// The response headers.
   const courier::headers& headers() const noexcept { return head_.headers; }
   /// The first value of a header, if present.
   std::optional<std::string_view> header(std::string_view name) const {
     return head_.headers.get(name);
   }
+  /// True for a 2xx status.
   bool is_success() const noexcept { return head_.is_success(); }
+  /// The status line and headers together.
   const response_head& head() const noexcept { return head_; }
 
+  /// The body, read as T.
   const T& body() const& noexcept { return body_; }
+  /// The body, read as T.
   T& body() & noexcept { return body_; }
+  /// The body, moved out.
   T&& body() && noexcept { return std::move(body_); }
 
   /// Each redirect followed before this response, oldest first.

@@ -22,6 +22,7 @@ struct to_memory {};
 /// Written to `path` as the bytes arrive, through a temporary file that is renamed into place
 /// when the body is complete, so that a failed download leaves no partial file.
 struct to_file {
+  /// Where the body is written.
   std::filesystem::path path;
 };
 /// Read and dropped (the connection stays usable).
@@ -29,6 +30,7 @@ struct to_discard {};
 /// Not read by the backend: handed to the caller, who pulls it (as_stream(), in
 /// <courier/body_stream.hpp>). Only backends with supports_streaming accept it.
 struct to_stream {};
+/// Where a backend puts the body it reads.
 using body_destination = std::variant<to_memory, to_file, to_discard, to_stream>;
 
 namespace detail {
@@ -38,7 +40,9 @@ class body_stream_source;  // <courier/body_stream.hpp>
 /// What a backend read: the bytes (to_memory), nothing (to_file, to_discard), or the stream the
 /// caller reads the body from (to_stream).
 struct raw_body {
+  /// The body, for to_memory.
   std::string bytes;
+  /// The source to read the body from, for to_stream.
   std::shared_ptr<detail::body_stream_source> stream;
 };
 
@@ -46,13 +50,18 @@ struct raw_body {
 template <class T>
 class response_as {
  public:
+  /// What the body becomes.
   using value_type = T;
+  /// Turns the head and the body as read into a T; throws decode_error when it cannot.
   using convert_fn = std::function<T(const response_head&, raw_body&&)>;
 
+  /// Reads into `destination`, then makes a T with `convert`.
   response_as(body_destination destination, convert_fn convert)
       : destination_(std::move(destination)), convert_(std::move(convert)) {}
 
+  /// Where the backend puts the body.
   const body_destination& destination() const noexcept { return destination_; }
+  /// Makes the T from the head and the body as read.
   T convert(const response_head& head, raw_body&& raw) const {
     return convert_(head, std::move(raw));
   }

@@ -9,6 +9,7 @@
 
 namespace courier {
 
+/// How to_curl() writes the command.
 struct curl_options {
   /// Replace the values of sensitive headers (Authorization, Proxy-Authorization, Cookie,
   /// Set-Cookie, and every name in redact_headers) with "[REDACTED]".
@@ -25,7 +26,7 @@ std::string shell_quote(std::string_view text);
 
 /// A curl command that sends the same request: method, uri (with query), headers, body (text
 /// with --data-raw, binary through printf on stdin, a form url-encoded, multipart parts with
-/// -F/--form-string, a file body as --data-binary @file), --compressed when the request asks
+/// -F/--form-string, a file body as `--data-binary @file`), --compressed when the request asks
 /// for compressed answers, -L/--max-redirs when it follows redirects, --proxy (or --noproxy '*')
 /// when the request chose its proxy (credentials hidden with redact), and its timeouts. Every
 /// word is quoted for a POSIX shell. Throws invalid_request when the request has no uri.

@@ -23,11 +23,13 @@ class uri {
   /// Like the constructor, but returns nullopt instead of throwing.
   static std::optional<uri> try_parse(std::string_view text);
 
+  /// The scheme, e.g. "https".
   std::string_view scheme() const noexcept { return part(scheme_part); }
   /// The host without brackets (an IPv6 literal is returned as "::1").
   std::string_view host() const noexcept { return part(host_part); }
   /// The port written in the uri, or the scheme's default (80 for http/ws, 443 for https/wss).
   std::uint16_t port() const noexcept;
+  /// True when the uri names its port.
   bool has_explicit_port() const noexcept { return port_ != 0; }
   /// user:password as written (percent-encoded), or empty.
   std::string_view userinfo() const noexcept { return part(userinfo_part); }
@@ -38,9 +40,11 @@ class uri {
   }
   /// The encoded query without '?', or nullopt when there is none.
   std::optional<std::string_view> query() const noexcept;
+  /// The fragment without '#', or nullopt when there is none (never sent).
   std::optional<std::string_view> fragment() const noexcept;
 
   bool is_secure() const noexcept;  ///< https or wss
+  /// True for an IPv6 literal host.
   bool is_ipv6_host() const noexcept { return host().find(':') != std::string_view::npos; }
 
   /// path?query, as used in an HTTP request line.
@@ -64,6 +68,7 @@ class uri {
   /// The whole uri, encoded.
   std::string str() const;
 
+  /// Equal when the encoded forms are equal.
   friend bool operator==(const uri& a, const uri& b) { return a.str() == b.str(); }
 
  private:

@@ -14,6 +14,7 @@ namespace courier::testing {
 /// "application/json"}}).after(50ms), or failure(errc::connect_failed).
 struct answer {
   answer() = default;
+  /// An answer with this status, body and headers.
   answer(int status_code, std::string body_text = {}, courier::headers header_fields = {})
       : status(status_code), body(std::move(body_text)), headers(std::move(header_fields)) {}
 
@@ -30,8 +31,11 @@ struct answer {
     return a;
   }
 
+  /// The status code.
   int status = 200;
+  /// The body.
   std::string body;
+  /// The response headers.
   courier::headers headers;
   /// The reason phrase; empty means the standard one for the status ("Not Found").
   std::string reason;

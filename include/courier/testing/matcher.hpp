@@ -14,16 +14,23 @@ namespace courier::testing {
 /// `&&`, `||` and `!`.
 class matcher {
  public:
+  /// The test a request must pass.
   using predicate = std::function<bool(const request_data&)>;
 
+  /// A matcher that tests with `p`; `description` names it in unmatched_request messages.
   matcher(predicate p, std::string description)
       : predicate_(std::move(p)), description_(std::move(description)) {}
 
+  /// True when `req` matches.
   bool operator()(const request_data& req) const { return predicate_(req); }
+  /// What this matcher looks for, e.g. "path_is(/users/42)".
   const std::string& description() const noexcept { return description_; }
 
+  /// Both match.
   friend matcher operator&&(matcher a, matcher b);
+  /// Either matches.
   friend matcher operator||(matcher a, matcher b);
+  /// `a` does not match.
   friend matcher operator!(matcher a);
 
  private:
@@ -44,6 +51,7 @@ matcher uri_starts_with(std::string_view prefix);
 matcher uri_matches(std::string_view pattern);
 /// The encoded path, e.g. path_is("/users/42").
 matcher path_is(std::string_view path);
+/// The encoded path starts with `prefix`.
 matcher path_starts_with(std::string_view prefix);
 /// The host, without port.
 matcher host_is(std::string_view host);

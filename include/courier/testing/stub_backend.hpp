@@ -37,10 +37,12 @@ struct stub_rule;
 /// answer (delay() keeps it). Handles are cheap to copy and share the rule.
 class rule {
  public:
+  /// A handle on a rule; stub_backend::when() makes these.
   explicit rule(std::shared_ptr<detail::stub_rule> r) : rule_(std::move(r)) {}
 
   /// Answer with this status, body and headers.
   rule& respond(int status, std::string body = {}, courier::headers headers = {});
+  /// Answer with `a` (status, body, headers, reason, delay).
   rule& respond(answer a);
   /// One answer per matching request, in order; the last one repeats once they are used up.
   rule& respond_sequence(std::vector<answer> answers);
@@ -49,8 +51,11 @@ class rule {
   rule& respond_with(std::function<answer(const request_data&)> f);
   /// Fail with this error (connect_failed, timeout, read_failed, ...).
   rule& fail(courier::errc code, std::string message = {});
+  /// Fail with connect_error.
   rule& fail_connect(std::string message = {}) { return fail(errc::connect_failed, message); }
+  /// Fail with timeout_error.
   rule& fail_timeout(std::string message = {}) { return fail(errc::timeout, message); }
+  /// Fail with read_error.
   rule& fail_read(std::string message = {}) { return fail(errc::read_failed, message); }
   /// Wait this long before each answer (added to an answer's own delay).
   rule& delay(std::chrono::milliseconds d);
@@ -61,6 +66,7 @@ class rule {
 
   /// How many requests this rule has answered.
   std::size_t hits() const;
+  /// What this rule matches, as named in unmatched_request messages.
   const std::string& description() const;
 
  private:
@@ -70,6 +76,7 @@ class rule {
 /// The error for a request that no rule matches. Its message names the request and the rules.
 class unmatched_request : public courier::invalid_request {
  public:
+  /// Made with the message that what() returns.
   using invalid_request::invalid_request;
 };
 
@@ -80,10 +87,14 @@ class unmatched_request : public courier::invalid_request {
 /// Thread-safe. Async answers and WebSockets run on one internal thread.
 class stub_backend : public recorder {
  public:
+  /// It opens WebSockets, served by ws_script.
   static constexpr bool supports_websockets = true;
+  /// It does not stream response bodies: as_stream() does not compile with it.
   static constexpr bool supports_streaming = false;
 
+  /// What async_send_raw completes: void(std::exception_ptr, raw_response).
   using raw_handler = courier::detail::raw_handler;
+  /// The completion of async_open_websocket_raw for a handler type.
   template <class Handler>
   using ws_open_handler = boost::asio::any_completion_handler<void(
       std::exception_ptr, websocket_response<typename Handler::value_type>)>;
@@ -102,9 +113,13 @@ class stub_backend : public recorder {
   /// Removes every rule (recorded exchanges are kept).
   void clear_rules();
 
+  /// Answers `req` from the first matching rule and records the exchange; throws
+  /// unmatched_request when no rule matches.
   raw_response send_raw(const request_data& req, const body_destination& dest);
+  /// The same, completing `handler` on the stub's thread.
   void async_send_raw(const request_data& req, const body_destination& dest, raw_handler handler);
 
+  /// Sends `req` to the rules and reads the answer as T; what request::send() calls.
   template <class T>
   response<T> send(const request<T>& req) {
     return courier::detail::make_response(req,
@@ -117,12 +132,16 @@ class stub_backend : public recorder {
     return courier::detail::async_send_via_raw(*this, req, std::forward<CompletionToken>(token));
   }
 
+  /// Opens a buffered WebSocket on the matching rule's ws_script.
   websocket_response<ws::websocket> open_websocket(const request_data& req,
                                                    const ws::high_level& handler);
+  /// Opens a WebSocket on the matching rule's ws_script, reported to the handler's listener.
   websocket_response<ws::sender> open_websocket(const request_data& req,
                                                 const ws::low_level& handler);
+  /// The async form of the buffered open, completing `done`.
   void async_open_websocket_raw(const request_data& req, const ws::high_level& handler,
                                 ws_open_handler<ws::high_level> done);
+  /// The async form of the low-level open, completing `done`.
   void async_open_websocket_raw(const request_data& req, const ws::low_level& handler,
                                 ws_open_handler<ws::low_level> done);
 

@@ -30,7 +30,9 @@ class ws_script {
 
   /// A frame the server sends as soon as the upgrade is done, before reading anything.
   ws_script& send(ws::frame f);
+  /// A text frame the server sends first, as with send().
   ws_script& send_text(std::string text);
+  /// A binary frame the server sends first, as with send().
   ws_script& send_binary(std::string bytes);
   /// Each whole message the client sends (fragments joined) is passed to `f`; the frames it
   /// returns are sent back in order. If `f` throws, the server closes with 1011.
@@ -55,17 +57,26 @@ class ws_script {
 
   /// What the stub reads (one struct so that copies stay cheap to reason about).
   struct plan {
+    /// The frames sent after the upgrade.
     std::vector<ws::frame> greeting;
+    /// The reply to each client message (reply(), echo()); empty: none.
     std::function<ws_replies(const ws::message&)> on_message;
+    /// The close sent after the greeting (close()).
     std::optional<ws::close_event> close_after_greeting;
+    /// The client messages after which the server closes (close_after()).
     std::optional<std::size_t> close_after_messages;
+    /// The close frame sent then.
     ws::close_event close_after_messages_event;
+    /// The subprotocol accepted.
     std::optional<std::string> subprotocol;
+    /// Extra headers on the 101 response.
     courier::headers headers;
   };
+  /// The plan the stub runs.
   const plan& steps() const noexcept { return plan_; }
 
   struct transcript;
+  /// What connections run from this script received; shared by copies.
   const std::shared_ptr<transcript>& shared_transcript() const noexcept { return transcript_; }
 
  private:

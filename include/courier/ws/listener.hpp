@@ -17,15 +17,23 @@ class sender {
  public:
   struct state;
   sender() = default;
+  /// A handle on an open connection; backends make these.
   explicit sender(std::shared_ptr<state> s) : state_(std::move(s)) {}
 
+  /// Queues one frame. For fragments: the first with fin = false, then frames with
+  /// is_continuation = true, the last with fin = true.
   void send(frame f, bool is_continuation = false);
+  /// Queues a text message.
   void send_text(std::string text) { send(frame::text(std::move(text))); }
+  /// Queues a binary message.
   void send_binary(std::string bytes) { send(frame::binary(std::move(bytes))); }
+  /// Queues a ping.
   void ping(std::string payload = {}) { send(frame::ping(std::move(payload))); }
   /// Starts the close handshake; on_close reports its end.
   void close(std::uint16_t code = close_code::normal, std::string_view reason = {});
+  /// False once the connection is closed or failed.
   bool is_open() const noexcept;
+  /// The shared connection, for backends.
   const std::shared_ptr<state>& shared_state() const noexcept { return state_; }
 
  private:
@@ -44,6 +52,7 @@ class listener {
   virtual void on_frame(const frame& /*f*/) {}
   /// Pongs are sent for pings automatically unless the handler turned auto_pong off.
   virtual void on_ping(const std::string& /*payload*/) {}
+  /// A pong arrived.
   virtual void on_pong(const std::string& /*payload*/) {}
   /// The connection is closed: the peer's close frame (or 1006 and a description).
   virtual void on_close(const close_event& /*e*/) {}

@@ -13,10 +13,15 @@ struct message {
   opcode type = opcode::text;  ///< text or binary
   std::string data;            ///< UTF-8 for text (validated), bytes for binary
 
+  /// True for a text message.
   bool is_text() const noexcept { return type == opcode::text; }
+  /// True for a binary message.
   bool is_binary() const noexcept { return type == opcode::binary; }
+  /// A text message.
   static message text(std::string s) { return {opcode::text, std::move(s)}; }
+  /// A binary message.
   static message binary(std::string bytes) { return {opcode::binary, std::move(bytes)}; }
+  /// Equal when type and data are equal.
   friend bool operator==(const message&, const message&) = default;
 };
 

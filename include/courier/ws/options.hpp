@@ -11,7 +11,10 @@ namespace courier::ws {
 
 /// permessage-deflate (RFC 7692) parameters to offer.
 struct compression_options {
+  /// Ask the client to reset its compression context after each message (less memory,
+  /// larger messages).
   bool client_no_context_takeover = false;
+  /// Ask the server to reset its compression context after each message.
   bool server_no_context_takeover = false;
   std::optional<int> client_max_window_bits{};  ///< 8..15
   std::optional<int> server_max_window_bits{};  ///< 8..15
@@ -24,6 +27,8 @@ enum class outgoing_full {
   close,  ///< the connection is closed with 1008 and the send fails
 };
 
+/// Settings of one WebSocket connection: subprotocols, compression, limits, timeouts,
+/// pings, fragmentation and the outgoing queue.
 struct connection_options {
   /// Offered in Sec-WebSocket-Protocol, in order of preference. A reply naming any other fails
   /// the upgrade.
@@ -39,6 +44,7 @@ struct connection_options {
   /// Send a ping this often when set; a pong must come back within pong_timeout or the
   /// connection is failed (a dead peer is noticed).
   std::optional<std::chrono::milliseconds> ping_interval{};
+  /// How long a pong may take after a ping_interval ping.
   std::chrono::milliseconds pong_timeout{std::chrono::seconds(10)};
   /// When set, data frames with a longer payload are sent as several frames of at most this
   /// many bytes (fragments, RFC 6455 5.4): the peer can start on a large message while the rest
@@ -46,6 +52,7 @@ struct connection_options {
   std::size_t fragment_size = 0;
   /// Bytes queued for sending but not yet written, and what happens past it.
   std::size_t max_outgoing_bytes = std::size_t{16} << 20;
+  /// What a send does when the outgoing queue is full.
   outgoing_full on_outgoing_full = outgoing_full::wait;
 };
 

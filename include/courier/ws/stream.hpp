@@ -19,25 +19,38 @@ namespace courier::ws {
 /// violation, a lost connection) are thrown from the increment.
 class message_range {
  public:
+  /// The messages of `ws`.
   explicit message_range(websocket ws) : ws_(std::move(ws)) {}
 
+  /// Walks the messages; each increment receives the next one (blocking).
   class iterator {
    public:
+    /// Single pass.
     using iterator_category = std::input_iterator_tag;
+    /// A message.
     using value_type = message;
+    /// Required of an iterator; never used for distances.
     using difference_type = std::ptrdiff_t;
+    /// Points to the current message.
     using pointer = message*;
+    /// The current message.
     using reference = message&;
 
     iterator() = default;
+    /// Receives the first message.
     explicit iterator(message_range* r) : range_(r) { advance(); }
+    /// The current message.
     reference operator*() const { return *range_->current_; }
+    /// The current message's members.
     pointer operator->() const { return &*range_->current_; }
+    /// Receives the next message.
     iterator& operator++() {
       advance();
       return *this;
     }
+    /// Receives the next message.
     void operator++(int) { advance(); }
+    /// True once the connection has closed.
     friend bool operator==(const iterator& it, std::default_sentinel_t) {
       return it.range_ == nullptr;
     }
@@ -49,7 +62,9 @@ class message_range {
     message_range* range_ = nullptr;
   };
 
+  /// Receives the first message (blocking).
   iterator begin() { return iterator(this); }
+  /// The end: the close.
   std::default_sentinel_t end() const noexcept { return {}; }
 
   /// The close event that ended the range, once it has ended.

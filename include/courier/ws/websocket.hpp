@@ -61,6 +61,7 @@ class websocket {
   struct state;
   /// An empty handle (what a failed async open hands out); only assignment is valid on it.
   websocket() = default;
+  /// A handle on an open connection; backends make these.
   explicit websocket(std::shared_ptr<state> s) : state_(std::move(s)) {}
 
   // --- receiving ------------------------------------------------------------------------------
@@ -80,8 +81,11 @@ class websocket {
   /// The same, waiting at most `timeout` (instead of buffer_options::receive_timeout): then
   /// timeout_error is thrown, nothing is consumed and the connection stays open.
   incoming receive(std::chrono::milliseconds timeout);
+  /// receive_message(), waiting at most `timeout`.
   message receive_message(std::chrono::milliseconds timeout);
+  /// receive_text(), waiting at most `timeout`.
   std::string receive_text(std::chrono::milliseconds timeout);
+  /// receive_binary(), waiting at most `timeout`.
   std::vector<std::byte> receive_binary(std::chrono::milliseconds timeout);
 
   // --- sending --------------------------------------------------------------------------------
@@ -90,13 +94,18 @@ class websocket {
   /// order, for the socket (frames queued together go out in one write); it blocks only while
   /// the outgoing queue holds max_outgoing_bytes (outgoing_full::wait).
   void send(frame f, bool is_continuation = false);
+  /// Sends a text message.
   void send_text(std::string text);
+  /// Sends a binary message.
   void send_binary(std::span<const std::byte> bytes);
+  /// Sends a binary message.
   void send_binary(std::string bytes);
+  /// Sends a ping; its pong is not reported as a message.
   void ping(std::string payload = {});
   /// Starts the close handshake and waits (at most close_timeout) for the peer's close frame.
   void close(std::uint16_t code = close_code::normal, std::string_view reason = {});
 
+  /// False once the connection is closed or failed.
   bool is_open() const noexcept;
   /// The headers of the 101 response.
   const courier::headers& upgrade_headers() const noexcept;
@@ -111,46 +120,60 @@ class websocket {
   // --- async forms ----------------------------------------------------------------------------
   // Each receive waits at most buffer_options::receive_timeout when that is set, or the
   // `timeout` given to its overload; then it completes with timeout_error, having taken nothing.
+  /// receive() with any Asio completion token; completes with
+  /// void(std::exception_ptr, incoming).
   template <class Token>
   auto async_receive(Token&& token) {
     return initiate_receive<incoming>(&websocket::do_async_receive, std::nullopt,
                                       std::forward<Token>(token));
   }
+  /// The same, waiting at most `timeout`.
   template <class Token>
   auto async_receive(std::chrono::milliseconds timeout, Token&& token) {
     return initiate_receive<incoming>(&websocket::do_async_receive, timeout,
                                       std::forward<Token>(token));
   }
+  /// receive_message() with any Asio completion token; completes with
+  /// void(std::exception_ptr, message).
   template <class Token>
   auto async_receive_message(Token&& token) {
     return initiate_receive<message>(&websocket::do_async_receive_message, std::nullopt,
                                      std::forward<Token>(token));
   }
+  /// The same, waiting at most `timeout`.
   template <class Token>
   auto async_receive_message(std::chrono::milliseconds timeout, Token&& token) {
     return initiate_receive<message>(&websocket::do_async_receive_message, timeout,
                                      std::forward<Token>(token));
   }
+  /// receive_text() with any Asio completion token; completes with
+  /// void(std::exception_ptr, std::string).
   template <class Token>
   auto async_receive_text(Token&& token) {
     return initiate_receive<std::string>(&websocket::do_async_receive_text, std::nullopt,
                                          std::forward<Token>(token));
   }
+  /// The same, waiting at most `timeout`.
   template <class Token>
   auto async_receive_text(std::chrono::milliseconds timeout, Token&& token) {
     return initiate_receive<std::string>(&websocket::do_async_receive_text, timeout,
                                          std::forward<Token>(token));
   }
+  /// receive_binary() with any Asio completion token; completes with
+  /// void(std::exception_ptr, std::vector<std::byte>).
   template <class Token>
   auto async_receive_binary(Token&& token) {
     return initiate_receive<std::vector<std::byte>>(&websocket::do_async_receive_binary,
                                                     std::nullopt, std::forward<Token>(token));
   }
+  /// The same, waiting at most `timeout`.
   template <class Token>
   auto async_receive_binary(std::chrono::milliseconds timeout, Token&& token) {
     return initiate_receive<std::vector<std::byte>>(&websocket::do_async_receive_binary, timeout,
                                                     std::forward<Token>(token));
   }
+  /// send() with any Asio completion token; completes with void(std::exception_ptr) once
+  /// the frame is queued.
   template <class Token>
   auto async_send(frame f, bool is_continuation, Token&& token) {
     return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
@@ -160,22 +183,27 @@ class websocket {
         },
         token, std::move(f), is_continuation);
   }
+  /// async_send() of a whole frame (not a continuation).
   template <class Token>
   auto async_send(frame f, Token&& token) {
     return async_send(std::move(f), false, std::forward<Token>(token));
   }
+  /// send_text() with any Asio completion token.
   template <class Token>
   auto async_send_text(std::string text, Token&& token) {
     return async_send(frame::text(std::move(text)), false, std::forward<Token>(token));
   }
+  /// send_binary() with any Asio completion token.
   template <class Token>
   auto async_send_binary(std::span<const std::byte> bytes, Token&& token) {
     return async_send(frame::binary(bytes), false, std::forward<Token>(token));
   }
+  /// ping() with any Asio completion token.
   template <class Token>
   auto async_ping(std::string payload, Token&& token) {
     return async_send(frame::ping(std::move(payload)), false, std::forward<Token>(token));
   }
+  /// close() with any Asio completion token; completes when the handshake ends.
   template <class Token>
   auto async_close(std::uint16_t code, std::string_view reason, Token&& token) {
     return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
@@ -186,15 +214,22 @@ class websocket {
         token, code, std::string(reason));
   }
 
+  /// A type-erased completion handler for a result of type T.
   template <class T>
   using completion = boost::asio::any_completion_handler<void(std::exception_ptr, T)>;
+  /// The completion of async_receive.
   using receive_handler = boost::asio::any_completion_handler<void(std::exception_ptr, incoming)>;
+  /// The completion of async_receive_message.
   using message_handler = boost::asio::any_completion_handler<void(std::exception_ptr, message)>;
+  /// The completion of async_receive_text.
   using text_handler = boost::asio::any_completion_handler<void(std::exception_ptr, std::string)>;
+  /// The completion of async_receive_binary.
   using binary_handler =
       boost::asio::any_completion_handler<void(std::exception_ptr, std::vector<std::byte>)>;
+  /// The completion of sends, pings and close.
   using done_handler = boost::asio::any_completion_handler<void(std::exception_ptr)>;
 
+  /// The shared connection, for backends.
   const std::shared_ptr<state>& shared_state() const noexcept { return state_; }
 
  private:
