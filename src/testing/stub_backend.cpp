@@ -229,12 +229,27 @@ struct stub_backend::impl : std::enable_shared_from_this<stub_backend::impl> {
   template <class T>
   T wait(std::future<T>& result) {
     if (virt && virt->automatic) {
-      while (result.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      const auto ready = [&] {
+        return result.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+      };
+      while (!ready()) {
+        // An answer already on its way (no delay) comes before time moves at all.
+        settle();
+        if (ready()) break;
         // Nothing due: the answer depends on something else (another thread); poll for it.
         if (!virt->next()) result.wait_for(std::chrono::milliseconds(5));
       }
     }
     return result.get();
+  }
+
+  // Returns once everything queued on the stub's thread so far has run (at once on that thread).
+  void settle() {
+    if (on_own_thread()) return;
+    auto drained = std::make_shared<std::promise<void>>();
+    auto done = drained->get_future();
+    net::post(io->ioc, [drained] { drained->set_value(); });
+    done.wait_for(std::chrono::seconds(1));
   }
 
   // What recorded durations measure: virtual time on a virtual clock.
@@ -286,13 +301,7 @@ stub_backend::stub_backend() : impl_(std::make_shared<impl>(*this)) {
 stub_backend::stub_backend(virtual_clock& clock) : stub_backend() {
   impl_->virt = clock.state();
   impl_->owner = impl_->virt->attach([weak = std::weak_ptr(impl_)] {
-    auto self = weak.lock();
-    if (!self || self->on_own_thread()) return;
-    // Everything queued on the stub's thread so far (the answers the clock released) runs.
-    auto drained = std::make_shared<std::promise<void>>();
-    auto done = drained->get_future();
-    net::post(self->io->ioc, [drained] { drained->set_value(); });
-    done.wait_for(std::chrono::seconds(1));
+    if (auto self = weak.lock()) self->settle();
   });
 }
 

@@ -65,6 +65,23 @@ int fetch_with_retry(Backend& backend,
   return status;
 }
 
+TEST(stub_clock, an_answer_without_delay_does_not_move_time_past_other_waits) {
+  ct::virtual_clock clock;
+  ct::stub_backend stub(clock);
+  stub.when(ct::path_is("/later")).respond(200, "later").delay(30s);
+  stub.when_any().respond(200, "now");
+  auto later =
+      cr::basic_request().get(cr::uri("https://x.example/later")).async_send(stub, net::use_future);
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(*cr::basic_request().get(api).send(stub).body(), "now");
+  }
+  EXPECT_EQ(clock.now(), 0s);
+  EXPECT_EQ(later.wait_for(10ms), std::future_status::timeout);
+  clock.advance(30s);
+  ASSERT_EQ(later.wait_for(1s), std::future_status::ready);
+  EXPECT_EQ(*later.get().body(), "later");
+}
+
 TEST(stub_clock, a_retry_that_waits_thirty_seconds_is_tested_in_milliseconds) {
   ct::virtual_clock clock;
   ct::stub_backend stub(clock);
