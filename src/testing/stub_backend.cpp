@@ -14,8 +14,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
 #include <cerrno>
@@ -618,9 +620,31 @@ net::awaitable<std::unique_ptr<asio_detail::byte_stream>> connect_stub(
   co_return std::move(pipe.client);
 }
 
-// Decides how the stub answers this upgrade, now, on the caller's thread.
+// On a virtual clock, the upgrade's delay passes before the connection is made: `wait` of
+// virtual time, then a read timeout if the delay reaches the request's limit.
+net::awaitable<std::unique_ptr<asio_detail::byte_stream>> connect_stub_later(
+    std::weak_ptr<stub_backend::impl> weak, detail::server_plan plan,
+    std::chrono::milliseconds wait, bool times_out, std::string what) {
+  std::shared_ptr<net::steady_timer> timer;
+  auto due = std::make_shared<bool>(false);
+  if (auto self = weak.lock()) timer = self->arm(wait, due);
+  if (!timer) throw operation_aborted("the stub_backend was destroyed");
+  boost::system::error_code ec;
+  co_await timer->async_wait(net::redirect_error(net::use_awaitable, ec));
+  if (!*due) throw operation_aborted("stub_backend: destroyed before answering " + what);
+  if (times_out) {
+    throw timeout_error("stub_backend: read timeout: no answer to the WebSocket upgrade " + what +
+                        " within " + std::to_string(wait.count()) + " ms");
+  }
+  auto self = weak.lock();
+  if (!self) throw operation_aborted("the stub_backend was destroyed");
+  co_return co_await connect_stub(self, std::move(plan));
+}
+
+// Decides how the stub answers this upgrade, now, on the caller's thread. `on_clock` tells
+// whether the opening waits on the stub's virtual clock.
 asio_detail::stream_connector make_connector(const std::shared_ptr<stub_backend::impl>& self,
-                                             const request_data& req) {
+                                             const request_data& req, bool* on_clock = nullptr) {
   if (!req.uri()) {
     throw invalid_request("the WebSocket request has no uri: call get(uri) first");
   }
@@ -643,6 +667,18 @@ asio_detail::stream_connector make_connector(const std::shared_ptr<stub_backend:
     }
   } else {
     plan.refusal = std::move(d.reply);
+  }
+  if (self->virt && plan.delay.count() > 0) {
+    const auto& opts = req.options();
+    auto limit = opts.timeout ? std::min(opts.read_timeout, *opts.timeout) : opts.read_timeout;
+    const bool times_out = plan.delay >= limit;
+    const auto wait = times_out ? limit : plan.delay;
+    plan.delay = std::chrono::milliseconds(0);
+    if (on_clock) *on_clock = true;
+    return [weak = std::weak_ptr(self), plan = std::move(plan), wait, times_out,
+            what = describe(req)](const courier::uri&, asio_detail::clock::time_point) {
+      return connect_stub_later(weak, plan, wait, times_out, what);
+    };
   }
   return [weak = std::weak_ptr(self), plan = std::move(plan)](const courier::uri&,
                                                               asio_detail::clock::time_point) {
@@ -672,7 +708,28 @@ websocket_response<typename Handler::value_type> open_sync(
   auto start = self->elapsed();
   try {
     self->io->check_blocking_allowed("stub_backend::open_websocket()");
-    auto r = asio_detail::open_websocket_over(*self->io, req, handler, make_connector(self, req));
+    bool on_clock = false;
+    auto connector = make_connector(self, req, &on_clock);
+    if (on_clock && self->virt->automatic) {
+      // Opened asynchronously, so that this thread can move the clock while it waits.
+      using value = typename Handler::value_type;
+      auto opened = std::make_shared<std::promise<websocket_response<value>>>();
+      auto result = opened->get_future();
+      asio_detail::async_open_websocket_over(
+          self->io, req, handler,
+          [opened](std::exception_ptr e, websocket_response<value> r) {
+            if (e) {
+              opened->set_exception(e);
+            } else {
+              opened->set_value(std::move(r));
+            }
+          },
+          std::move(connector));
+      auto r = self->wait(result);
+      record_open(*self, req, start, nullptr, &r);
+      return r;
+    }
+    auto r = asio_detail::open_websocket_over(*self->io, req, handler, std::move(connector));
     record_open(*self, req, start, nullptr, &r);
     return r;
   } catch (...) {

@@ -173,4 +173,60 @@ TEST(stub_clock, sleep_for_on_a_manual_clock_returns_when_time_reaches_it) {
   EXPECT_EQ(slept.wait_for(1s), std::future_status::ready);
 }
 
+// --- WebSockets ------------------------------------------------------------------------------
+
+TEST(stub_clock, a_websocket_upgrade_answered_after_thirty_seconds_opens_at_once) {
+  ct::virtual_clock clock;
+  ct::stub_backend stub(clock);
+  ct::ws_script script;
+  script.send_text("welcome").echo();
+  stub.when_any().respond_websocket(script).delay(30s);
+  auto start = real_clock::now();
+  auto ws = cr::basic_request()
+                .read_timeout(60s)
+                .get(cr::uri("wss://chat.example/room"))
+                .open_websocket(stub, cr::ws::high_level{})
+                .result;
+  EXPECT_EQ(ws.receive_text(), "welcome");
+  ws.send_text("hi");
+  EXPECT_EQ(ws.receive_text(), "hi");
+  EXPECT_LT(real_clock::now() - start, 1s);
+  EXPECT_EQ(clock.now(), 30s);
+  EXPECT_EQ(stub.last_recorded().duration, 30s);
+}
+
+TEST(stub_clock, a_websocket_upgrade_slower_than_the_read_timeout_times_out_in_virtual_time) {
+  ct::virtual_clock clock;
+  ct::stub_backend stub(clock);
+  stub.when_any().respond_websocket(ct::ws_script().echo()).delay(120s);
+  auto start = real_clock::now();
+  EXPECT_THROW(cr::basic_request()
+                   .read_timeout(30s)
+                   .get(cr::uri("wss://chat.example/room"))
+                   .open_websocket(stub, cr::ws::high_level{}),
+               cr::timeout_error);
+  EXPECT_LT(real_clock::now() - start, 1s);
+  EXPECT_EQ(clock.now(), 30s);
+}
+
+TEST(stub_clock, an_async_websocket_open_waits_for_the_clock) {
+  ct::virtual_clock clock(ct::virtual_clock::mode::manual);
+  ct::stub_backend stub(clock);
+  stub.when_any().respond(403, "members only").delay(10s);
+  auto opening = cr::basic_request()
+                     .get(cr::uri("wss://chat.example/private"))
+                     .async_open_websocket(stub, cr::ws::high_level{}, net::use_future);
+  for (int i = 0; i < 400 && clock.pending() == 0; ++i)
+    std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(opening.wait_for(50ms), std::future_status::timeout);
+  clock.advance(10s);
+  ASSERT_EQ(opening.wait_for(2s), std::future_status::ready);
+  try {
+    opening.get();
+    ADD_FAILURE() << "the upgrade was not refused";
+  } catch (const cr::websocket_upgrade_failed& e) {
+    EXPECT_EQ(e.status(), 403);
+  }
+}
+
 }  // namespace

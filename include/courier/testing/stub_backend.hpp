@@ -90,9 +90,9 @@ class stub_backend : public recorder {
       std::exception_ptr, websocket_response<typename Handler::value_type>)>;
 
   stub_backend();
-  /// A stub whose HTTP waits (answer delays, the read timeouts they run into) pass on `clock`
-  /// instead of the wall clock, and whose recorded durations are virtual. WebSocket timing
-  /// stays on real time. The stub keeps a share of the clock.
+  /// A stub whose waits (answer delays, WebSocket upgrades' included, and the read timeouts
+  /// they run into) pass on `clock` instead of the wall clock, and whose recorded durations
+  /// are virtual. The stub keeps a share of the clock.
   explicit stub_backend(virtual_clock& clock);
   ~stub_backend();
   stub_backend(const stub_backend&) = delete;

@@ -17,16 +17,17 @@ namespace detail {
 struct clock_state;
 }
 
-/// A clock that moves only when told. The HTTP waits of the stub_backends made with it (answer
-/// delays and the read timeouts they run into) and every sleep_for() wait for virtual time;
-/// WebSocket timing (the delay of an upgrade, pings, close timeouts) stays on real time. Events due
+/// A clock that moves only when told. The waits of the stub_backends made with it (answer
+/// delays, WebSocket upgrades' included, and the read timeouts they run into) and every
+/// sleep_for() wait for virtual time; an open WebSocket's own timing (keep-alive pings, close
+/// timeouts) stays on real time. Events due
 /// at the same time run in the order they were scheduled. Copies share one clock. Thread-safe.
 class virtual_clock {
  public:
   using duration = std::chrono::milliseconds;
 
   enum class mode {
-    /// A blocking call that waits on the clock (a sync send, sleep_for) moves
+    /// A blocking call that waits on the clock (send, open_websocket, sleep_for) moves
     /// time straight to the next due event, as often as it takes to return.
     automatic,
     /// Time moves only through advance() and advance_to_next(), from another thread when a
