@@ -8,10 +8,17 @@ namespace courier::testing {
 
 namespace detail {
 
+namespace {
+// now + d, saturated: a wait of milliseconds::max() is due never rather than in the past.
+clock_state::duration later(clock_state::duration now, clock_state::duration d) {
+  d = std::max(d, clock_state::duration{0});
+  return d > clock_state::duration::max() - now ? clock_state::duration::max() : now + d;
+}
+}  // namespace
+
 void clock_state::schedule(owner_id owner, duration after, std::function<void()> fire) {
   std::lock_guard lock(mutex);
-  events.emplace(std::pair(now + std::max(after, duration{0}), next_seq++),
-                 event{owner, std::move(fire)});
+  events.emplace(std::pair(later(now, after), next_seq++), event{owner, std::move(fire)});
 }
 
 clock_state::owner_id clock_state::attach(std::function<void()> settle) {
@@ -65,7 +72,7 @@ void virtual_clock::advance(duration d) {
   duration target;
   {
     std::lock_guard lock(state_->mutex);
-    target = state_->now + std::max(d, duration{0});
+    target = detail::later(state_->now, d);
   }
   while (state_->step(target)) {
   }

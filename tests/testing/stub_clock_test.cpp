@@ -162,6 +162,20 @@ TEST(stub_clock, destroying_the_stub_aborts_a_wait_the_clock_has_not_reached) {
   clock.advance(60s);              // and nothing of it runs any more
 }
 
+TEST(stub_clock, a_wait_of_the_longest_duration_is_never_due) {
+  ct::virtual_clock clock(ct::virtual_clock::mode::manual);
+  ct::stub_backend stub(clock);
+  stub.when_any().respond(200, "never").delay(std::chrono::milliseconds::max());
+  auto pending = cr::basic_request()
+                     .read_timeout(std::chrono::milliseconds::max())
+                     .get(api)
+                     .async_send(stub, net::use_future);
+  clock.advance(std::chrono::hours(24 * 365));
+  EXPECT_EQ(pending.wait_for(50ms), std::future_status::timeout);
+  clock.advance(std::chrono::milliseconds::max());  // saturates instead of overflowing
+  EXPECT_EQ(clock.now(), std::chrono::milliseconds::max());
+}
+
 TEST(stub_clock, sleep_for_on_a_manual_clock_returns_when_time_reaches_it) {
   ct::virtual_clock clock(ct::virtual_clock::mode::manual);
   auto slept = std::async(std::launch::async, [&] { clock.sleep_for(30s); });
