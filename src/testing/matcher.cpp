@@ -1,5 +1,7 @@
 #include <courier/testing/matcher.hpp>
 
+#include <courier/testing/effective_headers.hpp>
+
 #include "core/body_encoder.hpp"
 
 #include <courier/error.hpp>
@@ -127,14 +129,16 @@ matcher query_has(std::string_view name, std::string_view value) {
 
 matcher has_header(std::string_view name) {
   std::string n(name);
-  return matcher([n](const request_data& r) { return r.headers().contains(n); }, "a header " + n);
+  return matcher([n](const request_data& r) { return effective_headers(r).contains(n); },
+                 "a header " + n);
 }
 
 matcher header_is(std::string_view name, std::string_view value) {
   std::string n(name), v(value);
   return matcher(
       [n, v](const request_data& r) {
-        for (auto got : r.headers().get_all(n)) {
+        const auto fields = effective_headers(r);  // get_all() views into it
+        for (auto got : fields.get_all(n)) {
           if (got == v) return true;
         }
         return false;

@@ -3,6 +3,7 @@
 #include "asio/backend_impl.hpp"
 #include "asio/ws_open.hpp"
 #include "asio/ws_session.hpp"
+#include "testing/clock_state.hpp"
 #include "testing/memory_stream.hpp"
 #include "testing/stub_server.hpp"
 
@@ -13,8 +14,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
 #include <cerrno>
@@ -179,6 +182,87 @@ struct stub_backend::impl : std::enable_shared_from_this<stub_backend::impl> {
     delays.push_back(t);
   }
 
+  // With a virtual clock: null for real time.
+  std::shared_ptr<detail::clock_state> virt;
+  detail::clock_state::owner_id owner = 0;
+
+  bool on_own_thread() const {
+    return !io->thread_ids.empty() && std::this_thread::get_id() == io->thread_ids.front();
+  }
+
+  // A timer for a wait of `d`, tracked so that destroying the stub ends it. On real time it
+  // simply expires; on virtual time it waits for ever until the clock reaches the wait's end,
+  // and then `due` is set and the wait cancelled. Either way a wait completing with `*due`
+  // false was ended by the stub's destruction.
+  std::shared_ptr<net::steady_timer> arm(std::chrono::milliseconds d,
+                                         const std::shared_ptr<bool>& due) {
+    auto timer = std::make_shared<net::steady_timer>(io->ioc);
+    track(timer);
+    if (!virt) {
+      timer->expires_after(d);
+      *due = true;  // read only after an expiry; a cancelled wait is told by its error code
+      return timer;
+    }
+    timer->expires_at(net::steady_timer::time_point::max());
+    virt->schedule(owner, d, [ioc = &io->ioc, weak = std::weak_ptr(timer), due] {
+      // The stub detaches from the clock before its io_context goes: `ioc` is alive here.
+      net::post(*ioc, [weak, due] {
+        if (auto t = weak.lock()) {
+          *due = true;
+          t->cancel();
+        }
+      });
+    });
+    return timer;
+  }
+
+  // Calls f(aborted) on the stub's thread after `d`, or with aborted = true when the stub is
+  // destroyed first.
+  void after(std::chrono::milliseconds d, std::function<void(bool)> f) {
+    auto due = std::make_shared<bool>(false);
+    auto timer = arm(d, due);
+    const bool real = !virt;
+    timer->async_wait([timer, due, real, f = std::move(f)](boost::system::error_code ec) {
+      f(real ? ec == net::error::operation_aborted : !*due);
+    });
+  }
+
+  // Waits for a sync call's result; on an automatic virtual clock, moves time while it waits.
+  template <class T>
+  T wait(std::future<T>& result) {
+    if (virt && virt->automatic) {
+      const auto ready = [&] {
+        return result.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+      };
+      while (!ready()) {
+        // An answer already on its way (no delay) comes before time moves at all.
+        settle();
+        if (ready()) break;
+        // Nothing due: the answer depends on something else (another thread); poll for it.
+        if (!virt->next()) result.wait_for(std::chrono::milliseconds(5));
+      }
+    }
+    return result.get();
+  }
+
+  // Returns once everything queued on the stub's thread so far has run (at once on that thread).
+  void settle() {
+    if (on_own_thread()) return;
+    auto drained = std::make_shared<std::promise<void>>();
+    auto done = drained->get_future();
+    net::post(io->ioc, [drained] { drained->set_value(); });
+    done.wait_for(std::chrono::seconds(1));
+  }
+
+  // What recorded durations measure: virtual time on a virtual clock.
+  clock::duration elapsed() const {
+    if (virt) {
+      std::lock_guard lock(virt->mutex);
+      return virt->now;
+    }
+    return clock::now().time_since_epoch();
+  }
+
   std::shared_ptr<detail::stub_rule> find(const request_data& req) {
     std::vector<std::shared_ptr<detail::stub_rule>> snapshot;
     {
@@ -216,7 +300,16 @@ stub_backend::stub_backend() : impl_(std::make_shared<impl>(*this)) {
   io.thread_ids.push_back(io.threads.back().get_id());
 }
 
+stub_backend::stub_backend(virtual_clock& clock) : stub_backend() {
+  impl_->virt = clock.state();
+  impl_->owner = impl_->virt->attach([weak = std::weak_ptr(impl_)] {
+    if (auto self = weak.lock()) self->settle();
+  });
+}
+
 stub_backend::~stub_backend() {
+  // First, so that the clock neither fires a wait of this stub nor waits for it from now on.
+  if (impl_->virt) impl_->virt->detach(impl_->owner);
   auto& io = *impl_->io;
   io.stopped = true;
   // Delayed answers fail with operation_aborted now, rather than never.
@@ -431,11 +524,7 @@ void run_exchange(std::shared_ptr<stub_backend::impl> self, request_data req, bo
     net::post(self->io->ioc, [finish = std::move(finish)]() mutable { finish(false); });
     return;
   }
-  auto timer = std::make_shared<net::steady_timer>(self->io->ioc, wait);
-  self->track(timer);
-  timer->async_wait([timer, finish = std::move(finish)](boost::system::error_code ec) mutable {
-    finish(ec == net::error::operation_aborted);
-  });
+  self->after(wait, std::move(finish));
 }
 
 }  // namespace detail
@@ -444,11 +533,11 @@ namespace {
 // Records the exchange, then hands over the result.
 exchange_done recording(std::shared_ptr<stub_backend::impl> self, const request_data& req,
                         const body_destination& dest, exchange_done done) {
-  auto start = clock::now();
+  auto start = self->elapsed();
   return [weak = std::weak_ptr(self), req, dest, start, done = std::move(done)](
              std::exception_ptr e, raw_response raw) {
     recorded_exchange rec{req};
-    rec.duration = clock::now() - start;
+    if (auto self = weak.lock()) rec.duration = self->elapsed() - start;
     if (e) {
       courier::detail::record_failure(rec, e);
     } else {
@@ -473,7 +562,7 @@ raw_response stub_backend::send_raw(const request_data& req, const body_destinat
           promise.set_value(std::move(r));
         }
       }));
-  return result.get();
+  return impl_->wait(result);
 }
 
 void stub_backend::async_send_raw(const request_data& req, const body_destination& dest,
@@ -531,9 +620,31 @@ net::awaitable<std::unique_ptr<asio_detail::byte_stream>> connect_stub(
   co_return std::move(pipe.client);
 }
 
-// Decides how the stub answers this upgrade, now, on the caller's thread.
+// On a virtual clock, the upgrade's delay passes before the connection is made: `wait` of
+// virtual time, then a read timeout if the delay reaches the request's limit.
+net::awaitable<std::unique_ptr<asio_detail::byte_stream>> connect_stub_later(
+    std::weak_ptr<stub_backend::impl> weak, detail::server_plan plan,
+    std::chrono::milliseconds wait, bool times_out, std::string what) {
+  std::shared_ptr<net::steady_timer> timer;
+  auto due = std::make_shared<bool>(false);
+  if (auto self = weak.lock()) timer = self->arm(wait, due);
+  if (!timer) throw operation_aborted("the stub_backend was destroyed");
+  boost::system::error_code ec;
+  co_await timer->async_wait(net::redirect_error(net::use_awaitable, ec));
+  if (!*due) throw operation_aborted("stub_backend: destroyed before answering " + what);
+  if (times_out) {
+    throw timeout_error("stub_backend: read timeout: no answer to the WebSocket upgrade " + what +
+                        " within " + std::to_string(wait.count()) + " ms");
+  }
+  auto self = weak.lock();
+  if (!self) throw operation_aborted("the stub_backend was destroyed");
+  co_return co_await connect_stub(self, std::move(plan));
+}
+
+// Decides how the stub answers this upgrade, now, on the caller's thread. `on_clock` tells
+// whether the opening waits on the stub's virtual clock.
 asio_detail::stream_connector make_connector(const std::shared_ptr<stub_backend::impl>& self,
-                                             const request_data& req) {
+                                             const request_data& req, bool* on_clock = nullptr) {
   if (!req.uri()) {
     throw invalid_request("the WebSocket request has no uri: call get(uri) first");
   }
@@ -557,6 +668,18 @@ asio_detail::stream_connector make_connector(const std::shared_ptr<stub_backend:
   } else {
     plan.refusal = std::move(d.reply);
   }
+  if (self->virt && plan.delay.count() > 0) {
+    const auto& opts = req.options();
+    auto limit = opts.timeout ? std::min(opts.read_timeout, *opts.timeout) : opts.read_timeout;
+    const bool times_out = plan.delay >= limit;
+    const auto wait = times_out ? limit : plan.delay;
+    plan.delay = std::chrono::milliseconds(0);
+    if (on_clock) *on_clock = true;
+    return [weak = std::weak_ptr(self), plan = std::move(plan), wait, times_out,
+            what = describe(req)](const courier::uri&, asio_detail::clock::time_point) {
+      return connect_stub_later(weak, plan, wait, times_out, what);
+    };
+  }
   return [weak = std::weak_ptr(self), plan = std::move(plan)](const courier::uri&,
                                                               asio_detail::clock::time_point) {
     auto self = weak.lock();
@@ -566,31 +689,51 @@ asio_detail::stream_connector make_connector(const std::shared_ptr<stub_backend:
 }
 
 template <class Value>
-void record_open(recorder& rec, const request_data& req, clock::time_point start,
+void record_open(stub_backend::impl& self, const request_data& req, clock::duration start,
                  std::exception_ptr e, const websocket_response<Value>* r) {
   recorded_exchange x{req, true};
-  x.duration = clock::now() - start;
+  x.duration = self.elapsed() - start;
   if (e) {
     courier::detail::record_failure(x, e);
   } else {
     courier::detail::record_upgrade(x, *r);
   }
-  rec.add(std::move(x));
+  self.rec.add(std::move(x));
 }
 
 template <class Handler>
 websocket_response<typename Handler::value_type> open_sync(
     const std::shared_ptr<stub_backend::impl>& self, const request_data& req,
     const Handler& handler) {
-  auto start = clock::now();
+  auto start = self->elapsed();
   try {
     self->io->check_blocking_allowed("stub_backend::open_websocket()");
-    auto r = asio_detail::open_websocket_over(*self->io, req, handler, make_connector(self, req));
-    record_open(self->rec, req, start, nullptr, &r);
+    bool on_clock = false;
+    auto connector = make_connector(self, req, &on_clock);
+    if (on_clock && self->virt->automatic) {
+      // Opened asynchronously, so that this thread can move the clock while it waits.
+      using value = typename Handler::value_type;
+      auto opened = std::make_shared<std::promise<websocket_response<value>>>();
+      auto result = opened->get_future();
+      asio_detail::async_open_websocket_over(
+          self->io, req, handler,
+          [opened](std::exception_ptr e, websocket_response<value> r) {
+            if (e) {
+              opened->set_exception(e);
+            } else {
+              opened->set_value(std::move(r));
+            }
+          },
+          std::move(connector));
+      auto r = self->wait(result);
+      record_open(*self, req, start, nullptr, &r);
+      return r;
+    }
+    auto r = asio_detail::open_websocket_over(*self->io, req, handler, std::move(connector));
+    record_open(*self, req, start, nullptr, &r);
     return r;
   } catch (...) {
-    record_open<typename Handler::value_type>(self->rec, req, start, std::current_exception(),
-                                              nullptr);
+    record_open<typename Handler::value_type>(*self, req, start, std::current_exception(), nullptr);
     throw;
   }
 }
@@ -599,14 +742,14 @@ template <class Handler, class Done>
 void open_async(const std::shared_ptr<stub_backend::impl>& self, const request_data& req,
                 const Handler& handler, Done done) {
   using value = typename Handler::value_type;
-  auto start = clock::now();
+  auto start = self->elapsed();
   auto ex = net::get_associated_executor(done, self->io->ioc.get_executor());
   asio_detail::stream_connector connector;
   try {
     connector = make_connector(self, req);
   } catch (...) {
     auto e = std::current_exception();
-    record_open<value>(self->rec, req, start, e, nullptr);
+    record_open<value>(*self, req, start, e, nullptr);
     net::post(self->io->ioc, [ex, done = std::move(done), e]() mutable {
       net::dispatch(ex, [done = std::move(done), e]() mutable {
         std::move(done)(e, websocket_response<value>{});
@@ -619,7 +762,7 @@ void open_async(const std::shared_ptr<stub_backend::impl>& self, const request_d
       slot, net::bind_executor(ex, [weak = std::weak_ptr(self), req, start, done = std::move(done)](
                                        std::exception_ptr e, websocket_response<value> r) mutable {
         recorded_exchange x{req, true};
-        x.duration = clock::now() - start;
+        if (auto self = weak.lock()) x.duration = self->elapsed() - start;
         if (e) {
           courier::detail::record_failure(x, e);
         } else {

@@ -7,8 +7,12 @@
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
+#include <boost/asio/write.hpp>
 
 #include <gtest/gtest.h>
 
@@ -19,6 +23,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <thread>
 
@@ -421,6 +426,172 @@ TEST(stub_http, destroying_the_stub_aborts_pending_answers) {
     FAIL();
   } catch (const cr::error& e) {
     EXPECT_EQ(e.code(), cr::errc::operation_aborted);
+  }
+}
+
+// --- the fields a request goes out with ----------------------------------------------------------
+
+TEST(stub_http, header_matchers_see_the_fields_the_body_and_uri_imply) {
+  ct::stub_backend stub;
+  auto form = stub.when(ct::header_is("Content-Type", "application/x-www-form-urlencoded") &&
+                        ct::header_is("Content-Length", "9"));
+  form.respond(200, "form");
+  auto multipart =
+      stub.when(ct::header_is("Content-Type", "multipart/form-data; boundary=courier-stub"));
+  multipart.respond(200, "multipart");
+  auto text = stub.when(ct::header_is("Content-Type", "text/plain; charset=utf-8"));
+  text.respond(200, "text");
+  auto empty_post =
+      stub.when(ct::method_is(cr::method::post) && ct::header_is("Content-Length", "0") &&
+                !ct::has_header("Content-Type"));
+  empty_post.respond(200, "empty post");
+  auto defaults = stub.when(ct::header_is("Host", "h.example:8080") &&
+                            ct::header_is("User-Agent", "courier/0.1") &&
+                            ct::header_is("Accept", "*/*") && !ct::has_header("Content-Length"));
+  defaults.respond(200, "defaults");
+
+  const cr::uri u("http://h.example:8080/x");
+  EXPECT_EQ(*cr::basic_request().form({{"a", "1"}, {"b", "x y"}}).post(u).send(stub).body(),
+            "form");
+  EXPECT_EQ(*cr::basic_request()
+                 .multipart({cr::multipart_part::field("f", "v")})
+                 .post(u)
+                 .send(stub)
+                 .body(),
+            "multipart");
+  EXPECT_EQ(*cr::basic_request().body("hello").put(u).send(stub).body(), "text");
+  EXPECT_EQ(*cr::basic_request().post(u).send(stub).body(), "empty post");
+  EXPECT_EQ(*cr::basic_request().get(u).send(stub).body(), "defaults");
+  EXPECT_EQ(form.hits(), 1u);
+  EXPECT_EQ(multipart.hits(), 1u);
+  EXPECT_EQ(text.hits(), 1u);
+  EXPECT_EQ(empty_post.hits(), 1u);
+  EXPECT_EQ(defaults.hits(), 1u);
+  // The request's own raw headers are unchanged: only what the matchers see is widened.
+  EXPECT_FALSE(stub.last_recorded().request.headers().contains("Host"));
+}
+
+#ifdef COURIER_HAVE_NLOHMANN_JSON
+TEST(stub_http, a_json_body_matches_on_its_content_type) {
+  ct::stub_backend stub;
+  stub.when(ct::header_is("Content-Type", "application/json")).respond(201, "json");
+  stub.when_any().respond(415, "not json");
+  auto r = cr::basic_request().with_body(cr::json_body({{"a", 1}})).post(api).send(stub);
+  EXPECT_EQ(r.status(), 201);
+}
+#endif
+
+TEST(stub_http, a_content_type_the_request_sets_wins_over_the_bodys) {
+  cr::request_data req = cr::basic_request()
+                             .header("Content-Type", "text/csv")
+                             .header("Content-Length", "999")  // replaced by the body's framing
+                             .body("a,b")
+                             .post(api)
+                             .data();
+  auto h = ct::effective_headers(req);
+  EXPECT_EQ(h.get_all("Content-Type"), std::vector<std::string_view>{"text/csv"});
+  EXPECT_EQ(h.get_all("Content-Length"), std::vector<std::string_view>{"3"});
+}
+
+TEST(stub_http, stream_and_file_bodies_have_their_framing) {
+  cr::stream_body unsized;
+  unsized.read = [](std::span<char>) -> std::size_t { return 0; };
+  auto chunked = ct::effective_headers(cr::basic_request().body(unsized).post(api).data());
+  EXPECT_EQ(chunked.get("Transfer-Encoding"), "chunked");
+  EXPECT_FALSE(chunked.contains("Content-Length"));
+  EXPECT_EQ(chunked.get("Content-Type"), "application/octet-stream");
+
+  auto path = std::filesystem::temp_directory_path() / "courier-stub-effective.bin";
+  std::ofstream(path) << "12345";
+  auto file = ct::effective_headers(cr::basic_request().body_file(path).post(api).data());
+  EXPECT_EQ(file.get("Content-Length"), "5");
+  std::filesystem::remove(path);
+  // A file that cannot be read has no length (sending it fails with file_error).
+  auto missing = ct::effective_headers(cr::basic_request().body_file(path).post(api).data());
+  EXPECT_FALSE(missing.contains("Content-Length"));
+}
+
+using request_at = std::function<cr::request<cr::expected<std::string, std::string>>(cr::uri)>;
+
+// The head a local server receives when the asio backend sends the request made by `at`.
+std::string head_received_by_a_server(const request_at& at) {
+  net::io_context ioc;
+  net::ip::tcp::acceptor acceptor(ioc, {net::ip::make_address("127.0.0.1"), 0});
+  const auto port = acceptor.local_endpoint().port();
+  std::string head;
+  std::thread server([&] {
+    net::ip::tcp::socket s(ioc);
+    acceptor.async_accept(s, [](boost::system::error_code) {});
+    ioc.run_for(5s);  // a client that never connects leaves `head` empty
+    if (!s.is_open()) return;
+    boost::system::error_code ec;
+    std::string buf;
+    net::read_until(s, net::dynamic_buffer(buf), "\r\n\r\n", ec);
+    if (ec) return;  // the client's read timeout ends a stalled exchange
+    head = buf.substr(0, buf.find("\r\n\r\n") + 2);
+    // Read what body there is before answering, so the client never sees a reset.
+    auto pos = head.find("Content-Length: ");
+    if (pos != std::string::npos) {
+      std::size_t want = std::stoul(head.substr(pos + 16));
+      std::size_t have = buf.size() - head.size() - 2;
+      if (want > have) {
+        std::string rest(want - have, '\0');
+        net::read(s, net::buffer(rest), ec);
+      }
+    }
+    net::write(s, net::buffer(std::string("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")),
+               ec);
+  });
+  cr::asio_backend backend;
+  try {
+    at(cr::uri("http://127.0.0.1:" + std::to_string(port) + "/x")).send(backend);
+  } catch (const cr::error& e) {
+    ADD_FAILURE() << e.what();
+  }
+  server.join();
+  return head;
+}
+
+// "Name: value\r\n" lines of a head, without its request line.
+std::vector<std::string> field_lines(const std::string& head) {
+  std::vector<std::string> out;
+  std::size_t pos = head.find("\r\n") + 2;
+  while (pos < head.size()) {
+    auto end = head.find("\r\n", pos);
+    out.push_back(head.substr(pos, end - pos));
+    pos = end + 2;
+  }
+  return out;
+}
+
+std::vector<std::string> field_lines(const cr::headers& h) {
+  std::vector<std::string> out;
+  for (const auto& f : h)
+    out.push_back(f.name + ": " + f.value);
+  return out;
+}
+
+TEST(stub_http, effective_headers_are_what_the_asio_backend_sends) {
+  const std::vector<request_at> requests = {
+      [](cr::uri u) { return cr::basic_request().header("X-A", "1").get(u); },
+      [](cr::uri u) {
+        return cr::basic_request().form({{"k", "v w"}}).post(u);
+      },
+      [](cr::uri u) { return cr::basic_request().body("text").put(u); },
+      [](cr::uri u) { return cr::empty_request().header("Accept", "text/html").post(u); },
+      [](cr::uri u) {
+        return cr::basic_request().header("Content-Type", "x/y").body("b").patch(u);
+      },
+  };
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    SCOPED_TRACE(i);
+    std::string head = head_received_by_a_server(requests[i]);
+    ASSERT_FALSE(head.empty());
+    // The uri (and so the Host) is the server's: rebuild the request for it.
+    auto port = head.substr(head.find("Host: 127.0.0.1:") + 16);
+    port = port.substr(0, port.find("\r\n"));
+    auto req = requests[i](cr::uri("http://127.0.0.1:" + port + "/x"));
+    EXPECT_EQ(field_lines(head), field_lines(ct::effective_headers(req.data())));
   }
 }
 

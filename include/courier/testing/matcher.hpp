@@ -3,6 +3,7 @@
 
 #include <courier/method.hpp>
 #include <courier/request.hpp>
+#include <courier/testing/effective_headers.hpp>
 
 #include <functional>
 #include <string>
@@ -57,9 +58,11 @@ matcher path_starts_with(std::string_view prefix);
 matcher host_is(std::string_view host);
 /// A query parameter with this (decoded) name and value.
 matcher query_has(std::string_view name, std::string_view value);
-/// A header with this name (any value).
+/// A header with this name (any value), among the fields the request goes out with: its own
+/// and those its uri and body imply (Host, Content-Type, Content-Length, ...; see
+/// effective_headers()).
 matcher has_header(std::string_view name);
-/// A header with this name whose value is exactly `value`.
+/// Such a header whose value is exactly `value`.
 matcher header_is(std::string_view name, std::string_view value);
 /// The body as it would be sent (text, bytes, a form url-encoded, a file's content) equals
 /// `body`. Multipart bodies are compared with a fixed boundary, "courier-stub".

@@ -14,6 +14,7 @@
 #include <courier/response.hpp>
 #include <courier/testing/answer.hpp>
 #include <courier/testing/matcher.hpp>
+#include <courier/testing/virtual_clock.hpp>
 #include <courier/testing/ws_script.hpp>
 #include <courier/ws/handler.hpp>
 
@@ -100,6 +101,10 @@ class stub_backend : public recorder {
       std::exception_ptr, websocket_response<typename Handler::value_type>)>;
 
   stub_backend();
+  /// A stub whose waits (answer delays, WebSocket upgrades' included, and the read timeouts
+  /// they run into) pass on `clock` instead of the wall clock, and whose recorded durations
+  /// are virtual. The stub keeps a share of the clock.
+  explicit stub_backend(virtual_clock& clock);
   ~stub_backend();
   stub_backend(const stub_backend&) = delete;
   stub_backend& operator=(const stub_backend&) = delete;
