@@ -24,8 +24,10 @@ struct clock_state;
 /// at the same time run in the order they were scheduled. Copies share one clock. Thread-safe.
 class virtual_clock {
  public:
+  /// Virtual time is counted in milliseconds, the unit of courier's delays and timeouts.
   using duration = std::chrono::milliseconds;
 
+  /// Who moves time: a blocked call (automatic) or only the test (manual).
   enum class mode {
     /// A blocking call that waits on the clock (send, open_websocket, sleep_for) moves
     /// time straight to the next due event, as often as it takes to return.
@@ -35,6 +37,7 @@ class virtual_clock {
     manual,
   };
 
+  /// A clock at virtual time 0.
   explicit virtual_clock(mode m = mode::automatic);
 
   /// The virtual time elapsed since the clock was made.
@@ -50,8 +53,10 @@ class virtual_clock {
   void sleep_for(duration d);
   /// How many waits are scheduled.
   std::size_t pending() const;
+  /// The mode the clock was made with.
   mode advance_mode() const noexcept;
 
+  /// The shared state behind the clock, for the stub backend that waits on it.
   const std::shared_ptr<detail::clock_state>& state() const noexcept { return state_; }
 
  private:
