@@ -25,10 +25,7 @@ class client {
 
   /// The forecast, nullopt when the city is unknown (404). Other failures throw.
   std::optional<forecast> today(const std::string& city) {
-    auto r = courier::basic_request()
-                 .header("Accept", "text/plain")
-                 .get(base_.with_path_segments({"forecast", city}))
-                 .send(backend_);
+    auto r = plain_text_.get(base_.with_path_segments({"forecast", city})).send(backend_);
     if (r.status() == 404) return std::nullopt;
     if (!r.body()) throw std::runtime_error("weather service: " + r.body().error());
     const std::string& text = *r.body();
@@ -40,6 +37,8 @@ class client {
  private:
   Backend& backend_;
   courier::uri base_;
+  // Prepared once; each call copies it and adds the method and uri.
+  courier::basic_request_type plain_text_ = courier::basic_request().header("Accept", "text/plain");
 };
 
 }  // namespace weather

@@ -480,15 +480,19 @@ std::string request<T>::basic_credentials(std::string_view user, std::string_vie
   return detail::basic_credentials(user, password);
 }
 
+/// The type of basic_request() and empty_request(): a request whose body is read with
+/// as_string_or_error(). Name it to keep a prepared request in a member or pass it around.
+using basic_request_type = request<expected<std::string, std::string>>;
+
 /// A request with no headers; the body is read with as_string_or_error().
-inline request<expected<std::string, std::string>> empty_request() {
+inline basic_request_type empty_request() {
   return detail::make_empty_request();
 }
 
 /// Like empty_request(), plus Accept-Encoding for the decoders this build has (gzip, deflate,
 /// and br and zstd when built with them):
 /// the starting point for most requests.
-inline request<expected<std::string, std::string>> basic_request() {
+inline basic_request_type basic_request() {
   return detail::make_basic_request();
 }
 

@@ -3,6 +3,7 @@
 #include "core/hot_path.hpp"
 
 #include "core/http_grammar.hpp"
+#include "core/quoted_input.hpp"
 
 #include <algorithm>
 
@@ -13,24 +14,12 @@ char lower(char c) noexcept {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
 }
 
-std::string printable(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s.substr(0, 64)) {
-    if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c < 0x20 || c == 0x7f) {
-      static const char* hex = "0123456789abcdef";
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > 64) out += "...";
-  return out;
+// One byte as a message shows it: 'x', "a space", or the byte \x0a.
+std::string describe(unsigned char c) {
+  if (c == ' ') return "a space";
+  const char ch = static_cast<char>(c);
+  if (c < 0x20 || c >= 0x7f) return "the byte " + detail::escaped_input(std::string_view(&ch, 1));
+  return std::string("'") + ch + "'";
 }
 
 }  // namespace
@@ -44,8 +33,8 @@ void validate_header_name(std::string_view name) {
   if (name.empty()) throw invalid_header("header name is empty");
   for (unsigned char c : name) {
     if (!detail::is_tchar(c)) {
-      throw invalid_header("header name \"" + printable(name) +
-                           "\" holds a character not allowed in a field name");
+      throw invalid_header("header name " + detail::quoted_input(name, 64) + " holds " +
+                           describe(c) + ", which a field name cannot hold");
     }
   }
 }
@@ -55,9 +44,9 @@ void validate_header_value(std::string_view name, std::string_view value) {
     // field-value = *( VCHAR / obs-text / SP / HTAB ): any other control would let the value
     // end the field early (CR, LF) or confuse parsers (NUL).
     if ((c < 0x20 && c != '\t') || c == 0x7f) {
-      throw invalid_header("value of header \"" + printable(name) +
-                           "\" holds a control character (" + printable(value) +
-                           "): CR, LF and NUL are rejected to prevent injection");
+      throw invalid_header("the value of header " + detail::quoted_input(name, 64) + " holds " +
+                           describe(c) + " (" + detail::quoted_input(value, 64) +
+                           "); CR, LF, NUL and other controls are rejected to prevent injection");
     }
   }
 }

@@ -1,6 +1,7 @@
 #include <courier/error.hpp>
 #include <courier/headers.hpp>
 #include <courier/method.hpp>
+#include "core/quoted_input.hpp"
 
 namespace courier {
 
@@ -8,8 +9,8 @@ method::method(std::string_view name) : name_(name) {
   try {
     validate_header_name(name);  // a method is a token, like a field name
   } catch (const invalid_header&) {
-    throw invalid_request("invalid HTTP method \"" + std::string(name.substr(0, 64)) +
-                          "\": a method must be a token such as GET or POST");
+    throw invalid_request("invalid HTTP method " + detail::quoted_input(name, 64) +
+                          ": a method must be a token such as GET or POST");
   }
 }
 

@@ -2,6 +2,7 @@
 // proxy for a uri, and reading the environment like curl.
 #include <courier/error.hpp>
 #include <courier/proxy.hpp>
+#include "core/quoted_input.hpp"
 
 #include <cctype>
 #include <charconv>
@@ -57,7 +58,7 @@ proxy::proxy(std::string_view text) {
       std::size_t from = scheme_end == std::string::npos ? 0 : scheme_end + 3;
       if (from <= at) shown.replace(from, at - from, "***");
     }
-    throw invalid_request("invalid proxy uri \"" + shown + "\": " + why);
+    throw invalid_request("invalid proxy uri " + detail::quoted_input(shown) + ": " + why);
   };
   std::string_view rest = text;
   while (!rest.empty() && std::isspace(static_cast<unsigned char>(rest.front())))
@@ -80,7 +81,8 @@ proxy::proxy(std::string_view text) {
   } else if (scheme == "socks5h") {
     kind_ = kind::socks5h;
   } else {
-    fail("unsupported scheme \"" + scheme + "\" (use http, https, socks5 or socks5h)");
+    fail("unsupported scheme " + detail::quoted_input(scheme, 64) +
+         " (use http, https, socks5 or socks5h)");
   }
   // A trailing "/" is common in HTTP_PROXY values; any other path has no meaning for a proxy.
   if (auto slash = rest.find('/'); slash != std::string_view::npos) {

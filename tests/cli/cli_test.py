@@ -640,10 +640,12 @@ def unknown_host():
 def malformed_url():
     code, out, err = run("http://exa mple/")
     expect(code == 2, "exit 2", (code, err))
-    expect(err.startswith("courier: error: bad command line: malformed URL 'http://exa mple/'"),
+    expect(err.startswith("courier: error: bad command line: malformed URL 'http://exa mple/': "
+                          "the host holds a space at offset 10, which a host name cannot hold"),
            "error line", err)
     code, out, err = run("http://[::1/")
-    expect(code == 2 and "malformed URL" in err, "unbalanced bracket", err)
+    expect(code == 2 and "malformed URL 'http://[::1/': the IPv6 address is not closed with ']'"
+           in err, "unbalanced bracket", err)
 
 
 @test

@@ -318,6 +318,35 @@ TEST(HttpJson, JsonBodyAndAsJson) {
                   .response_as(cr::as_json<nlohmann::json>());
   EXPECT_THROW(fail.send(backend()), cr::decode_error);
 }
+
+TEST(HttpJson, AsJsonOrErrorGivesA404AsAValue) {
+  auto json_at = [](const std::string& path) {
+    return cr::basic_request()
+        .response_as(cr::as_json_or_error<nlohmann::json>())
+        .get(cr::uri(ct::httpbin_url(path)))
+        .send(backend());
+  };
+  auto ok = json_at("/get?x=1");
+  ASSERT_EQ(ok.status(), 200);
+  ASSERT_TRUE(ok.body().has_value()) << ok.body().error().message();
+  EXPECT_EQ((*ok.body())["args"]["x"], "1");
+
+  auto missing = json_at("/status/404");
+  EXPECT_EQ(missing.status(), 404);
+  ASSERT_FALSE(missing.body().has_value());
+  ASSERT_NE(missing.body().error().as_http_error(), nullptr);
+  EXPECT_EQ(missing.body().error().as_http_error()->status, 404);
+  EXPECT_EQ(missing.body().error().message(), R"(the server answered 404, not 2xx; body: "")");
+
+  // httpbin's /html answers 200 with an HTML page: the body is kept on the deserialization side.
+  auto html = json_at("/html");
+  EXPECT_EQ(html.status(), 200);
+  ASSERT_FALSE(html.body().has_value());
+  const auto* d = html.body().error().as_deserialization_error();
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->body.rfind("<!DOCTYPE html>", 0), 0u) << d->body.substr(0, 100);
+  EXPECT_NE(d->message.find("parse_error"), std::string::npos) << d->message;
+}
 #endif
 
 TEST(HttpBasic, ChunkedResponseFromNginx) {

@@ -363,7 +363,75 @@ TEST(stub_http, as_json_goes_through_the_same_decoding) {
     FAIL();
   } catch (const cr::error& e) {
     EXPECT_EQ(e.code(), cr::errc::decode_failed);
+    EXPECT_STREQ(e.what(), "as_json: the server answered 404, not 2xx; body: \"nope\"");
   }
+}
+
+TEST(stub_http, as_json_or_error_keeps_error_statuses_apart_from_bad_json) {
+  ct::stub_backend stub;
+  stub.when(ct::path_is("/ok")).respond(200, R"({"id": 7, "name": "lamp"})");
+  stub.when(ct::path_is("/missing")).respond(404, R"({"error": "no such item"})");
+  stub.when(ct::path_is("/down")).respond(503, "down\nfor maintenance");
+  stub.when(ct::path_is("/wrong-type")).respond(200, R"({"id": "seven"})");
+  stub.when(ct::path_is("/not-json")).respond(200, "<html>");
+  auto get = [&](const char* path) {
+    return cr::empty_request()
+        .response_as(cr::as_json_or_error<item>())
+        .get(cr::uri(std::string("http://j") + path))
+        .send(stub)
+        .body();
+  };
+
+  auto ok = get("/ok");
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(ok->id, 7);
+  EXPECT_EQ(ok->name, "lamp");
+
+  // An error status is a value with its status and body, not an exception.
+  auto missing = get("/missing");
+  ASSERT_FALSE(missing.has_value());
+  ASSERT_NE(missing.error().as_http_error(), nullptr);
+  EXPECT_EQ(missing.error().as_deserialization_error(), nullptr);
+  EXPECT_EQ(*missing.error().as_http_error(),
+            (cr::json_error::http_error{404, R"({"error": "no such item"})"}));
+  EXPECT_EQ(missing.error().message(),
+            R"(the server answered 404, not 2xx; body: "{\"error\": \"no such item\"}")");
+
+  auto down = get("/down");
+  ASSERT_FALSE(down.has_value());
+  ASSERT_NE(down.error().as_http_error(), nullptr);
+  EXPECT_EQ(down.error().as_http_error()->status, 503);
+  EXPECT_EQ(down.error().body(), "down\nfor maintenance");
+  EXPECT_EQ(down.error().message(),
+            R"(the server answered 503, not 2xx; body: "down\x0afor maintenance")");
+
+  // A 2xx body that is not the asked JSON is the other alternative, with the parser's words.
+  auto wrong = get("/wrong-type");
+  ASSERT_FALSE(wrong.has_value());
+  EXPECT_EQ(wrong.error().as_http_error(), nullptr);
+  const auto* d = wrong.error().as_deserialization_error();
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->body, R"({"id": "seven"})");
+  EXPECT_NE(d->message.find("type must be number"), std::string::npos) << d->message;
+
+  auto html = get("/not-json");
+  ASSERT_FALSE(html.has_value());
+  ASSERT_NE(html.error().as_deserialization_error(), nullptr);
+  EXPECT_EQ(html.error().body(), "<html>");
+  EXPECT_EQ(html.error().message().rfind(
+                "the body is not the expected JSON ([json.exception.parse_error", 0),
+            0u)
+      << html.error().message();
+
+  // Async: the same value, and the exception pointer stays null.
+  auto f = cr::empty_request()
+               .response_as(cr::as_json_or_error<nlohmann::json>())
+               .get(cr::uri("http://j/missing"))
+               .async_send(stub, net::use_future);
+  auto res = f.get();
+  EXPECT_EQ(res.status(), 404);
+  ASSERT_FALSE(res.body().has_value());
+  EXPECT_EQ(res.body().error().as_http_error()->status, 404);
 }
 #endif
 

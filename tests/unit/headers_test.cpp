@@ -45,7 +45,47 @@ TEST(Headers, InjectionErrorIsAnInvalidRequest) {
     h.add("X-Evil", "a\r\nb");
     FAIL();
   } catch (const courier::invalid_request& e) {
-    EXPECT_NE(std::string(e.what()).find("\\r\\n"), std::string::npos) << e.what();
+    EXPECT_STREQ(e.what(),
+                 R"(the value of header "X-Evil" holds the byte \x0d ("a\x0d\x0ab"); CR, LF, )"
+                 R"(NUL and other controls are rejected to prevent injection)");
+  }
+}
+
+namespace {
+std::string header_message(std::string_view name, std::string_view value) {
+  try {
+    courier::headers h;
+    h.add(name, value);
+  } catch (const courier::invalid_header& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+}  // namespace
+
+TEST(Headers, MessagesQuoteInputWithBytesOutsidePrintableAsciiEscaped) {
+  EXPECT_EQ(header_message("Bad Name", "v"),
+            R"(header name "Bad Name" holds a space, which a field name cannot hold)");
+  EXPECT_EQ(header_message("Bad:Name", "v"),
+            R"(header name "Bad:Name" holds ':', which a field name cannot hold)");
+  EXPECT_EQ(header_message("X-\xc3\xa9", "v"),
+            R"(header name "X-\xc3\xa9" holds the byte \xc3, which a field name cannot hold)");
+  EXPECT_EQ(header_message("X-\"q\"", "v"),
+            R"(header name "X-\"q\"" holds '"', which a field name cannot hold)");
+  EXPECT_EQ(header_message("", "v"), "header name is empty");
+  EXPECT_EQ(header_message("X-Nul", std::string("a\0b\x7f", 4)),
+            R"(the value of header "X-Nul" holds the byte \x00 ("a\x00b\x7f"); CR, LF, NUL )"
+            R"(and other controls are rejected to prevent injection)");
+  EXPECT_EQ(header_message("X-Long", std::string(100, 'v') + "\n"),
+            "the value of header \"X-Long\" holds the byte \\x0a (\"" + std::string(64, 'v') +
+                "\"...); CR, LF, NUL and other controls are rejected to prevent injection");
+  try {
+    courier::method m("GET\n/x");
+    FAIL();
+  } catch (const courier::invalid_request& e) {
+    EXPECT_STREQ(
+        e.what(),
+        R"(invalid HTTP method "GET\x0a/x": a method must be a token such as GET or POST)");
   }
 }
 

@@ -63,6 +63,100 @@ TEST(Uri, InvalidInputThrowsAtConstruction) {
   }
 }
 
+namespace {
+std::string message_for(const std::string& text) {
+  try {
+    uri u(text);
+  } catch (const courier::invalid_uri& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+}  // namespace
+
+TEST(Uri, MessagesSayWhatIsWrongAndWhere) {
+  EXPECT_EQ(message_for("http://[::1/"),
+            R"(invalid uri "http://[::1/": the IPv6 address is not closed with ']')");
+  EXPECT_EQ(message_for("http://[::g]/"),
+            R"(invalid uri "http://[::g]/": the IPv6 address "[::g]" is not valid)");
+  EXPECT_EQ(message_for("http://[::1]x/"),
+            R"(invalid uri "http://[::1]x/": the IPv6 address is followed by 'x' at offset 12; )"
+            R"(only a ':' and a port may follow ']')");
+  EXPECT_EQ(message_for("http://exa mple.org/"),
+            R"(invalid uri "http://exa mple.org/": the host holds a space at offset 10, which a )"
+            R"(host name cannot hold)");
+  EXPECT_EQ(message_for("http://a\"b/"),
+            R"(invalid uri "http://a\"b/": the host holds '"' at offset 8, which a host name )"
+            R"(cannot hold)");
+  EXPECT_EQ(message_for("http://h:8o/"),
+            R"(invalid uri "http://h:8o/": the port "8o" holds 'o' at offset 10; a port is a )"
+            R"(number from 1 to 65535)");
+  EXPECT_EQ(message_for("http://::1/"),
+            R"(invalid uri "http://::1/": the port ":1" holds ':' at offset 8; a port is a number )"
+            R"(from 1 to 65535 (write an IPv6 address in brackets, as in http://[::1]:8080/))");
+  EXPECT_EQ(message_for("http://h:99999/"),
+            R"(invalid uri "http://h:99999/": its port "99999" is not a number from 1 to 65535)");
+  EXPECT_EQ(message_for("1http://h/"),
+            R"(invalid uri "1http://h/": its scheme "1http" is not a letter followed by letters, )"
+            R"(digits, '+', '-' or '.')");
+  EXPECT_EQ(message_for("http://h/a b"),
+            R"(invalid uri "http://h/a b": the path holds a space at offset 10; percent-encode it )"
+            R"(as %20 or add the segment with with_path_segment())");
+  EXPECT_EQ(message_for("http://h/[x]"),
+            R"(invalid uri "http://h/[x]": the path holds '[' at offset 9; percent-encode it as )"
+            R"(%5B or add the segment with with_path_segment())");
+  EXPECT_EQ(message_for("http://h/%zz"),
+            R"(invalid uri "http://h/%zz": the path has a '%' at offset 9 that is not followed by )"
+            R"(two hex digits (write a '%' itself as %25))");
+  EXPECT_EQ(message_for("http://h/?q=a\nb"),
+            R"(invalid uri "http://h/?q=a\x0ab": the query holds the byte \x0a at offset 13; )"
+            R"(percent-encode it as %0A or add the parameter with with_query_param())");
+  EXPECT_EQ(message_for("http://h/#a#b"),
+            R"(invalid uri "http://h/#a#b": the fragment holds '#' at offset 11; percent-encode )"
+            R"(it as %23)");
+  EXPECT_EQ(message_for("example.org"),
+            R"(invalid uri "example.org": it has no scheme (write it as "http://example.org"))");
+  EXPECT_EQ(message_for(""), R"(invalid uri "": it is empty)");
+  EXPECT_EQ(message_for("http://@a@b/"),
+            R"(invalid uri "http://@a@b/": the host holds '@' at offset 9, which a host name )"
+            R"(cannot hold)");
+  EXPECT_EQ(message_for("http://"), R"(invalid uri "http://": it has no host)");
+}
+
+TEST(Uri, MessagesEscapeBytesOutsidePrintableAscii) {
+  // UTF-8, controls and DEL are shown as \xNN, so the message is one line of plain ASCII.
+  EXPECT_EQ(message_for("http://h/\xc3\xa9"),
+            R"(invalid uri "http://h/\xc3\xa9": the path holds the byte \xc3 at offset 9; )"
+            R"(percent-encode it as %C3 or add the segment with with_path_segment())");
+  EXPECT_EQ(message_for("http://h\r\nX: y/"),
+            R"(invalid uri "http://h\x0d\x0aX: y/": the host holds the byte \x0d at offset 8, )"
+            R"(which a host name cannot hold)");
+  const std::string long_text = "http://h/" + std::string(300, 'a') + " ";
+  EXPECT_EQ(message_for(long_text), "invalid uri \"http://h/" + std::string(191, 'a') +
+                                        "\"...: the path holds a space at offset 309; "
+                                        "percent-encode it as %20 or add the segment with "
+                                        "with_path_segment()");
+}
+
+TEST(Uri, ResolveAndWithSchemeMessagesAreSentencesToo) {
+  try {
+    uri("http://h/").resolve("/a b");
+    FAIL();
+  } catch (const courier::invalid_uri& e) {
+    EXPECT_STREQ(e.what(),
+                 R"(invalid uri "/a b": the path holds a space at offset 2; percent-encode it )"
+                 R"(as %20 or add the segment with with_path_segment())");
+  }
+  try {
+    uri("http://h/").with_scheme("1x");
+    FAIL();
+  } catch (const courier::invalid_uri& e) {
+    EXPECT_STREQ(e.what(),
+                 R"(invalid uri "http://h/": its scheme "1x" is not a letter followed by )"
+                 R"(letters, digits, '+', '-' or '.')");
+  }
+}
+
 TEST(Uri, PathSegmentsArePercentEncoded) {
   uri u = uri("http://h/").with_path_segments({"a b", "c/d", "é"});
   EXPECT_EQ(u.path(), "/a%20b/c%2Fd/%C3%A9");

@@ -112,8 +112,12 @@ std::string normalise_url(const std::string& text, const std::string& default_sc
   } catch (const courier::invalid_uri& e) {
     // The library's reason reads `invalid uri "...": why; advice for C++ callers`: keep the why.
     std::string why = e.what();
-    if (auto p = why.find("\": "); p != std::string::npos) why = why.substr(p + 3);
-    if (auto p = why.find("; "); p != std::string::npos) why.erase(p);
+    // The quoted uri escapes '"' as \", so its closing quote is the first one not escaped.
+    std::size_t p = why.find("\": ");
+    while (p != std::string::npos && p > 0 && why[p - 1] == '\\')
+      p = why.find("\": ", p + 1);
+    if (p != std::string::npos) why = why.substr(p + 3);
+    if (auto semi = why.find("; "); semi != std::string::npos) why.erase(semi);
     throw usage_error("malformed URL '" + text + "': " + why,
                       "percent-encode spaces and other special characters (%20), or pass query "
                       "values as name==value items, which are encoded for you");
