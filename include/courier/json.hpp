@@ -22,16 +22,16 @@ inline bytes_body json_body(const nlohmann::json& value) {
 
 namespace detail {
 template <class T>
-expected<T, json_error> read_json(const response_head& head, raw_body&& body) {
+expected<T, json_error> read_json(const response_head& head, raw_body&& raw) {
   if (!head.is_success()) {
     return unexpected<json_error>(
-        json_error::http_error{head.status, decode_text(head, std::move(body.bytes))});
+        json_error::http_error{head.status, decode_text(head, std::move(raw.bytes))});
   }
   try {
-    return nlohmann::json::parse(body.bytes).template get<T>();
+    return nlohmann::json::parse(raw.bytes).template get<T>();
   } catch (const nlohmann::json::exception& e) {
     return unexpected<json_error>(
-        json_error::deserialization_error{e.what(), std::move(body.bytes)});
+        json_error::deserialization_error{e.what(), std::move(raw.bytes)});
   }
 }
 }  // namespace detail
@@ -44,8 +44,8 @@ expected<T, json_error> read_json(const response_head& head, raw_body&& body) {
 /// nlohmann::json exceptions propagate from send().
 template <class T = nlohmann::json>
 response_as<expected<T, json_error>> as_json_or_error() {
-  return {to_memory{}, [](const response_head& head, raw_body&& body) {
-            return detail::read_json<T>(head, std::move(body));
+  return {to_memory{}, [](const response_head& head, raw_body&& raw) {
+            return detail::read_json<T>(head, std::move(raw));
           }};
 }
 

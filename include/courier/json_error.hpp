@@ -9,13 +9,16 @@
 
 namespace courier {
 
+/// Why as_json_or_error() has no value: an error status (http_error) or a body that is not the
+/// expected JSON (deserialization_error).
 class json_error {
  public:
   /// The server answered with a status outside 2xx. The body is kept as text (converted to
   /// UTF-8 as as_string() does), not parsed: error bodies are often HTML or plain text.
   struct http_error {
-    int status = 0;
-    std::string body;
+    int status = 0;    ///< the HTTP status, outside 200-299
+    std::string body;  ///< the body, as text
+    /// Equal when status and body are.
     friend bool operator==(const http_error&, const http_error&) = default;
   };
 
@@ -23,10 +26,13 @@ class json_error {
   struct deserialization_error {
     std::string message;  ///< what the JSON parser or the conversion reported
     std::string body;     ///< the body as received
+    /// Equal when message and body are.
     friend bool operator==(const deserialization_error&, const deserialization_error&) = default;
   };
 
+  /// An error status.
   json_error(http_error e) : cause_(std::move(e)) {}
+  /// A body that is not the expected JSON.
   json_error(deserialization_error e) : cause_(std::move(e)) {}
 
   /// The error status and its body, or null when the failure is a deserialization error.
@@ -45,9 +51,10 @@ class json_error {
 
   /// One line for a log or an exception: `the server answered 404, not 2xx; body: "..."` or
   /// `the body is not the expected JSON (<parser message>); body: "..."`. Bytes outside
-  /// printable ASCII are escaped (\x0a) and the body is cut at 200 bytes.
+  /// printable ASCII are escaped (as `\x0a`) and the body is cut at 200 bytes.
   std::string message() const;
 
+  /// Equal when both hold the same alternative with equal fields.
   friend bool operator==(const json_error&, const json_error&) = default;
 
  private:
