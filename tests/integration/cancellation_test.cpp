@@ -58,11 +58,6 @@ void run_coroutine(F body, std::chrono::seconds limit = 20s) {
   if (failure) std::rethrow_exception(failure);
 }
 
-net::awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  net::steady_timer t(co_await net::this_coro::executor, d);
-  co_await t.async_wait(net::use_awaitable);
-}
-
 std::chrono::milliseconds since(clock_type::time_point t0) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t0);
 }

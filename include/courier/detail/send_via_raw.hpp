@@ -50,8 +50,8 @@ auto async_send_via_raw(Backend& backend, const request<T>& req, CompletionToken
               e = std::current_exception();
             }
           }
-          auto ex = work.get_executor();
-          boost::asio::dispatch(ex,
+          auto handler_ex = work.get_executor();
+          boost::asio::dispatch(handler_ex,
                                 [handler = std::move(handler), e, res = std::move(res)]() mutable {
                                   std::move(handler)(e, std::move(res));
                                 });
