@@ -26,6 +26,7 @@ import socket
 import struct
 import subprocess
 import sys
+import shutil
 import tempfile
 import termios
 import time
@@ -1041,5 +1042,6 @@ def proxy_errors():
 
 
 stop_big_body_server()
+shutil.rmtree(WORK, ignore_errors=True)  # what the tests wrote, files of tens of MiB among it
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)
