@@ -1,6 +1,7 @@
 // Redirects, timeouts, TLS and bad peers: each failure is a typed error within its timeout.
 #include <courier/courier.hpp>
 
+#include "support/expect_error.hpp"
 #include "support/fault_server.hpp"
 #include "support/test_backends.hpp"
 #include "support/test_env.hpp"
@@ -29,19 +30,7 @@ std::chrono::milliseconds elapsed(F f) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                t0);
 }
-template <class E, class F>
-std::string expect_error(F f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "no exception";
-  return {};
-}
+using courier::test::expect_error;
 }  // namespace
 
 TEST(Redirects, ChainIsFollowedAndRecorded) {

@@ -2,6 +2,7 @@
 // decodes, a Location with raw UTF-8, a keep-alive connection closed after a request arrived.
 #include <courier/courier.hpp>
 
+#include "support/expect_error.hpp"
 #include "support/fault_server.hpp"
 #include "support/test_backends.hpp"
 
@@ -24,19 +25,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-template <class E, class F>
-std::string expect_error(F f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "no exception";
-  return {};
-}
+using courier::test::expect_error;
 
 std::string repeated(std::string_view item, int times) {
   std::string out;

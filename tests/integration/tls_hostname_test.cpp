@@ -3,6 +3,7 @@
 // refused, over HTTPS and wss alike.
 #include <courier/courier.hpp>
 
+#include "support/expect_error.hpp"
 #include "support/test_backends.hpp"
 #include "support/test_env.hpp"
 
@@ -20,19 +21,7 @@ namespace ct = courier::test;
 
 namespace {
 
-template <class E, class F>
-std::string expect_error(F f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "no exception";
-  return {};
-}
+using courier::test::expect_error;
 
 // A path no other test asks for, so that nginx's access log tells whether this one arrived.
 std::string unique_path(std::string_view name) {
