@@ -282,15 +282,16 @@ std::exception_ptr receive_timed_out(const websocket::state& st, std::chrono::mi
 // The same for a receive: while it waits, the calling thread reads the socket itself when the
 // session allows it (ws_session::read_here_until), so a round trip stays on this thread.
 // `start` adds the receiver and returns its id. With a `timeout`, a receive that has not been
-// served by then is taken back (nothing consumed) and throws timeout_error.
+// served by then is taken back (nothing consumed) and throws timeout_error; `deadline`, when
+// given, is when that timeout ends (a caller that already waited part of it).
 template <class T>
 T wait_for_input(
     websocket::state& st,
     const std::function<std::uint64_t(std::function<void(std::exception_ptr, T)>)>& start,
-    std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+    std::optional<std::chrono::milliseconds> timeout, deadline_type deadline = std::nullopt) {
   st.backend->check_blocking_allowed("a blocking websocket call");
-  deadline_type deadline;
-  if (timeout) deadline = asio_detail::after(std::chrono::steady_clock::now(), *timeout);
+  if (timeout && !deadline)
+    deadline = asio_detail::after(std::chrono::steady_clock::now(), *timeout);
   sync_result<T> result;
   const std::uint64_t id = start(result.callback());
   if (!result.ready()) st.session->read_here_until([&] { return result.ready(); }, deadline);
@@ -550,23 +551,13 @@ message blocking_receive_message(const std::shared_ptr<websocket::state>& st,
       }
     }
   }
-  const auto left =
-      deadline ? std::optional(std::max(std::chrono::milliseconds(0),
-                                        std::chrono::duration_cast<std::chrono::milliseconds>(
-                                            *deadline - std::chrono::steady_clock::now())))
-               : std::nullopt;
-  try {
-    return wait_for_input<message>(
-        *st,
-        [&](std::function<void(std::exception_ptr, message)> cb) {
-          if (want) cb = expect_type(*want, std::move(cb));
-          return st->add_receiver(message_receiver(std::move(cb), st->session->where()));
-        },
-        left);
-  } catch (const timeout_error&) {
-    // Said with the whole timeout, not what was left of it after the read above.
-    std::rethrow_exception(receive_timed_out(*st, *timeout));
-  }
+  return wait_for_input<message>(
+      *st,
+      [&](std::function<void(std::exception_ptr, message)> cb) {
+        if (want) cb = expect_type(*want, std::move(cb));
+        return st->add_receiver(message_receiver(std::move(cb), st->session->where()));
+      },
+      timeout, deadline);
 }
 
 }  // namespace
