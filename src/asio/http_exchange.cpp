@@ -14,7 +14,6 @@
 #include <courier/body_source.hpp>
 #include <courier/error.hpp>
 
-#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -637,33 +636,18 @@ void start_http_exchange(asio_backend::impl& backend, request_data req, body_des
   const bool on_caller_context = caller && &caller->context() != &backend.ioc;
   net::any_io_executor strand = on_caller_context ? net::any_io_executor(net::make_strand(*caller))
                                                   : net::make_strand(backend.ioc);
-  if (!cancel.is_connected()) {  // nobody can cancel: nothing to set up
-    net::co_spawn(
-        strand, run_owned_exchange(backend, std::move(req), std::move(dest), on_caller_context),
-        [done = std::move(done)](std::exception_ptr e, raw_response r) { done(e, std::move(r)); });
-    return;
-  }
-  // A cancelled exchange ends at its next wait; the exception it ends with (a read aborted,
-  // say) is reported as the cancellation it is. Its connection is closed, never pooled: the
+  // A cancelled exchange ends at its next wait. Its connection is closed, never pooled: the
   // response may be half-read.
-  auto cancellation = std::make_shared<spawned_cancellation>(strand);
-  cancellation->listen(cancel, net::cancellation_type::terminal | net::cancellation_type::partial);
-  const auto u = req.uri();
-  std::string where = u ? host_port(u->host(), u->port()) : std::string("its server");
-  net::co_spawn(
+  auto u = req.uri();
+  co_spawn_cancellable(
       strand, run_owned_exchange(backend, std::move(req), std::move(dest), on_caller_context),
-      net::bind_cancellation_slot(
-          cancellation->slot(), [cancellation, where = std::move(where), done = std::move(done)](
-                                    std::exception_ptr e, raw_response r) mutable {
-            cancellation->finish();
-            if (e && cancellation->requested()) {
-              e = std::make_exception_ptr(operation_aborted(
-                  "the request to " + where +
-                  " was cancelled before its response was complete; its connection was closed"));
-            }
-            done(e, std::move(r));
-            spawned_cancellation::release(std::move(cancellation));
-          }));
+      cancel, net::cancellation_type::terminal | net::cancellation_type::partial,
+      [u = std::move(u)] {
+        return std::make_exception_ptr(operation_aborted(
+            "the request to " + (u ? host_port(u->host(), u->port()) : std::string("its server")) +
+            " was cancelled before its response was complete; its connection was closed"));
+      },
+      std::move(done));
 }
 
 COURIER_HOT raw_response run_http_exchange_here(asio_backend::impl& backend,

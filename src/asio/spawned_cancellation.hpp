@@ -8,11 +8,16 @@
 #include "asio/transport.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 
+#include <exception>
 #include <memory>
+#include <utility>
 
 namespace courier::asio_detail {
 
@@ -66,5 +71,32 @@ class spawned_cancellation : public std::enable_shared_from_this<spawned_cancell
   bool requested_ = false;
   bool finished_ = false;
 };
+
+/// co_spawn(strand, op, done), with the caller's cancellation slot relayed to `op` for the
+/// `accepted` types. `done(e, value)` runs once; when the caller cancelled and `op` failed (at
+/// the wait it was cancelled in), `e` is `cancelled()` instead, which says so in words. With
+/// no slot connected nothing is set up, and `cancelled` is never called.
+template <class T, class Cancelled, class Done>
+void co_spawn_cancellable(net::any_io_executor strand, net::awaitable<T> op,
+                          net::cancellation_slot caller, net::cancellation_type accepted,
+                          Cancelled cancelled, Done done) {
+  if (!caller.is_connected()) {
+    net::co_spawn(
+        strand, std::move(op),
+        [done = std::move(done)](std::exception_ptr e, T v) mutable { done(e, std::move(v)); });
+    return;
+  }
+  auto c = std::make_shared<spawned_cancellation>(strand);
+  c->listen(caller, accepted);
+  net::co_spawn(strand, std::move(op),
+                net::bind_cancellation_slot(
+                    c->slot(), [c, cancelled = std::move(cancelled), done = std::move(done)](
+                                   std::exception_ptr e, T v) mutable {
+                      c->finish();
+                      if (e && c->requested()) e = cancelled();
+                      done(e, std::move(v));
+                      spawned_cancellation::release(std::move(c));
+                    }));
+}
 
 }  // namespace courier::asio_detail

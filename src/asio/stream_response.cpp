@@ -3,7 +3,6 @@
 
 #include <courier/error.hpp>
 
-#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -83,6 +82,13 @@ void stream_response::finish_body() {
   reporter_.finish();
 }
 
+namespace {
+operation_aborted read_cancelled(const std::string& where) {
+  return operation_aborted("the read of the streamed body from " + where +
+                           " was cancelled; the stream stays open");
+}
+}  // namespace
+
 net::awaitable<std::size_t> stream_response::fill(std::span<char> out) {
   if (failed_) std::rethrow_exception(failed_);
   std::exception_ptr e;
@@ -94,8 +100,7 @@ net::awaitable<std::size_t> stream_response::fill(std::span<char> out) {
   // A cancelled async read took nothing (a read cancelled while it waits reads no byte): the
   // stream stays usable, and only this read ends.
   if ((co_await net::this_coro::cancellation_state).cancelled() != net::cancellation_type::none) {
-    throw operation_aborted("the read of the streamed body from " + p_.where +
-                            " was cancelled; the stream stays open");
+    throw read_cancelled(p_.where);
   }
   failed_ = e;
   give_up();
@@ -246,29 +251,19 @@ void stream_response::async_read_some(std::span<char> buffer, read_handler done)
     });
     return;
   }
+  // A cancelled read takes nothing (fill() reports it without failing the stream). The slot is
+  // taken before `done` is moved into the completion.
   const auto cancel = done.get_cancellation_slot();
-  if (!cancel.is_connected()) {
-    net::co_spawn(strand_, fill(buffer),
-                  [self = shared_from_this(), done = std::move(done)](std::exception_ptr e,
-                                                                      std::size_t n) mutable {
-                    self->busy_ = false;
-                    std::move(done)(e, n);
-                  });
-    return;
-  }
-  auto cancellation = std::make_shared<spawned_cancellation>(strand_);
-  cancellation->listen(cancel, net::cancellation_type::terminal | net::cancellation_type::partial |
-                                   net::cancellation_type::total);
-  net::co_spawn(
-      strand_, fill(buffer),
-      net::bind_cancellation_slot(cancellation->slot(),
-                                  [self = shared_from_this(), cancellation, done = std::move(done)](
-                                      std::exception_ptr e, std::size_t n) mutable {
-                                    cancellation->finish();
-                                    self->busy_ = false;
-                                    std::move(done)(e, n);
-                                    spawned_cancellation::release(std::move(cancellation));
-                                  }));
+  co_spawn_cancellable(
+      strand_, fill(buffer), cancel,
+      net::cancellation_type::terminal | net::cancellation_type::partial |
+          net::cancellation_type::total,
+      [where = p_.where] { return std::make_exception_ptr(read_cancelled(where)); },
+      [self = shared_from_this(), done = std::move(done)](std::exception_ptr e,
+                                                          std::size_t n) mutable {
+        self->busy_ = false;
+        std::move(done)(e, n);
+      });
 }
 
 }  // namespace courier::asio_detail

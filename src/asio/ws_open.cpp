@@ -15,7 +15,6 @@
 #include <courier/error.hpp>
 #include <courier/ws/errors.hpp>
 
-#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -241,31 +240,18 @@ using open_callback = std::function<void(std::exception_ptr, upgraded)>;
 void start_upgrade(asio_backend::impl& backend, request_data req, ws::connection_options o,
                    bool auto_pong, stream_connector connect, open_callback done,
                    net::cancellation_slot cancel = {}) {
-  net::any_io_executor strand = net::make_strand(backend.ioc);
-  if (!cancel.is_connected()) {
-    net::co_spawn(
-        strand, run_upgrade(backend, std::move(req), std::move(o), auto_pong, std::move(connect)),
-        [done = std::move(done)](std::exception_ptr e, upgraded u) { done(e, std::move(u)); });
-    return;
-  }
-  auto cancellation = std::make_shared<spawned_cancellation>(strand);
-  cancellation->listen(cancel, net::cancellation_type::terminal | net::cancellation_type::partial);
-  const auto u = req.uri();
-  std::string where = u ? host_port(u->host(), u->port()) : std::string("its server");
-  net::co_spawn(
-      strand, run_upgrade(backend, std::move(req), std::move(o), auto_pong, std::move(connect)),
-      net::bind_cancellation_slot(
-          cancellation->slot(), [cancellation, where = std::move(where), done = std::move(done)](
-                                    std::exception_ptr e, upgraded up) mutable {
-            cancellation->finish();
-            if (e && cancellation->requested()) {
-              e = std::make_exception_ptr(
-                  operation_aborted("opening the WebSocket to " + where +
-                                    " was cancelled; the half-open connection was closed"));
-            }
-            done(e, std::move(up));
-            spawned_cancellation::release(std::move(cancellation));
-          }));
+  auto u = req.uri();
+  co_spawn_cancellable(
+      net::make_strand(backend.ioc),
+      run_upgrade(backend, std::move(req), std::move(o), auto_pong, std::move(connect)), cancel,
+      net::cancellation_type::terminal | net::cancellation_type::partial,
+      [u = std::move(u)] {
+        return std::make_exception_ptr(
+            operation_aborted("opening the WebSocket to " +
+                              (u ? host_port(u->host(), u->port()) : std::string("its server")) +
+                              " was cancelled; the half-open connection was closed"));
+      },
+      std::move(done));
 }
 
 websocket_response<ws::websocket> finish_high_level(asio_backend::impl& backend, upgraded& up,
