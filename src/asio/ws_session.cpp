@@ -362,10 +362,13 @@ void ws_session::stop_reading_for_caller() {
 void ws_session::leave_context(net::execution_context& ctx) {
   std::lock_guard lock(mutex_);
   if (!guest_ || &static_cast<net::execution_context&>(guest_->ctx) != &ctx) return;
-  const bool was_reading = guest_reading_;
+  // A receive waiting on this context fails the connection even while the I/O thread reads
+  // (the parked-reader check may have taken reading back): its handler goes with the context.
+  auto sink = sink_.lock();
+  const bool receive_waits = guest_reading_ || (sink && sink->wants_input());
   drop_guest();
   if (finished_) return;
-  if (was_reading) {
+  if (receive_waits) {
     fail(ws::close_code::internal_error, "receive abandoned",
          std::make_exception_ptr(
              operation_aborted("the io_context that was reading the WebSocket to " + where_ +

@@ -217,10 +217,13 @@ TEST(WebSocketCoroutineReads, TwoContextsOneAfterTheOther) {
   socket.close();
 }
 
-TEST(WebSocketCoroutineReads, DestroyingTheContextWithAReceivePendingFailsTheSocket) {
+// Destroys the context while a receive waits on it. `idle_first` lets the socket sit unread
+// long enough for the I/O thread to take reading back before the receive starts.
+void destroy_context_with_receive_pending(std::chrono::milliseconds idle_first) {
   auto socket = open_echo(ct::test_ca_backend());
   std::optional<net::io_context> io(std::in_place);
   run_coroutine(*io, [&]() -> net::awaitable<void> { co_await round_trips(socket, "x", 3); });
+  std::this_thread::sleep_for(idle_first);
   bool received = false;
   net::co_spawn(
       *io,
@@ -230,13 +233,23 @@ TEST(WebSocketCoroutineReads, DestroyingTheContextWithAReceivePendingFailsTheSoc
       },
       [](std::exception_ptr) {});
   io->restart();
-  io->run_for(200ms);  // the receive waits, reading on this context
+  io->run_for(200ms);  // the receive waits
   ASSERT_FALSE(received);
-  // Bytes read for the receive could go with the context: the socket is failed (the pending
-  // receive gets the error), not left with a hole in its stream.
+  // Bytes read for the receive could go with the context, and the receive's handler goes with
+  // it: the socket is failed (the pending receive gets the error), not left with a hole in its
+  // stream or a receive that can never complete.
   io.reset();
   EXPECT_FALSE(socket.is_open());
-  EXPECT_THROW(socket.receive_text(), cr::websocket_closed);
+  EXPECT_THROW(socket.receive_text(2s), cr::websocket_closed);
+}
+
+TEST(WebSocketCoroutineReads, DestroyingTheContextWithAReceivePendingFailsTheSocket) {
+  destroy_context_with_receive_pending(0ms);
+}
+
+TEST(WebSocketCoroutineReads, DestroyingTheContextFailsTheSocketAlsoWhenTheIoThreadReads) {
+  // Idle for longer than the parked-reader check: the backend's I/O thread reads again.
+  destroy_context_with_receive_pending(300ms);
 }
 
 TEST(WebSocketCoroutineReads, CloseFromACoroutineCompletes) {
