@@ -22,7 +22,8 @@ namespace courier {
 
 namespace asio_detail {
 class ws_session;
-}
+class time_source;
+}  // namespace asio_detail
 
 struct asio_backend::impl : std::enable_shared_from_this<asio_backend::impl> {
   explicit impl(asio_backend_options opts);
@@ -76,6 +77,9 @@ struct asio_backend::impl : std::enable_shared_from_this<asio_backend::impl> {
   std::atomic<bool> stopped{false};
   std::mutex sessions_mutex;
   std::vector<std::weak_ptr<asio_detail::ws_session>> sessions;
+  /// Where open WebSockets' timers take their time from: null (the steady clock), or a
+  /// stub_backend's virtual clock.
+  std::shared_ptr<asio_detail::time_source> session_time;
 };
 
 namespace asio_detail {

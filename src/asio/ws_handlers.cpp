@@ -430,8 +430,8 @@ struct receive_canceller {
 
 // A receive timer, armed on the session's strand unless the receive completed first.
 struct receive_timer {
-  explicit receive_timer(const asio_detail::ws_strand& s) : timer(s) {}
-  net::steady_timer timer;
+  explicit receive_timer(const asio_detail::ws_session& s) : timer(s.make_timer()) {}
+  std::unique_ptr<asio_detail::session_timer> timer;
   std::atomic<bool> completed{false};
 };
 
@@ -441,7 +441,7 @@ std::function<void(std::exception_ptr, T)> stopping(std::shared_ptr<receive_time
                                                     const asio_detail::ws_strand& strand,
                                                     std::function<void(std::exception_ptr, T)> cb) {
   return [t = std::move(t), strand, cb = std::move(cb)](std::exception_ptr e, T v) {
-    if (!t->completed.exchange(true)) net::post(strand, [t] { t->timer.cancel(); });
+    if (!t->completed.exchange(true)) net::post(strand, [t] { t->timer->cancel(); });
     cb(e, std::move(v));
   };
 }
@@ -454,8 +454,8 @@ void watch_receive(const std::shared_ptr<websocket::state>& st, std::uint64_t id
   if (!timer) return;
   net::post(st->session->strand(), [weak = std::weak_ptr(st), id, timer, d = *timeout] {
     if (timer->completed) return;
-    timer->timer.expires_after(d);
-    timer->timer.async_wait([weak, id, timer, d](boost::system::error_code ec) {
+    timer->timer->expires_after(d);
+    timer->timer->async_wait([weak, id, timer, d](boost::system::error_code ec) {
       if (ec) return;
       if (auto st = weak.lock()) st->cancel_receiver(id, receive_timed_out(*st, d));
     });
@@ -679,7 +679,7 @@ void wait_async(const std::shared_ptr<websocket::state>& st, Handler h,
       async_callback<T>(std::move(h), st->session->strand().get_inner_executor(), hint, &ctx);
   std::shared_ptr<receive_timer> timer;
   if (timeout) {
-    timer = std::make_shared<receive_timer>(st->session->strand());
+    timer = std::make_shared<receive_timer>(*st->session);
     cb = stopping<T>(timer, st->session->strand(), std::move(cb));
   }
   const std::uint64_t id =

@@ -215,9 +215,9 @@ net::awaitable<upgraded> run_upgrade(asio_backend::impl& backend, request_data r
   out.subprotocol = accepted->subprotocol;
   out.deflate = accepted->deflate.has_value();
   out.initial.assign(buffer.data(), buffered);
-  out.session =
-      std::make_shared<ws_session>(ws_strand(net::any_io_executor(backend.ioc.get_executor())),
-                                   std::move(t), core, std::move(wopts), where);
+  out.session = std::make_shared<ws_session>(
+      ws_strand(net::any_io_executor(backend.ioc.get_executor())), std::move(t), core,
+      std::move(wopts), where, backend.session_time);
   backend.track(out.session);
   co_return out;
 }

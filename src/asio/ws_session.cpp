@@ -83,8 +83,9 @@ struct ws_session::guest {
 
 ws_session::ws_session(ws_strand strand, std::unique_ptr<byte_stream> t,
                        proto::ws::connection_options core, ws::connection_options options,
-                       std::string where)
-    : strand_(std::move(strand)),
+                       std::string where, std::shared_ptr<time_source> time)
+    : time_(std::move(time)),
+      strand_(std::move(strand)),
       transport_(std::move(t)),
       core_(std::move(core)),
       options_(std::move(options)),
@@ -560,7 +561,7 @@ bool ws_session::hold_failure() {
   // Possibly on a caller's thread: timers are the strand's.
   on_strand([this] {
     if (!failure_held_ || finished_) return;
-    if (!failure_timer_) failure_timer_ = std::make_unique<net::steady_timer>(strand_);
+    if (!failure_timer_) failure_timer_ = make_timer();
     failure_timer_->expires_after(options_.close_timeout);
     failure_timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
       std::lock_guard lock(self->mutex_);
@@ -849,7 +850,7 @@ void ws_session::close_locked(std::uint16_t code, std::string reason, send_callb
   }
   flush();
   if (!close_timer_) {
-    close_timer_ = std::make_unique<net::steady_timer>(strand_);
+    close_timer_ = make_timer();
     close_timer_->expires_after(options_.close_timeout);
     auto self = shared_from_this();
     close_timer_->async_wait([self](boost::system::error_code ec) {
@@ -944,10 +945,16 @@ void ws_session::finish(const ws::close_event& close) {
 
 net::awaitable<void> ws_session::keepalive_loop() {
   std::unique_lock lock(mutex_);
-  keepalive_timer_ = std::make_unique<net::steady_timer>(strand_);
+  keepalive_timer_ = make_timer();
+  // A ping every ping_interval: the wait for its pong is part of the interval (a pong
+  // timeout longer than the interval sends the next ping as soon as it has passed).
+  const auto between =
+      std::max(*options_.ping_interval - options_.pong_timeout, std::chrono::milliseconds{0});
+  bool first = true;
   while (!finished_) {
     boost::system::error_code ec;
-    keepalive_timer_->expires_after(*options_.ping_interval);
+    keepalive_timer_->expires_after(std::exchange(first, false) ? *options_.ping_interval
+                                                                : between);
     lock.unlock();
     co_await keepalive_timer_->async_wait(net::redirect_error(net::use_awaitable, ec));
     lock.lock();

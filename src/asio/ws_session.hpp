@@ -6,6 +6,7 @@
 #pragma once
 
 #include "asio/byte_stream.hpp"
+#include "asio/session_timer.hpp"
 #include "asio/transport.hpp"
 #include "proto/ws/connection.hpp"
 
@@ -55,8 +56,10 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
  public:
   using send_callback = std::function<void(std::exception_ptr)>;
 
+  /// `time`: where the session's timers take their time from (null: the steady clock).
   ws_session(ws_strand strand, std::unique_ptr<byte_stream> t, proto::ws::connection_options core,
-             ws::connection_options options, std::string where);
+             ws::connection_options options, std::string where,
+             std::shared_ptr<time_source> time = nullptr);
   ~ws_session();
 
   /// Starts reading (with `initial` bytes that came after the 101 response) and keep-alive.
@@ -145,6 +148,10 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
 
   const ws_strand& strand() const noexcept { return strand_; }
   const std::string& where() const noexcept { return where_; }
+  /// A timer on the session's strand and time (a receive timeout's).
+  std::unique_ptr<session_timer> make_timer() const {
+    return std::make_unique<session_timer>(strand_, time_);
+  }
 
  private:
   struct pending_send {
@@ -206,6 +213,7 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   void fail_all_sends(std::exception_ptr e);
   std::uint64_t queued_bytes() const noexcept;
 
+  std::shared_ptr<time_source> time_;  // null: the steady clock
   ws_strand strand_;
   std::unique_ptr<byte_stream> transport_;  // TCP/TLS, or an in-memory pipe (stub backend)
   proto::ws::connection core_;
@@ -260,12 +268,12 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   }
   bool message_open_ = false;  // a fragmented message we send is not finished
   std::unique_ptr<net::steady_timer> resume_timer_;
-  std::unique_ptr<net::steady_timer> close_timer_;
+  std::unique_ptr<session_timer> close_timer_;
   // A protocol violation waits in the core for the application (deliver_held_failure), at
   // most close_timeout (failure_timer_).
   bool failure_held_ = false;
-  std::unique_ptr<net::steady_timer> failure_timer_;
-  std::unique_ptr<net::steady_timer> keepalive_timer_;
+  std::unique_ptr<session_timer> failure_timer_;
+  std::unique_ptr<session_timer> keepalive_timer_;
   bool awaiting_pong_ = false;
   proto::ws::output_queue write_buffer_;  // swapped with the core's output for each write
   std::uint64_t moved_ = 0;               // bytes taken from the core into write_buffer_

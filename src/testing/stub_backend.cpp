@@ -311,11 +311,28 @@ stub_backend::stub_backend() : impl_(std::make_shared<impl>(*this)) {
   io.thread_ids.push_back(io.threads.back().get_id());
 }
 
+namespace {
+// Open WebSockets' timers (keep-alive, close and receive timeouts) on a stub's virtual clock.
+class clock_time final : public asio_detail::time_source {
+ public:
+  clock_time(std::shared_ptr<detail::clock_state> clock, detail::clock_state::owner_id owner)
+      : clock_(std::move(clock)), owner_(owner) {}
+  void call_after(std::chrono::milliseconds d, std::function<void()> fire) override {
+    clock_->schedule(owner_, d, std::move(fire));
+  }
+
+ private:
+  std::shared_ptr<detail::clock_state> clock_;
+  detail::clock_state::owner_id owner_;
+};
+}  // namespace
+
 stub_backend::stub_backend(virtual_clock& clock) : stub_backend() {
   impl_->virt = clock.state();
   impl_->owner = impl_->virt->attach([weak = std::weak_ptr(impl_)] {
     if (auto self = weak.lock()) self->settle();
   });
+  impl_->io->session_time = std::make_shared<clock_time>(impl_->virt, impl_->owner);
 }
 
 stub_backend::~stub_backend() {

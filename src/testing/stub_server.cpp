@@ -238,6 +238,8 @@ class server {
   // True when the conversation is over (the close handshake finished).
   bool handle(const pws::decoded_frame& f, const ws_script::plan& steps, std::string& out) {
     const auto op = static_cast<ws::opcode>(f.header.opcode);
+    // A hung peer: control frames go unanswered, messages are recorded only.
+    if (steps.unresponsive && (static_cast<std::uint8_t>(op) & 0x8) != 0) return false;
     if (op == ws::opcode::close) {
       if (!close_sent_) {
         // Echo the client's code, as RFC 6455 5.5.1 suggests.
@@ -264,6 +266,7 @@ class server {
     ws::message m = std::move(*partial_);
     partial_.reset();
     plan_.script->shared_transcript()->add(m);
+    if (steps.unresponsive) return false;
     if (steps.on_message) {
       try {
         for (const auto& r : steps.on_message(m)) {

@@ -29,6 +29,11 @@ ws_script& ws_script::close(std::uint16_t code, std::string reason) {
   plan_.close_after_greeting = ws::close_event{code, std::move(reason)};
   return *this;
 }
+ws_script& ws_script::unresponsive() {
+  plan_.unresponsive = true;
+  return *this;
+}
+
 ws_script& ws_script::close_after(std::size_t n, std::uint16_t code, std::string reason) {
   plan_.close_after_messages = n;
   plan_.close_after_messages_event = ws::close_event{code, std::move(reason)};

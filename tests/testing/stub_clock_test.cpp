@@ -243,4 +243,115 @@ TEST(stub_clock, an_async_websocket_open_waits_for_the_clock) {
   }
 }
 
+// --- An open WebSocket's own timers ----------------------------------------------------------
+
+// Waits (in real time, bounded) until the clock has at least `n` waits scheduled.
+bool wait_for_pending(const ct::virtual_clock& clock, std::size_t n) {
+  for (int i = 0; i < 400 && clock.pending() < n; ++i)
+    std::this_thread::sleep_for(5ms);
+  return clock.pending() >= n;
+}
+
+cr::ws::websocket open_on(ct::stub_backend& stub, const cr::ws::high_level& handler) {
+  return cr::basic_request()
+      .get(cr::uri("wss://chat.example/room"))
+      .open_websocket(stub, handler)
+      .result;
+}
+
+// The pong a responsive server sent back for a keep-alive ping (received with surface_pings).
+void expect_keep_alive_pong(cr::ws::websocket& ws) {
+  auto got = ws.receive(2s);  // a real-time bound: the pong is already on its way
+  auto* f = std::get_if<cr::ws::frame>(&got);
+  ASSERT_NE(f, nullptr) << "the connection closed instead";
+  EXPECT_EQ(f->op, cr::ws::opcode::pong);
+  EXPECT_EQ(f->payload, "courier keep-alive");
+}
+
+TEST(stub_clock, keep_alive_pings_go_out_at_their_virtual_times) {
+  ct::virtual_clock clock;
+  ct::stub_backend stub(clock);
+  stub.when_any().respond_websocket(ct::ws_script().echo());
+  cr::ws::high_level handler;
+  handler.options.connection.ping_interval = 30s;
+  handler.options.surface_pings = true;  // the server's pongs show that a ping went out
+  auto ws = open_on(stub, handler);
+  auto start = real_clock::now();
+  ASSERT_TRUE(wait_for_pending(clock, 1));
+  clock.advance(29s);
+  EXPECT_THROW(ws.receive(50ms), cr::timeout_error);  // no ping yet
+  clock.advance(1s);
+  expect_keep_alive_pong(ws);
+  ASSERT_TRUE(wait_for_pending(clock, 1));
+  clock.advance(30s);
+  expect_keep_alive_pong(ws);
+  EXPECT_EQ(clock.now(), 60s);
+  EXPECT_LT(real_clock::now() - start, 5s);
+  EXPECT_TRUE(ws.is_open());
+}
+
+TEST(stub_clock, a_peer_that_stops_answering_pings_is_found_dead_in_virtual_time) {
+  ct::virtual_clock clock;
+  ct::stub_backend stub(clock);
+  stub.when_any().respond_websocket(ct::ws_script().unresponsive());
+  cr::ws::high_level handler;
+  handler.options.connection.ping_interval = 30s;
+  handler.options.connection.pong_timeout = 10s;
+  auto ws = open_on(stub, handler);
+  auto start = real_clock::now();
+  ASSERT_TRUE(wait_for_pending(clock, 1));
+  clock.advance(30s);  // the ping goes out, and nothing answers
+  ASSERT_TRUE(wait_for_pending(clock, 1));
+  clock.advance(9s);
+  EXPECT_TRUE(ws.is_open());
+  clock.advance(1s);
+  try {
+    ws.receive_text();
+    ADD_FAILURE() << "the dead peer was not noticed";
+  } catch (const cr::timeout_error& e) {
+    EXPECT_NE(std::string(e.what()).find("no pong"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("10000 ms"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(ws.is_open());
+  EXPECT_EQ(clock.now(), 40s);
+  EXPECT_LT(real_clock::now() - start, 5s);
+}
+
+TEST(stub_clock, a_close_the_peer_never_answers_ends_at_the_virtual_close_timeout) {
+  ct::virtual_clock clock;
+  ct::stub_backend stub(clock);
+  stub.when_any().respond_websocket(ct::ws_script().unresponsive());
+  cr::ws::high_level handler;
+  handler.options.connection.close_timeout = 5s;
+  auto ws = open_on(stub, handler);
+  auto start = real_clock::now();
+  auto closing = std::async(std::launch::async, [&] { ws.close(); });
+  ASSERT_TRUE(wait_for_pending(clock, 1));
+  EXPECT_EQ(closing.wait_for(50ms), std::future_status::timeout);  // waits for the peer
+  clock.advance(5s);
+  ASSERT_EQ(closing.wait_for(2s), std::future_status::ready);
+  closing.get();
+  EXPECT_FALSE(ws.is_open());
+  EXPECT_LT(real_clock::now() - start, 5s);
+}
+
+TEST(stub_clock, an_async_receive_times_out_in_virtual_time_and_takes_nothing) {
+  ct::virtual_clock clock;
+  ct::stub_backend stub(clock);
+  ct::ws_script script;
+  stub.when_any().respond_websocket(script.echo());
+  cr::ws::high_level handler;
+  handler.options.receive_timeout = 30s;
+  auto ws = open_on(stub, handler);
+  auto waiting = ws.async_receive_text(net::use_future);
+  ASSERT_TRUE(wait_for_pending(clock, 1));
+  EXPECT_EQ(waiting.wait_for(50ms), std::future_status::timeout);
+  clock.advance(30s);
+  ASSERT_EQ(waiting.wait_for(2s), std::future_status::ready);
+  EXPECT_THROW(waiting.get(), cr::timeout_error);
+  // The connection is still usable.
+  ws.send_text("still here");
+  EXPECT_EQ(ws.receive_text(), "still here");
+}
+
 }  // namespace

@@ -18,10 +18,10 @@ struct clock_state;
 }
 
 /// A clock that moves only when told. The waits of the stub_backends made with it (answer
-/// delays, WebSocket upgrades' included, and the read timeouts they run into) and every
-/// sleep_for() wait for virtual time; an open WebSocket's own timing (keep-alive pings, close
-/// timeouts) stays on real time. Events due
-/// at the same time run in the order they were scheduled. Copies share one clock. Thread-safe.
+/// delays, WebSocket upgrades' included, the read timeouts they run into, and an open
+/// WebSocket's timers: keep-alive pings, pong, close and async receive timeouts) and every
+/// sleep_for() wait for virtual time. Events due at the same time run in the order they were
+/// scheduled. Copies share one clock. Thread-safe.
 class virtual_clock {
  public:
   /// Virtual time is counted in milliseconds, the unit of courier's delays and timeouts.

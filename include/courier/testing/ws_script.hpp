@@ -49,6 +49,10 @@ class ws_script {
   ws_script& subprotocol(std::string name);
   /// An extra header on the 101 response.
   ws_script& header(std::string name, std::string value);
+  /// After the greeting the server reads but answers nothing: no pong, no reply, no close
+  /// frame (a peer that hung), so only the client's keep-alive and close timeouts end the
+  /// connection. What it receives is still recorded.
+  ws_script& unresponsive();
 
   /// Every whole message clients sent on connections run from this script, in order.
   std::vector<ws::message> received() const;
@@ -71,6 +75,8 @@ class ws_script {
     std::optional<std::string> subprotocol;
     /// Extra headers on the 101 response.
     courier::headers headers;
+    /// Answers nothing after the greeting (unresponsive()).
+    bool unresponsive = false;
   };
   /// The plan the stub runs.
   const plan& steps() const noexcept { return plan_; }

@@ -41,8 +41,8 @@ struct connection_options {
   /// the longest a protocol violation is held back behind the messages that came before it
   /// (until a receive asks for what follows them); then the close frame goes out regardless.
   std::chrono::milliseconds close_timeout{std::chrono::seconds(5)};
-  /// Send a ping this often when set; a pong must come back within pong_timeout or the
-  /// connection is failed (a dead peer is noticed).
+  /// Send a ping this often when set (from one ping to the next); a pong must come back
+  /// within pong_timeout or the connection is failed (a dead peer is noticed).
   std::optional<std::chrono::milliseconds> ping_interval{};
   /// How long a pong may take after a ping_interval ping.
   std::chrono::milliseconds pong_timeout{std::chrono::seconds(10)};
