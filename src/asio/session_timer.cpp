@@ -78,7 +78,8 @@ void session_timer::expires_after(std::chrono::milliseconds d) {
       std::move(h)(boost::system::error_code{});
       ran->set_value();
     });
-    const auto* io = strand.get_inner_executor().target<net::io_context::executor_type>();
+    const net::any_io_executor inner = strand.get_inner_executor();
+    const auto* io = inner.target<net::io_context::executor_type>();
     if (!io || !io->running_in_this_thread()) finished.wait_for(std::chrono::seconds(1));
   });
 }

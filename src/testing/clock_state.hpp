@@ -21,7 +21,7 @@ struct clock_state {
   explicit clock_state(bool is_automatic) : automatic(is_automatic) {}
 
   /// Runs `fire` (on the thread that moves time, without the clock's locks) once time reaches
-  /// now + after. `owner` 0 belongs to no stub.
+  /// now + after. `owner` 0 belongs to no stub; a detached owner's events are dropped.
   void schedule(owner_id owner, duration after, std::function<void()> fire);
   /// A stub that uses the clock; `settle` returns once it has delivered what was released.
   owner_id attach(std::function<void()> settle);

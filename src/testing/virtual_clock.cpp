@@ -18,6 +18,9 @@ clock_state::duration later(clock_state::duration now, clock_state::duration d) 
 
 void clock_state::schedule(owner_id owner, duration after, std::function<void()> fire) {
   std::lock_guard lock(mutex);
+  // A stub detached already (being destroyed) schedules nothing: the event could outlive
+  // what it refers to, and would never be due to it anyway.
+  if (owner != 0 && !settlers.contains(owner)) return;
   events.emplace(std::pair(later(now, after), next_seq++), event{owner, std::move(fire)});
 }
 
