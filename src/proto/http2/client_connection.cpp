@@ -203,10 +203,10 @@ struct client_connection::impl {
     }
   }
 
-  // After input: nghttp2 may have decided to end the connection (it queued a GOAWAY with an
-  // error). Write it now so that its reason is known, then report.
-  void check_terminated() {
-    if (failed || nghttp2_session_want_read(session) != 0) return;
+  // After input, the frames it calls for are written at once (into `out`, up to a batch):
+  // nghttp2 closes a stream it resets, and ends a connection it fails, only as the RST_STREAM
+  // or GOAWAY goes out, and the driver should see those events right after the input.
+  void after_input() {
     produce_output(options.max_output_batch);
     if (!sent_error_goaway || failed) return;
     std::string why = connection_complaint;
@@ -404,7 +404,15 @@ struct client_connection::impl {
       } else if (s->reset_by_peer) {
         ev.message = prefix + " was reset by the server: " + describe_error_code(code);
         if (ev.safe_to_retry) ev.message += "; the request was not processed and may be retried";
-      } else if (!s->local_error.empty()) {
+      } else if (!s->local_error.empty() || code == NGHTTP2_PROTOCOL_ERROR ||
+                 code == NGHTTP2_FLOW_CONTROL_ERROR) {
+        // We reset it: a callback said why, or nghttp2 found an HTTP messaging violation at
+        // the end of the stream (a content-length the DATA fell short of), which it reports
+        // through no callback.
+        if (s->local_error.empty())
+          s->local_error =
+              describe_library_error(code == NGHTTP2_PROTOCOL_ERROR ? NGHTTP2_ERR_HTTP_MESSAGING
+                                                                    : NGHTTP2_ERR_FLOW_CONTROL);
         ev.protocol_violation = true;
         ev.message = prefix + ": the server sent " + s->local_error + "; the stream was reset (" +
                      describe_error_code(code) + ")";
@@ -705,7 +713,7 @@ void client_connection::receive(std::string_view bytes) {
                       true);
     return;
   }
-  c.check_terminated();
+  c.after_input();
 }
 
 void client_connection::receive_eof() {

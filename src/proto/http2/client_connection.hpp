@@ -55,8 +55,9 @@ class client_connection {
 
   // ---- input ----
 
-  /// Bytes from the server, any split. Events queue up for next_event(). Input after the
-  /// connection failed is ignored.
+  /// Bytes from the server, any split. Events queue up for next_event(); the frames the input
+  /// calls for (acknowledgements, WINDOW_UPDATEs, resets, a GOAWAY) are prepared at once, so
+  /// call take_output() after it. Input after the connection failed is ignored.
   void receive(std::string_view bytes);
   /// The server closed the TCP stream: every open stream fails (connection_error_event).
   void receive_eof();
