@@ -708,9 +708,10 @@ void client_connection::receive(std::string_view bytes) {
       why = c.connection_complaint.empty() ? nghttp2_strerror(static_cast<int>(rv))
                                            : c.connection_complaint;
     }
-    c.send_goaway(code);
+    // Failed first: the callbacks that writing the GOAWAY may run then report nothing more.
     c.fail_connection(code, "HTTP/2 connection error " + describe_error_code(code) + ": " + why,
                       true);
+    c.send_goaway(code);
     return;
   }
   c.after_input();
