@@ -3,6 +3,7 @@
 #include "http2_test_peer.hpp"
 
 #include <courier/error.hpp>
+#include <courier/uri.hpp>
 
 #include <gtest/gtest.h>
 
@@ -66,6 +67,32 @@ TEST(Http2ClientConnection, HostFieldSuppliesTheAuthority) {
   pump(client, server, log);
   EXPECT_EQ(server.requests.at(id).field(":authority"), "h.example:8443");
   EXPECT_FALSE(server.requests.at(id).has("host"));
+}
+
+TEST(Http2ClientConnection, RequestHeadFromCourierTypes) {
+  courier::headers fields;
+  fields.add("Accept", "*/*");
+  const auto head = h2::make_request_head(
+      courier::method::delete_, courier::uri("https://api.example:8443/items/7?force=1"), fields);
+  EXPECT_EQ(head.method.name(), "DELETE");
+  EXPECT_EQ(head.scheme, "https");
+  EXPECT_EQ(head.authority, "api.example:8443");
+  EXPECT_EQ(head.path, "/items/7?force=1");
+  EXPECT_EQ(head.fields, fields);
+  const auto plain =
+      h2::make_request_head(courier::method::get, courier::uri("http://a.example"), {});
+  EXPECT_EQ(plain.scheme, "http");
+  EXPECT_EQ(plain.authority, "a.example");
+  EXPECT_EQ(plain.path, "/");
+
+  h2::client_connection client;
+  test_server server;
+  const auto id = client.submit_request(head);
+  event_log log;
+  pump(client, server, log);
+  EXPECT_EQ(server.requests.at(id).field(":method"), "DELETE");
+  EXPECT_EQ(server.requests.at(id).field(":path"), "/items/7?force=1");
+  EXPECT_EQ(server.requests.at(id).field("accept"), "*/*");
 }
 
 TEST(Http2ClientConnection, BadFieldsAreRefusedBeforeAnythingIsSent) {
@@ -327,6 +354,33 @@ TEST(Http2ClientConnection, GoawayReportsUnprocessedStreamsAsSafeToRetry) {
   }
   EXPECT_FALSE(client.can_submit());
   EXPECT_THROW(client.submit_request(get("/late")), courier::protocol_error);
+  EXPECT_TRUE(client.done());
+}
+
+TEST(Http2ClientConnection, GoawayFailsQueuedRequestsThatWereNeverSentAsSafeToRetry) {
+  h2::client_connection client;
+  test_server server({{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 1}});
+  server.handler = [](std::int32_t, const test_server::request&) {
+    return std::optional<test_response>();
+  };
+  event_log log;
+  pump(client, server, log);
+  const auto sent = client.submit_request(get("/sent"));
+  const auto queued1 = client.submit_request(get("/queued1"));
+  const auto queued2 = client.submit_request(get("/queued2"));
+  pump(client, server, log);
+  ASSERT_EQ(server.requests.size(), 1u);  // the other two wait in the client
+  nghttp2_submit_goaway(server.session(), NGHTTP2_FLAG_NONE, sent, NGHTTP2_NO_ERROR, nullptr, 0);
+  server.respond(sent, {200, {}, "done", {}});
+  pump(client, server, log);
+  EXPECT_EQ(log.streams.at(sent).body, "done");
+  for (auto id : {queued1, queued2}) {
+    ASSERT_TRUE(log.streams.at(id).reset) << id;
+    EXPECT_TRUE(log.streams.at(id).reset->safe_to_retry);
+    EXPECT_EQ(log.streams.at(id).events_after_end, 0u);
+  }
+  EXPECT_EQ(server.requests.size(), 1u);
+  EXPECT_EQ(client.open_streams(), 0u);
   EXPECT_TRUE(client.done());
 }
 

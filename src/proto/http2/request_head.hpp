@@ -3,6 +3,7 @@
 
 #include <courier/headers.hpp>
 #include <courier/method.hpp>
+#include <courier/uri.hpp>
 
 #include <string>
 
@@ -21,6 +22,12 @@ struct request_head {
   /// Host) are left out, and TE is kept only as "trailers" (RFC 9113 8.2.2).
   courier::headers fields;
 };
+
+/// The head of a request for `target` as courier's own types give it: :scheme, :authority
+/// (host, and the port when it is not the default) and :path (path?query, "/" when empty)
+/// from the uri; `fields` are the request's merged fields, as for HTTP/1.1.
+request_head make_request_head(const courier::method& method, const courier::uri& target,
+                               courier::headers fields);
 
 /// How the body of a submitted request is supplied.
 enum class request_body {
