@@ -73,14 +73,15 @@ struct fixture {
   h2::stream_id id;
   std::vector<h2::event> events;
 
-  explicit fixture(h2::connection_options options = {}) : client(options) {
+  explicit fixture(h2::connection_options options = {}, bool settings_acknowledged = true)
+      : client(options) {
     h2::request_head head;
     head.scheme = "http";
     head.authority = "example.test";
     id = client.submit_request(head);
     EXPECT_EQ(id, 1);
     EXPECT_FALSE(client.take_output().empty());
-    feed(frame(SETTINGS, 0, 0, "") + frame(SETTINGS, ACK, 0, ""));
+    feed(frame(SETTINGS, 0, 0, "") + (settings_acknowledged ? frame(SETTINGS, ACK, 0, "") : ""));
   }
 
   void feed(const std::string& bytes) {
@@ -208,6 +209,20 @@ TEST(Http2HostileServer, PushPromiseWithPushDisabledIsAConnectionError) {
   EXPECT_EQ(f.events.size(), 1u);
 }
 
+TEST(Http2HostileServer, PushPromiseBeforeOurSettingsAreAcknowledgedIsRefused) {
+  fixture f({}, false);
+  const std::string promised("\x00\x00\x00\x02", 4);
+  f.feed(frame(PUSH_PROMISE, END_HEADERS, 1,
+               promised + "\x82\x84\x86" + literal(":authority", "example.test")));
+  // nghttp2 refuses the promised stream 2: RST_STREAM(CANCEL) on it in the output.
+  const std::string out = f.client.take_output();
+  EXPECT_NE(out.find(frame(3, 0, 2, std::string("\x00\x00\x00\x08", 4))), std::string::npos);
+  EXPECT_TRUE(f.events.empty());
+  f.feed(frame(HEADERS, END_HEADERS | END_STREAM, 1, status_200));
+  EXPECT_EQ(f.all<h2::end_of_stream_event>().size(), 1u);
+  EXPECT_TRUE(f.all<h2::connection_error_event>().empty());
+}
+
 TEST(Http2HostileServer, HeaderListOverTheLimitResetsTheStream) {
   h2::connection_options options;
   options.max_header_list_size = 4096;
@@ -332,6 +347,7 @@ TEST(Http2HostileServer, GarbageInsteadOfAPrefaceIsAConnectionError) {
   ASSERT_TRUE(err);
   EXPECT_TRUE(err->protocol_violation);
   EXPECT_EQ(err->failed_streams, std::vector<h2::stream_id>{1});
+  expect_contains(err->message, "does not speak HTTP/2 here? it began with \"HTTP/1.1 400 Bad\"");
   EXPECT_TRUE(client.done());
 }
 

@@ -17,7 +17,8 @@
 //  - nghttp2: HPACK errors and a single field over 64 KiB (COMPRESSION_ERROR); the dynamic
 //    table bounded by our SETTINGS_HEADER_TABLE_SIZE; malformed messages (uppercase names,
 //    connection-specific fields, pseudo-header rules, content-length against DATA) as stream
-//    errors; PUSH_PROMISE with push disabled as a connection error; SETTINGS with more than 32
+//    errors; PUSH_PROMISE with push disabled as a connection error (before the server
+//    acknowledged our SETTINGS, it cancels the promised stream instead); SETTINGS with more than 32
 //    entries; unsent PING/SETTINGS acknowledgements piling up past 1000 (NGHTTP2_ERR_FLOODED);
 //    CONTINUATION floods (CVE-2024-28182, backported: options.max_continuations).
 //  - here: the decoded header list of each block against max_header_list_size (an HPACK bomb
@@ -67,10 +68,24 @@ std::string describe_library_error(int lib_error_code) {
       return "a malformed header field (an uppercase or invalid name, a connection-specific "
              "field, a bad pseudo-header field or value)";
     case NGHTTP2_ERR_HTTP_MESSAGING:
-      return "a response that breaks HTTP messaging rules (a content-length that disagrees "
-             "with the DATA, DATA before the response head, ...)";
+      return "a response that breaks HTTP/2 messaging rules (a missing or bad :status, a "
+             "content-length that disagrees with the DATA, DATA before the response head, ...)";
     default:
       return nghttp2_strerror(lib_error_code);
+  }
+}
+
+// What a connection error code means, when nghttp2 said nothing more.
+std::string describe_connection_error(std::uint32_t code) {
+  switch (code) {
+    case NGHTTP2_COMPRESSION_ERROR:
+      return "a header block that could not be decoded (HPACK)";
+    case NGHTTP2_FRAME_SIZE_ERROR:
+      return "a frame of a size HTTP/2 does not allow";
+    case NGHTTP2_FLOW_CONTROL_ERROR:
+      return "more data than the window allowed";
+    default:
+      return "the server broke the HTTP/2 protocol";
   }
 }
 
@@ -123,6 +138,8 @@ struct client_connection::impl {
   // Our GOAWAY with an error code, once nghttp2 sent it for a connection error.
   std::optional<std::uint32_t> sent_error_goaway;
   std::string sent_goaway_debug;
+  std::size_t frames_received = 0;
+  std::string first_bytes;  // the server's first bytes (at most 16), for messages
 
   explicit impl(connection_options o) : options(o) {}
   ~impl() {
@@ -211,10 +228,20 @@ struct client_connection::impl {
     if (!sent_error_goaway || failed) return;
     std::string why = connection_complaint;
     if (why.empty()) why = sent_goaway_debug;
-    if (why.empty()) why = "the server broke the HTTP/2 protocol";
-    fail_connection(
-        *sent_error_goaway,
-        "HTTP/2 connection error " + describe_error_code(*sent_error_goaway) + ": " + why, true);
+    if (why.empty()) why = describe_connection_error(*sent_error_goaway);
+    fail_connection(*sent_error_goaway,
+                    "HTTP/2 connection error " + describe_error_code(*sent_error_goaway) + ": " +
+                        why + not_http2_hint(),
+                    true);
+  }
+
+  // When the server never sent a valid frame, its first bytes say what it speaks instead.
+  std::string not_http2_hint() const {
+    if (frames_received != 0 || first_bytes.empty()) return {};
+    std::string shown;
+    for (char ch : first_bytes)
+      shown += (ch >= 0x20 && ch < 0x7f) ? ch : '.';
+    return " (the server does not speak HTTP/2 here? it began with \"" + shown + "\")";
   }
 
   // ---- nghttp2 callbacks ----
@@ -317,6 +344,7 @@ struct client_connection::impl {
   static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
     impl& c = self(ud);
     if (c.failed) return 0;
+    ++c.frames_received;
     const stream_id id = frame->hd.stream_id;
     switch (frame->hd.type) {
       case NGHTTP2_DATA:
@@ -686,6 +714,7 @@ void client_connection::shutdown() {
 void client_connection::receive(std::string_view bytes) {
   impl& c = *impl_;
   if (c.failed || c.eof) return;
+  if (c.first_bytes.size() < 16) c.first_bytes.append(bytes.substr(0, 16 - c.first_bytes.size()));
   const ssize_t rv = nghttp2_session_mem_recv(
       c.session, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
   if (rv < 0) {
@@ -709,8 +738,10 @@ void client_connection::receive(std::string_view bytes) {
                                            : c.connection_complaint;
     }
     // Failed first: the callbacks that writing the GOAWAY may run then report nothing more.
-    c.fail_connection(code, "HTTP/2 connection error " + describe_error_code(code) + ": " + why,
-                      true);
+    c.fail_connection(
+        code,
+        "HTTP/2 connection error " + describe_error_code(code) + ": " + why + c.not_http2_hint(),
+        true);
     c.send_goaway(code);
     return;
   }
