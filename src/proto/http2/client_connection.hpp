@@ -66,8 +66,8 @@ class client_connection {
 
   // ---- output ----
 
-  /// The bytes to write now, as one batch (at most options.max_output_batch, whole frames);
-  /// empty when there is nothing to send.
+  /// The bytes to write now, as one batch (whole frames, about options.max_output_batch at
+  /// most); empty when there is nothing to send. Call again while wants_write().
   std::string take_output();
   /// Whether take_output() would return something.
   bool wants_write() const noexcept;

@@ -23,8 +23,9 @@ struct connection_options {
   /// header block or body bytes) between them, and without a request submitted meanwhile.
   /// One more fails the connection with ENHANCE_YOUR_CALM: no clock, so a count.
   std::size_t max_idle_frames = 1000;
-  /// At most this many bytes of output are produced for one take_output() (frames are never
-  /// cut; the rest waits for the next call). Bounds the memory one upload batch uses.
+  /// Output stops being produced for one take_output() once this many bytes are ready (whole
+  /// frames, so the batch may pass it by one frame; the rest waits for the next call). Bounds
+  /// the memory one upload batch uses.
   std::size_t max_output_batch = std::size_t{256} << 10;
 };
 
