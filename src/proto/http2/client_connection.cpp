@@ -23,8 +23,8 @@
 //    CONTINUATION floods (CVE-2024-28182, backported: options.max_continuations).
 //  - here: the decoded header list of each block against max_header_list_size (an HPACK bomb
 //    decodes to a huge list from a few bytes; nghttp2 does not enforce the size we announce),
-//    and a count of PING, SETTINGS, PRIORITY and empty DATA frames in a row without progress
-//    (options.max_idle_frames), which covers floods whose acknowledgements are written
+//    and a count of PING, SETTINGS, PRIORITY, empty DATA and unknown frames in a row without
+//    progress (options.max_idle_frames), which covers floods whose acknowledgements are written
 //    promptly and floods that need no answer.
 
 namespace courier::proto::http2 {
@@ -177,7 +177,7 @@ struct client_connection::impl {
     if (++idle_frames <= options.max_idle_frames) return true;
     fatal_code = NGHTTP2_ENHANCE_YOUR_CALM;
     fatal_message = "the server sent more than " + std::to_string(options.max_idle_frames) +
-                    " PING, SETTINGS, PRIORITY or empty DATA frames in a row (a flood)";
+                    " PING, SETTINGS, PRIORITY, empty DATA or unknown frames in a row (a flood)";
     return false;
   }
 
@@ -247,6 +247,24 @@ struct client_connection::impl {
   // ---- nghttp2 callbacks ----
 
   static impl& self(void* user_data) { return *static_cast<impl*>(user_data); }
+
+  // Frame types nghttp2 does not know (extensions) would be skipped without any callback, so
+  // every one of them is registered as an extension that we read and drop (below): a flood of
+  // them is counted here like PINGs.
+  static int on_begin_frame(nghttp2_session*, const nghttp2_frame_hd* hd, void* ud) {
+    impl& c = self(ud);
+    if (c.failed || hd->type <= NGHTTP2_CONTINUATION) return 0;
+    return c.idle_frame_seen() ? 0 : NGHTTP2_ERR_CALLBACK_FAILURE;
+  }
+
+  static int on_extension_chunk(nghttp2_session*, const nghttp2_frame_hd*, const std::uint8_t*,
+                                std::size_t, void*) {
+    return 0;
+  }
+
+  static int unpack_extension(nghttp2_session*, void**, const nghttp2_frame_hd*, void*) {
+    return NGHTTP2_ERR_CANCEL;  // drop the frame
+  }
 
   static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
     impl& c = self(ud);
@@ -521,6 +539,9 @@ client_connection::client_connection(connection_options options)
     : impl_(std::make_unique<impl>(options)) {
   nghttp2_session_callbacks* cb = nullptr;
   if (nghttp2_session_callbacks_new(&cb) != 0) throw std::bad_alloc();
+  nghttp2_session_callbacks_set_on_begin_frame_callback(cb, &impl::on_begin_frame);
+  nghttp2_session_callbacks_set_on_extension_chunk_recv_callback(cb, &impl::on_extension_chunk);
+  nghttp2_session_callbacks_set_unpack_extension_callback(cb, &impl::unpack_extension);
   nghttp2_session_callbacks_set_on_begin_headers_callback(cb, &impl::on_begin_headers);
   nghttp2_session_callbacks_set_on_header_callback(cb, &impl::on_header);
   nghttp2_session_callbacks_set_on_invalid_header_callback(cb, &impl::on_invalid_header);
@@ -539,6 +560,8 @@ client_connection::client_connection(connection_options options)
   }
   nghttp2_option_set_no_auto_window_update(opt, 1);
   nghttp2_option_set_max_continuations(opt, options.max_continuations);
+  for (int type = NGHTTP2_CONTINUATION + 1; type <= 0xff; ++type)
+    nghttp2_option_set_user_recv_extension_type(opt, static_cast<std::uint8_t>(type));
 
   const int rv = nghttp2_session_client_new2(&impl_->session, cb, impl_.get(), opt);
   nghttp2_option_del(opt);
