@@ -1,4 +1,4 @@
-// The HTTP/2 client core against an nghttp2 server session in the same process: requests and
+// The HTTP/2 client core against nghttp2 acting as the server, in the same process: requests and
 // responses round trip, flow control follows the application, resets and GOAWAY are reported.
 #include "http2_test_peer.hpp"
 

@@ -1,4 +1,4 @@
-// Test support for the HTTP/2 client core: an in-process nghttp2 *server* session (an
+// Test support for the HTTP/2 client core: nghttp2 acting as the server, in process (an
 // implementation of the other side that courier does not drive), a pump that moves bytes
 // between the two, and the events the client reported, stream by stream.
 #pragma once
