@@ -16,3 +16,10 @@ endif()
 if(PKG_CONFIG_FOUND AND COURIER_WITH_ZSTD)
   pkg_check_modules(COURIER_ZSTD QUIET libzstd)
 endif()
+
+# HTTP/2 (src/proto/http2): nghttp2, which does no I/O itself; required. Found with pkg-config and
+# linked by absolute path like the decoders above.
+if(NOT PKG_CONFIG_FOUND)
+  message(FATAL_ERROR "pkg-config is needed to find libnghttp2 (apt-get install pkgconf)")
+endif()
+pkg_check_modules(COURIER_NGHTTP2 REQUIRED libnghttp2>=1.52)

@@ -6,6 +6,7 @@
 #             certificate
 #   httpbin   python3-httpbin on Werkzeug's threaded server (httpbin_server.py)
 #   ws        python3-websockets, ws and wss (ws_server.py)
+#   nghttpd   HTTP/2 over cleartext TCP (h2c, prior knowledge) serving the docroot
 # Then writes STATE_DIR/env (KEY=VALUE lines, the file COURIER_TEST_ENV names). See
 # tests/servers/README.md for every key and endpoint. Stop with stop.sh STATE_DIR.
 #
@@ -588,6 +589,35 @@ until start_proxies; do
   attempt=$((attempt + 1))
 done
 
+# --- nghttpd: HTTP/2 over cleartext TCP with prior knowledge (h2c), serving the docroot, with a
+# trailer on every response and uploads echoed back. Its command line names STATE_DIR (the
+# docroot), as stop.sh needs.
+command -v nghttpd >/dev/null || die "nghttpd not found (apt-get install nghttp2-server)"
+start_nghttpd() {
+  local ports
+  ports="$(pick_ports 1)" || return 1
+  read -r _ _ NGHTTPD_PORT <<<"$ports"
+  [[ "$NGHTTPD_PORT" =~ ^[0-9]+$ ]] || return 1
+  launch "$STATE/nghttpd.pid" "$LOGS/nghttpd.log" nghttpd --no-tls --address=127.0.0.1 \
+    --htdocs="$DOCROOT" --trailer="x-served-by: nghttpd" --echo-upload "$NGHTTPD_PORT"
+  local deadline=$((SECONDS + READY_TIMEOUT_S))
+  until accepts 127.0.0.1 "$NGHTTPD_PORT"; do
+    alive "$STATE/nghttpd.pid" || return 1
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+attempt=1
+until start_nghttpd; do
+  [[ -e "$STATE/nghttpd.pid" ]] && kill -TERM "$(cat "$STATE/nghttpd.pid")" 2>/dev/null
+  rm -f "$STATE/nghttpd.pid"
+  if [[ $attempt -ge $ATTEMPTS ]]; then
+    [[ -s "$LOGS/nghttpd.log" ]] && tail -n 25 -- "$LOGS/nghttpd.log" >&2
+    die "nghttpd did not come up (state in $STATE)"
+  fi
+  attempt=$((attempt + 1))
+done
+
 {
   echo "STATE_DIR=$STATE"
   echo "DOCROOT=$DOCROOT"
@@ -619,10 +649,12 @@ done
   echo "MICROSOCKS_AUTH_PORT=$MICROSOCKS_AUTH_PORT"
   echo "SOCKS_USER=$SOCKS_USER"
   echo "SOCKS_PASSWORD=$SOCKS_PASSWORD"
+  echo "NGHTTPD_PORT=$NGHTTPD_PORT"
 } >>"$STATE/env.tmp"
 mv -f "$STATE/env.tmp" "$STATE/env"
 
 echo "courier test servers up ($STATE/env): http=$HTTP_PORT http6=$HTTP6_PORT https=$HTTPS_PORT" \
   "expired=$EXPIRED_PORT wronghost=$WRONGHOST_PORT untrusted=$UNTRUSTED_PORT" \
   "clientcert=$CLIENTCERT_PORT cnonly=$CNONLY_PORT httpbin=$HTTPBIN_PORT ws=$WS_PORT wss=$WSS_PORT" \
-  "tinyproxy=$TINYPROXY_PORT/$TINYPROXY_AUTH_PORT microsocks=$MICROSOCKS_PORT/$MICROSOCKS_AUTH_PORT"
+  "tinyproxy=$TINYPROXY_PORT/$TINYPROXY_AUTH_PORT microsocks=$MICROSOCKS_PORT/$MICROSOCKS_AUTH_PORT" \
+  "nghttpd=$NGHTTPD_PORT"

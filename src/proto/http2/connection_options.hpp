@@ -1,0 +1,32 @@
+// The limits and windows of an HTTP/2 client connection (docs/http2.md explains each).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace courier::proto::http2 {
+
+struct connection_options {
+  /// The receive window of each stream (SETTINGS_INITIAL_WINDOW_SIZE): at most this many body
+  /// bytes of one response are held before the application takes them (consumed()).
+  std::uint32_t stream_window = std::uint32_t{8} << 20;
+  /// The receive window shared by every stream of the connection. With 16 MiB a 32 MiB
+  /// download over loopback is not held up by WINDOW_UPDATE round trips.
+  std::uint32_t connection_window = std::uint32_t{16} << 20;
+  /// SETTINGS_MAX_HEADER_LIST_SIZE, and the bound enforced on each response's header (and
+  /// trailer) block: the names and values plus 32 bytes a field (RFC 9113 6.5.2). A bigger
+  /// block resets the stream.
+  std::uint32_t max_header_list_size = std::uint32_t{64} << 10;
+  /// CONTINUATION frames allowed after one HEADERS frame before the connection is failed.
+  std::size_t max_continuations = 8;
+  /// PING, SETTINGS, PRIORITY, empty DATA and unknown frames accepted in a row with nothing useful
+  /// (a header block or body bytes) between them, and without a request submitted meanwhile. One
+  /// more fails the connection with ENHANCE_YOUR_CALM: no clock, so a count.
+  std::size_t max_idle_frames = 1000;
+  /// Output stops being produced for one take_output() once this many bytes are ready (whole
+  /// frames, so the batch may pass it by one frame; the rest waits for the next call). Bounds
+  /// the memory one upload batch uses.
+  std::size_t max_output_batch = std::size_t{256} << 10;
+};
+
+}  // namespace courier::proto::http2
