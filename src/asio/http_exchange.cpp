@@ -639,14 +639,29 @@ COURIER_COLD hop_result run_hop_here(exchange_state& st, hop_plan& plan, hop_sta
   return std::move(*result);
 }
 
+// Whether the io_context was made for one thread: io_context{1}, or a concurrency hint that
+// turns the scheduler's locking off (a promise that one thread runs it).
+bool runs_on_one_thread(net::io_context& ctx) {
+  const int hint = net::use_service<net::detail::io_context_impl>(ctx).concurrency_hint();
+  if (BOOST_ASIO_CONCURRENCY_HINT_IS_SPECIAL(hint)) {
+    return !BOOST_ASIO_CONCURRENCY_HINT_IS_LOCKING(SCHEDULER, hint);
+  }
+  return hint == 1;
+}
+
 }  // namespace
 
 void start_http_exchange(asio_backend::impl& backend, request_data req, body_destination dest,
                          exchange_callback done, const net::io_context::executor_type* caller,
                          net::cancellation_slot cancel) {
   const bool on_caller_context = caller && &caller->context() != &backend.ioc;
-  net::any_io_executor strand = on_caller_context ? net::any_io_executor(net::make_strand(*caller))
-                                                  : net::make_strand(backend.ioc);
+  // The exchange's handlers (its reads and writes, a timer, a relayed cancellation) must not
+  // run at once. On a context that one thread runs they cannot, and a strand would only cost:
+  // each completion would go through its queue, a second trip through the scheduler.
+  net::any_io_executor strand = !on_caller_context ? net::make_strand(backend.ioc)
+                                : runs_on_one_thread(caller->context())
+                                    ? net::any_io_executor(*caller)
+                                    : net::any_io_executor(net::make_strand(*caller));
   // A cancelled exchange ends at its next wait. Its connection is closed, never pooled: the
   // response may be half-read.
   auto u = req.uri();

@@ -313,13 +313,14 @@ TEST(HttpAsync, AConnectionIdleOnADestroyedContextServesTheNextRequest) {
   };
   {
     cr::asio_backend local;
-    for (int i = 0; i < 3; ++i) {
-      boost::asio::io_context io;  // destroyed with the connection idle on its reactor
+    for (int i = 0; i < 4; ++i) {
+      // Destroyed with the connection idle on its reactor; every other one made for one thread.
+      boost::asio::io_context io(i % 2 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT);
       EXPECT_EQ(run_on(local, io), "ok");
     }
     EXPECT_EQ(*req.send(local).body(), "ok");
     {
-      boost::asio::io_context a, b;
+      boost::asio::io_context a, b(1);  // b: made for one thread, requests need no strand
       EXPECT_EQ(run_on(local, a), "ok");
       EXPECT_EQ(run_on(local, b), "ok");         // taken from a's reactor to b's
       EXPECT_EQ(*req.send(local).body(), "ok");  // and from b's by a blocking call
