@@ -2,8 +2,9 @@
 """Paired comparison of clients or builds, for differences smaller than the spread between
 runs of the full benchmark: every round runs each client once, back to back, and the ratio
 to the last client is taken per round, so that the host's drift between rounds cancels out.
-Prints, per client, the median CPU per run (user + system, then each) and the median and
-quartiles of its per-round ratio to the reference (the last client given).
+Prints, per client, the median CPU per run (user + system, then each) and wall time, and the
+median and quartiles of its per-round ratio to the reference (the last client given); a wall
+time ratio below 1 is a throughput ratio above 1 (its inverse).
 
 Run it with the servers of bench/run.sh up:
 
@@ -22,7 +23,7 @@ import statistics
 import subprocess
 import sys
 
-KEYS = ("cpu_s", "user_s", "sys_s")
+KEYS = ("cpu_s", "user_s", "sys_s", "wall_s")
 
 
 def main():

@@ -22,6 +22,10 @@ TITLES = {
 BYTES_WORKLOADS = {"ws_binary", "ws_text", "http_download"}
 
 
+# (workload, client) -> (system calls per operation, the SYSCALLS line), from bench/syscalls.py
+syscalls = {}
+
+
 def parse(path):
     runs = defaultdict(list)   # (workload, client) -> [dict]
     failures = []
@@ -33,6 +37,8 @@ def parse(path):
             runs[(fields["workload"], fields["client"])].append(fields)
         elif kind == "FAIL":
             failures.append(fields)
+        elif kind == "SYSCALLS":
+            syscalls[(fields["workload"], fields["client"])] = (float(fields["per_op"]), rest)
     return runs, failures
 
 
@@ -151,6 +157,18 @@ def main():
                 out.append(f"| {w} | {c} | {ref} | {cr:.2f} | {tr:.2f} |")
     out.append("")
 
+    if syscalls:
+        out.append("## System calls per request\n")
+        out.append("Counted exactly (bench/syscalls.py: perf's raw_syscalls tracepoint, or strace "
+                   "when perf cannot read it), over one run of each client.\n")
+        out.append("| workload | client | per request | the most frequent, per request |")
+        out.append("|---|---|---|---|")
+        for (w, c), (per, line) in sorted(syscalls.items()):
+            detail = " ".join(f for f in line.split() if "=" in f and f.split("=")[0] not in
+                              ("client", "workload", "per_op"))
+            out.append(f"| {w} | {c} | {per:.2f} | {detail} |")
+        out.append("")
+
     # The performance targets courier holds itself to (bench/README.md).
     def best(w, ref, key, better):
         vals = [r for r in (ratio(w, c, ref, key) for c in ("courier_sync", "courier_async")) if r is not None]
@@ -173,6 +191,16 @@ def main():
          ratio("http_seq", "courier_sync", "curl_easy", "cpu"), lambda r: r <= 0.75),
         ("HTTP 16 connections: requests/s ≥ libcurl multi (best courier client)",
          best("http_conc", "curl_multi", "tput", "high"), lambda r: r >= 1.0),
+        ("HTTP keep-alive, coroutine: CPU per request ≤ Beast async",
+         ratio("http_seq", "courier_async", "beast_async", "cpu"), lambda r: r <= 1.0),
+        ("HTTP 16 coroutines: requests/s ≥ Beast async",
+         ratio("http_conc", "courier_async", "beast_async", "tput"), lambda r: r >= 1.0),
+        ("HTTP 16 coroutines: requests/s ≥ 1.5 × libcurl multi",
+         ratio("http_conc", "courier_async", "curl_multi", "tput"), lambda r: r >= 1.5),
+        ("pipelined messages, coroutine: CPU per message ≤ 1.5 × courier's blocking",
+         ratio("ws_pipeline", "courier_async", "courier_sync", "cpu"), lambda r: r <= 1.5),
+        ("HTTP 16 coroutines: at most 2.5 system calls per request (a count, not a ratio)",
+         syscalls.get(("http_conc", "courier_async"), (None,))[0], lambda r: r <= 2.5),
         ("32 MiB download: ≥ 95% of raw TCP throughput (best courier client)",
          best("http_download", "raw_tcp", "tput", "high"), lambda r: r >= 0.95),
     ]

@@ -115,8 +115,8 @@ workloads=(
   "ws_pipeline|courier_sync courier_async beast_sync beast_async raw_tcp|count=$(scale 200000) size=128 in_flight=64"
   "ws_binary|courier_sync courier_async beast_sync beast_async raw_tcp|count=$(scale 300) size=$((1 << 20))"
   "ws_text|courier_sync courier_async beast_sync beast_async raw_tcp|count=$(scale 10) size=$((16 << 20))"
-  "http_seq|courier_sync courier_async beast_sync curl_easy raw_tcp|count=$(scale 20000) size=100 path=/100b"
-  "http_conc|courier_sync courier_async curl_multi|count=$(scale 100000) connections=16 path=/100b"
+  "http_seq|courier_sync courier_async beast_sync beast_async curl_easy raw_tcp|count=$(scale 20000) size=100 path=/100b"
+  "http_conc|courier_sync courier_async beast_async curl_multi|count=$(scale 100000) connections=16 path=/100b"
   "http_download|courier_sync courier_async curl_easy raw_tcp|count=$(scale 20) size=$((32 << 20)) path=/32m"
   "ws_idle|courier_sync|count=$(scale 10000)"
 )
@@ -139,6 +139,15 @@ for entry in "${workloads[@]}"; do
       echo "$line" | tee -a "$raw" >&2
     done
   done
+done
+# System calls per request of the async HTTP clients (bench/syscalls.py): exact counts.
+for entry in "http_seq|path=/100b" "http_conc|connections=16 path=/100b"; do
+  IFS='|' read -r name args <<<"$entry"
+  [[ "$name" =~ $only ]] || continue
+  BENCH_WS_PORT=$ws_port BENCH_TCP_PORT=$tcp_port BENCH_HTTP_PORT=$http_port \
+    python3 bench/syscalls.py "$client" "$(scale 20000)" "$name $args" courier_async beast_async \
+    2>"$state/logs/syscalls.err" | tee -a "$raw" >&2 ||
+    echo "FAIL client=courier_async workload=$name error=\"syscall count: $(tail -1 "$state/logs/syscalls.err")\"" | tee -a "$raw" >&2
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 

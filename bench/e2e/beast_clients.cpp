@@ -1,6 +1,7 @@
 // Boost.Beast clients written the way Beast's documentation shows: websocket::stream over a
-// tcp::socket with a flat_buffer, sync and C++20-coroutine async; and a sync HTTP client on one
-// keep-alive connection. They are the reference courier is compared with.
+// tcp::socket with a flat_buffer, sync and C++20-coroutine async; and HTTP clients on keep-alive
+// connections, sync (one connection) and async (one coroutine per connection on one
+// io_context). They are the reference courier is compared with.
 #include "bench_client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -86,7 +87,7 @@ outcome ws_sync(const workload& w) {
 }
 
 outcome ws_async(const workload& w) {
-  asio::io_context io;
+  asio::io_context io{1};  // one thread runs it, as in the coroutine clients of courier
   outcome out;
   std::exception_ptr failure;
   asio::co_spawn(
@@ -167,6 +168,44 @@ outcome http_sync(const workload& w) {
   return out;
 }
 
+// http_seq: one coroutine on one connection; http_conc: `connections` coroutines on one
+// io_context, each with its own keep-alive connection, taking requests from a shared count.
+outcome http_async(const workload& w) {
+  asio::io_context io{1};  // one thread runs it, as in the coroutine clients of courier
+  outcome out;
+  long next = 0;  // only touched on the io_context's one thread
+  std::exception_ptr failure;
+  const int workers = w.name == "http_conc" ? w.connections : 1;
+  for (int i = 0; i < workers; ++i) {
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          beast::tcp_stream stream(co_await asio::this_coro::executor);
+          co_await stream.async_connect(endpoint(w, w.http_port), asio::use_awaitable);
+          stream.socket().set_option(tcp::no_delay(true));
+          http::request<http::empty_body> req{http::verb::get, w.path, 11};
+          req.set(http::field::host, w.host);
+          req.set(http::field::user_agent, "beast-bench");
+          beast::flat_buffer buffer;
+          while (next++ < w.count) {
+            check_deadline(w);
+            co_await http::async_write(stream, req, asio::use_awaitable);
+            http::response<http::string_body> res;
+            co_await http::async_read(stream, buffer, res, asio::use_awaitable);
+            if (res.result_int() != 200) throw std::runtime_error("status");
+            out.bytes += res.body().size();
+          }
+        },
+        [&](std::exception_ptr e) {
+          if (e && !failure) failure = e;
+        });
+  }
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+  out.ops = w.count;
+  return out;
+}
+
 }  // namespace
 
 void register_beast(registry& r) {
@@ -175,6 +214,8 @@ void register_beast(registry& r) {
     r["beast_async"][ws] = ws_async;
   }
   r["beast_sync"]["http_seq"] = http_sync;
+  r["beast_async"]["http_seq"] = http_async;
+  r["beast_async"]["http_conc"] = http_async;
 }
 
 }  // namespace bench

@@ -171,7 +171,7 @@ outcome http_sync(const workload& w) {
 
 template <class F>
 void run_coroutines(int n, F make) {
-  asio::io_context io;
+  asio::io_context io{1};  // made for the one thread that runs it
   std::exception_ptr failure;
   for (int i = 0; i < n; ++i)
     asio::co_spawn(io, make(i), [&](std::exception_ptr e) {

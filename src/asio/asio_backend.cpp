@@ -160,13 +160,8 @@ void asio_backend::async_send_raw(const request_data& req, const body_destinatio
   // A handler bound to an io_context (a coroutine's) gets the exchange run on that context.
   const auto caller = handler_context(handler);
   const auto cancel = handler.get_cancellation_slot();
-  auto shared = std::make_shared<raw_handler>(std::move(handler));
-  asio_detail::start_http_exchange(
-      *impl_, req, dest,
-      [shared](std::exception_ptr e, raw_response r) mutable {
-        std::move (*shared)(e, std::move(r));
-      },
-      caller ? &*caller : nullptr, cancel);
+  asio_detail::start_http_exchange(*impl_, req, dest, std::move(handler),
+                                   caller ? &*caller : nullptr, cancel);
 }
 
 }  // namespace courier

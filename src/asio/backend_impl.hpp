@@ -83,7 +83,9 @@ struct asio_backend::impl : std::enable_shared_from_this<asio_backend::impl> {
 };
 
 namespace asio_detail {
-using exchange_callback = std::function<void(std::exception_ptr, raw_response)>;
+/// What an exchange calls once it ends. Its associated executor and slot are not used (the
+/// caller passes them on its own): a plain call, on the thread the exchange ends on.
+using exchange_callback = detail::raw_handler;
 /// Runs one HTTP request (redirects included) and calls `done` once: on the backend's threads,
 /// or, given the io_context executor the caller's handler runs on (a coroutine's), on that
 /// context, with plain connections lent to its reactor so that no thread hop is needed. An

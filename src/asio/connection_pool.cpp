@@ -91,7 +91,8 @@ COURIER_HOT void connection_pool::wake_one(per_origin& p) {
 
 COURIER_HOT void connection_pool::release(std::unique_ptr<transport> t, bool reusable) {
   if (!t) return;
-  t->settle();
+  // A connection lent to a coroutine's io_context stays on its reactor while idle: the next
+  // request from there reuses the registration; any other user settles it first.
   std::lock_guard lock(mutex_);
   per_origin& p = t->slot ? *t->slot : origins_[t->pool_key()];
   t->slot = &p;

@@ -15,6 +15,7 @@
 #include <courier/error.hpp>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 
@@ -208,7 +209,8 @@ COURIER_HOT std::string build_head(const courier::method& m, const courier::uri&
 
 // One write or read within `limit`, reported as ec = timed_out when it passes. A blocking call
 // on a plain connection does it on its own thread (one syscall when the socket is ready);
-// otherwise the backend's reactor waits, and a timer cancels the socket when time is up.
+// otherwise a reactor waits, and a timer cancels the socket when time is up. (Reads on plain
+// connections are bounded by the read watchdog instead: transport::read_some_within.)
 net::awaitable<std::size_t> write_before(const exchange_state& st, transport& t,
                                          const std::vector<net::const_buffer>& buffers,
                                          const wait_limit& limit, boost::system::error_code& ec) {
@@ -235,10 +237,8 @@ net::awaitable<std::size_t> write_before(const exchange_state& st, transport& t,
   co_return now + n;
 }
 
-net::awaitable<std::size_t> read_before(const exchange_state& st, transport& t,
-                                        net::mutable_buffer buffer, const wait_limit& limit,
-                                        boost::system::error_code& ec) {
-  if (st.on_caller_thread && t.is_plain()) co_return t.read_some_here(buffer, limit, ec);
+net::awaitable<std::size_t> read_before(transport& t, net::mutable_buffer buffer,
+                                        const wait_limit& limit, boost::system::error_code& ec) {
   deadline timer(co_await net::this_coro::executor);
   timer.arm(limit.until(), [p = &t] { p->cancel(); });
   std::size_t n = co_await t.read_some(buffer, ec);
@@ -527,7 +527,11 @@ net::awaitable<hop_result> run_hop(exchange_state& st, hop_plan& plan, hop_start
     std::unique_ptr<transport> conn = std::move(start.conn);
     if (!conn) conn = st.backend.take_idle(u, st.options, can_resend);
     if (!conn) conn = co_await st.backend.connect(u, st.options, st.connect_deadline(), can_resend);
-    if (st.on_caller_context) conn->lend_to(co_await net::this_coro::executor);
+    if (st.on_caller_context) {
+      conn->lend_to(co_await net::this_coro::executor);
+    } else {
+      conn->settle();  // idle on a coroutine's context since its last request
+    }
     const bool may_retry = conn->requests_served > 0 && attempt == 0;
     try {
       if (body.source && attempt > 0) body.source->rewind();
@@ -543,15 +547,22 @@ net::awaitable<hop_result> run_hop(exchange_state& st, hop_plan& plan, hop_start
         throw;
       }
       conn->head_storage = std::move(head);
+      if (!st.on_caller_thread && conn->is_plain()) {
+        // The answer cannot be there yet: reading now costs a recv() that finds nothing. The
+        // context's other ready work runs first (other requests' writes and reads), which is
+        // time the server takes to answer.
+        co_await net::post(co_await net::this_coro::executor, net::use_awaitable);
+      }
       response_reader reader(st.backend, st.options, st.progress, *conn,
                              plan.method() == courier::method::head, st.dest, plan.response(),
                              where, may_retry);
       while (!reader.parse()) {
         boost::system::error_code ec;
         const auto space = reader.space();
-        const std::size_t n = st.on_caller_thread && conn->is_plain()
-                                  ? conn->read_some_here(space, st.io_limit(), ec)
-                                  : co_await read_before(st, *conn, space, st.io_limit(), ec);
+        const std::size_t n =
+            !conn->is_plain()     ? co_await read_before(*conn, space, st.io_limit(), ec)
+            : st.on_caller_thread ? conn->read_some_here(space, st.io_limit(), ec)
+                                  : co_await conn->read_some_within(space, st.io_limit(), ec);
         check_read_timeout(st, ec, where);
         reader.took(n, ec);
       }
@@ -628,14 +639,29 @@ COURIER_COLD hop_result run_hop_here(exchange_state& st, hop_plan& plan, hop_sta
   return std::move(*result);
 }
 
+// Whether the io_context was made for one thread: io_context{1}, or a concurrency hint that
+// turns the scheduler's locking off (a promise that one thread runs it).
+bool runs_on_one_thread(net::io_context& ctx) {
+  const int hint = net::use_service<net::detail::io_context_impl>(ctx).concurrency_hint();
+  if (BOOST_ASIO_CONCURRENCY_HINT_IS_SPECIAL(hint)) {
+    return !BOOST_ASIO_CONCURRENCY_HINT_IS_LOCKING(SCHEDULER, hint);
+  }
+  return hint == 1;
+}
+
 }  // namespace
 
 void start_http_exchange(asio_backend::impl& backend, request_data req, body_destination dest,
                          exchange_callback done, const net::io_context::executor_type* caller,
                          net::cancellation_slot cancel) {
   const bool on_caller_context = caller && &caller->context() != &backend.ioc;
-  net::any_io_executor strand = on_caller_context ? net::any_io_executor(net::make_strand(*caller))
-                                                  : net::make_strand(backend.ioc);
+  // The exchange's handlers (its reads and writes, a timer, a relayed cancellation) must not
+  // run at once. On a context that one thread runs they cannot, and a strand would only cost:
+  // each completion would go through its queue, a second trip through the scheduler.
+  net::any_io_executor strand = !on_caller_context ? net::make_strand(backend.ioc)
+                                : runs_on_one_thread(caller->context())
+                                    ? net::any_io_executor(*caller)
+                                    : net::any_io_executor(net::make_strand(*caller));
   // A cancelled exchange ends at its next wait. Its connection is closed, never pooled: the
   // response may be half-read.
   auto u = req.uri();

@@ -73,17 +73,19 @@ class spawned_cancellation : public std::enable_shared_from_this<spawned_cancell
 };
 
 /// co_spawn(strand, op, done), with the caller's cancellation slot relayed to `op` for the
-/// `accepted` types. `done(e, value)` runs once; when the caller cancelled and `op` failed (at
-/// the wait it was cancelled in), `e` is `cancelled()` instead, which says so in words. With
-/// no slot connected nothing is set up, and `cancelled` is never called.
+/// `accepted` types. `done(e, value)` runs once (called as an rvalue: it may be a completion
+/// handler, whose associated executor and slot are not used); when the caller cancelled and `op`
+/// failed (at the wait it was cancelled in), `e` is `cancelled()` instead, which says so in words.
+/// With no slot connected nothing is set up, and `cancelled` is never called.
 template <class T, class Cancelled, class Done>
 void co_spawn_cancellable(net::any_io_executor strand, net::awaitable<T> op,
                           net::cancellation_slot caller, net::cancellation_type accepted,
                           Cancelled cancelled, Done done) {
   if (!caller.is_connected()) {
-    net::co_spawn(
-        strand, std::move(op),
-        [done = std::move(done)](std::exception_ptr e, T v) mutable { done(e, std::move(v)); });
+    net::co_spawn(strand, std::move(op),
+                  [done = std::move(done)](std::exception_ptr e, T v) mutable {
+                    std::move(done)(e, std::move(v));
+                  });
     return;
   }
   auto c = std::make_shared<spawned_cancellation>(strand);
@@ -94,7 +96,7 @@ void co_spawn_cancellable(net::any_io_executor strand, net::awaitable<T> op,
                                    std::exception_ptr e, T v) mutable {
                       c->finish();
                       if (e && c->requested()) e = cancelled();
-                      done(e, std::move(v));
+                      std::move(done)(e, std::move(v));
                       spawned_cancellation::release(std::move(c));
                     }));
 }

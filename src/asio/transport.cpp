@@ -8,7 +8,10 @@
 #include <courier/request.hpp>
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/execution/context.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/query.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -28,12 +31,49 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <limits>
+#include <mutex>
 #include <utility>
 
 namespace courier::asio_detail {
+
+// The connections lent to one io_context (transport::lend_to). It outlives the context: a
+// connection still names it after the context took its socket back.
+struct lent_registry {
+  std::mutex mutex;
+  std::atomic<bool> alive{true};
+  std::vector<transport*> lent;
+
+  void shut_down() noexcept {
+    std::lock_guard lock(mutex);
+    alive.store(false, std::memory_order_release);
+    for (transport* t : lent)
+      t->give_back_guest();
+    lent.clear();
+  }
+};
+
+namespace {
+
+// Kept by every io_context that connections are lent to: when the context is destroyed, the
+// connections on its reactor (idle in the pool, most of them) take their sockets back before
+// the reactor goes. It is made after the socket service, so it shuts down before it.
+class lent_connections final : public net::execution_context::service {
+ public:
+  using key_type = lent_connections;
+  static inline net::execution_context::id id;
+  explicit lent_connections(net::execution_context& ctx) : service(ctx) {}
+  std::shared_ptr<lent_registry> registry() const { return registry_; }
+
+ private:
+  void shutdown() override { registry_->shut_down(); }
+  std::shared_ptr<lent_registry> registry_ = std::make_shared<lent_registry>();
+};
+
+}  // namespace
 
 namespace http1 = courier::proto::http1;
 
@@ -64,6 +104,7 @@ tcp::socket& transport::socket() {
 }
 
 COURIER_HOT void transport::detach_from_reactor() noexcept {
+  if (guest_registry_) settle();
   if (detached_fd_ >= 0 || !tcp_ || !tcp_->is_open()) return;
   boost::system::error_code ec;
   auto local = tcp_->local_endpoint(ec);
@@ -78,6 +119,7 @@ COURIER_HOT void transport::detach_from_reactor() noexcept {
 }
 
 void transport::attach_to_reactor() {
+  if (guest_registry_) settle();
   if (detached_fd_ < 0) return;
   const int fd = std::exchange(detached_fd_, -1);
   blocking_ = false;
@@ -770,7 +812,13 @@ std::size_t write_nonblocking(int fd, std::span<const net::const_buffer> buffers
 
 bool transport::lend_to(const net::any_io_executor& ex) {
   if (!is_plain()) return false;
-  if (guest_) return true;
+  net::execution_context& ctx = net::query(ex, net::execution::context);
+  // Still on that context's reactor from an earlier request: nothing to do. (A context made
+  // where a destroyed one was has another registry; the old one is no longer alive.)
+  if (guest_ctx_ == &ctx && guest_registry_->alive.load(std::memory_order_acquire)) {
+    return guest_.has_value();
+  }
+  settle();
   detach_from_reactor();
   if (detached_fd_ < 0) return false;
   guest_.emplace(ex);
@@ -782,15 +830,60 @@ bool transport::lend_to(const net::any_io_executor& ex) {
   }
   detached_fd_ = -1;
   blocking_ = false;  // Asio makes it non-blocking for its own operations
+  // After the socket: the service must be newer than the context's reactor.
+  auto registry = net::use_service<lent_connections>(ctx).registry();
+  {
+    std::lock_guard lock(registry->mutex);
+    registry->lent.push_back(this);
+  }
+  guest_ctx_ = &ctx;
+  guest_registry_ = std::move(registry);
   return true;
 }
 
-void transport::settle() noexcept {
+void transport::give_back_guest() noexcept {
   if (!guest_) return;
   boost::system::error_code ec;
   const int fd = guest_->is_open() ? guest_->release(ec) : -1;
   guest_.reset();
   if (!ec && fd >= 0) detached_fd_ = fd;
+}
+
+void transport::settle() noexcept {
+  if (!guest_registry_) return;
+  const auto registry = std::move(guest_registry_);
+  guest_registry_.reset();
+  guest_ctx_ = nullptr;
+  std::lock_guard lock(registry->mutex);
+  std::erase(registry->lent, this);
+  give_back_guest();
+}
+
+int transport::guarded_fd() const noexcept {
+  if (!guest_registry_) return native_fd();
+  std::lock_guard lock(guest_registry_->mutex);
+  return native_fd();
+}
+
+net::awaitable<std::size_t> transport::read_some_within(net::mutable_buffer buffer,
+                                                        const wait_limit& limit,
+                                                        boost::system::error_code& ec) {
+  ec.clear();
+  if (!is_plain()) co_return co_await read_some(buffer, ec);
+  if (!guest_) attach_to_reactor();
+  tcp::socket& s = guest_ ? *guest_ : *tcp_;
+  auto until = after(coarse_clock::now(), limit.per_op);
+  if (limit.overall) {
+    until = std::min(until, coarse_clock::time_point(limit.overall->time_since_epoch()));
+  }
+  read_watch_.arm(s.native_handle(), until);
+  const std::size_t n =
+      co_await s.async_read_some(buffer, net::redirect_error(net::use_awaitable, ec));
+  if (read_watch_.disarm()) {
+    ec = net::error::timed_out;  // the watchdog shut the socket down: it is done for
+    co_return 0;
+  }
+  co_return n;
 }
 
 void transport::cancel() noexcept {
@@ -800,12 +893,8 @@ void transport::cancel() noexcept {
 }
 
 void transport::close() noexcept {
+  settle();  // the socket leaves the borrowing context's reactor, then closes below
   boost::system::error_code ignored;
-  if (guest_ && guest_->is_open()) {
-    guest_->shutdown(tcp::socket::shutdown_both, ignored);
-    guest_->close(ignored);
-  }
-  guest_.reset();
   if (detached_fd_ >= 0) {
     ::shutdown(detached_fd_, SHUT_RDWR);
     ::close(std::exchange(detached_fd_, -1));
@@ -827,7 +916,7 @@ COURIER_HOT bool transport::is_open() const noexcept {
 }
 
 bool transport::looks_dead() const noexcept {
-  const int fd = native_fd();
+  const int fd = guarded_fd();  // idle in the pool: its context may be going away
   if (fd < 0) return true;
   char byte;
   // An idle HTTP connection has nothing to read: EOF or stray bytes both mean "do not reuse".

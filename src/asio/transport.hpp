@@ -133,11 +133,19 @@ class transport : public byte_stream {
   std::size_t try_write_now(std::string_view bytes, boost::system::error_code& ec) override;
   /// For an async exchange that runs on another io_context (a coroutine's own): moves a plain
   /// connection's socket onto that context's reactor, so that its reads and writes complete
-  /// there with no thread hop. False (nothing changes) through TLS. settle() ends it.
+  /// there with no thread hop. False (nothing changes) through TLS. The socket stays there
+  /// while the connection is idle in the pool, so the next request from the same context
+  /// costs no registration (two epoll_ctl and an ioctl); settle() ends it, and so does the
+  /// context's destruction (lent_connections, in transport.cpp).
   bool lend_to(const net::any_io_executor& ex);
   /// Takes the socket back from the borrowing context (it stays detached until next used).
-  /// The pool calls it on every connection handed back.
+  /// Any thread may call it while it owns the connection.
   void settle() noexcept;
+  /// A read for an async exchange on a plain connection (read_some otherwise), bounded by
+  /// `limit` through the read watchdog instead of a timer: a timer per read costs a
+  /// timerfd_settime. Past the limit the socket is shut down and ec = timed_out.
+  net::awaitable<std::size_t> read_some_within(net::mutable_buffer buffer, const wait_limit& limit,
+                                               boost::system::error_code& ec);
   /// True for a connection with no TLS layer, whose bytes a blocking call can move itself.
   bool is_plain() const noexcept { return !tls_ && !inner_tls_; }
   /// For a blocking call on a plain connection: writes all of the buffers from the calling
@@ -215,7 +223,17 @@ class transport : public byte_stream {
   std::optional<courier::proxy> proxy_;
   bool tunnel_ = false;
   std::optional<tcp::socket> tcp_;
-  std::optional<tcp::socket> guest_;  // the socket while lent to another io_context
+  // The socket while lent to another io_context, that context, and the record of the
+  // connections lent to it. guest_ and detached_fd_ of a lent connection are also changed by
+  // the context's destruction, under guest_registry_->mutex: a thread other than the
+  // context's reads them under it too (guest_fd()).
+  std::optional<tcp::socket> guest_;
+  const net::execution_context* guest_ctx_ = nullptr;
+  std::shared_ptr<struct lent_registry> guest_registry_;
+  friend struct lent_registry;
+  void give_back_guest() noexcept;  // under guest_registry_->mutex
+  /// native_fd(), safe on any thread while the connection may be lent.
+  int guarded_fd() const noexcept;
   // While blocking calls use a plain connection it is taken off the backend's reactor, so that
   // the I/O thread is not woken by every arrival it has no reader for. The descriptor is kept
   // here until an async read or write registers it again.

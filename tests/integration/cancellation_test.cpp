@@ -42,11 +42,16 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
+// The io_contexts the HTTP tests run on: one any number of threads may run (requests run on a
+// strand of it) and one made for a single thread (requests run on it directly).
+constexpr int any_threads = BOOST_ASIO_CONCURRENCY_HINT_DEFAULT;
+constexpr int one_thread = 1;
+
 // Runs `body` as a coroutine on a fresh io_context, at most `limit` long; fails the test if it
 // did not finish.
 template <class F>
-void run_coroutine(F body, std::chrono::seconds limit = 20s) {
-  net::io_context io;
+void run_coroutine(F body, std::chrono::seconds limit = 20s, int concurrency = any_threads) {
+  net::io_context io(concurrency);
   std::atomic<bool> finished{false};
   std::exception_ptr failure;
   net::co_spawn(io, body(), [&](std::exception_ptr e) {
@@ -105,47 +110,58 @@ bool eventually(const std::atomic<bool>& flag, std::chrono::milliseconds limit =
 // --- HTTP ---------------------------------------------------------------------------------------
 
 TEST(CancelHttp, OrWithATimerEndsTheRequestAndClosesItsConnection) {
-  half_answering_server s;
-  cr::asio_backend backend;
-  const auto req = cr::basic_request().get(cr::uri(s.server.url("/")));
-  run_coroutine([&]() -> net::awaitable<void> {
-    EXPECT_EQ(*(co_await req.async_send(backend, net::use_awaitable)).body(), "ok");
-    net::steady_timer timer(co_await net::this_coro::executor, 200ms);
-    const auto t0 = clock_type::now();
-    auto winner = co_await (req.async_send(backend, net::use_awaitable) ||
-                            timer.async_wait(net::use_awaitable));
-    EXPECT_EQ(winner.index(), 1u);
-    EXPECT_LT(since(t0), 2000ms);
-    // The half-read connection was closed, not pooled: the next request gets a fresh one.
-    EXPECT_EQ(*(co_await req.async_send(backend, net::use_awaitable)).body(), "ok");
-  });
-  EXPECT_TRUE(eventually(s.closed)) << "the cancelled exchange's connection was left open";
-  EXPECT_EQ(s.server.connections_accepted(), 2);
+  for (const int concurrency : {any_threads, one_thread}) {
+    SCOPED_TRACE("io_context concurrency hint " + std::to_string(concurrency));
+    half_answering_server s;
+    cr::asio_backend backend;
+    const auto req = cr::basic_request().get(cr::uri(s.server.url("/")));
+    run_coroutine(
+        [&]() -> net::awaitable<void> {
+          EXPECT_EQ(*(co_await req.async_send(backend, net::use_awaitable)).body(), "ok");
+          net::steady_timer timer(co_await net::this_coro::executor, 200ms);
+          const auto t0 = clock_type::now();
+          auto winner = co_await (req.async_send(backend, net::use_awaitable) ||
+                                  timer.async_wait(net::use_awaitable));
+          EXPECT_EQ(winner.index(), 1u);
+          EXPECT_LT(since(t0), 2000ms);
+          // The half-read connection was closed, not pooled: the next request gets a fresh one.
+          EXPECT_EQ(*(co_await req.async_send(backend, net::use_awaitable)).body(), "ok");
+        },
+        20s, concurrency);
+    EXPECT_TRUE(eventually(s.closed)) << "the cancelled exchange's connection was left open";
+    EXPECT_EQ(s.server.connections_accepted(), 2);
+  }
 }
 
 TEST(CancelHttp, ParallelGroupReportsOperationAborted) {
   ct::fault_server server(ct::never_answer());
-  run_coroutine([&]() -> net::awaitable<void> {
-    net::steady_timer timer(co_await net::this_coro::executor, 200ms);
-    const auto t0 = clock_type::now();
-    auto [order, e, res, timer_ec] =
-        co_await net::experimental::make_parallel_group(
-            cr::basic_request()
-                .get(cr::uri(server.url("/")))
-                .async_send(ct::default_backend(), net::deferred),
-            timer.async_wait(net::deferred))
-            .async_wait(net::experimental::wait_for_one(), net::use_awaitable);
-    EXPECT_EQ(order[0], 1u);
-    EXPECT_LT(since(t0), 2000ms);
-    EXPECT_EQ(cr::error_code_of(e), cr::errc::operation_aborted);
-    EXPECT_NE(cr::message_of(e).find("was cancelled"), std::string::npos) << cr::message_of(e);
-    EXPECT_THROW(std::rethrow_exception(e), cr::operation_aborted);
-  });
+  for (const int concurrency : {any_threads, one_thread}) {
+    SCOPED_TRACE("io_context concurrency hint " + std::to_string(concurrency));
+    run_coroutine(
+        [&]() -> net::awaitable<void> {
+          net::steady_timer timer(co_await net::this_coro::executor, 200ms);
+          const auto t0 = clock_type::now();
+          auto [order, e, res, timer_ec] =
+              co_await net::experimental::make_parallel_group(
+                  cr::basic_request()
+                      .get(cr::uri(server.url("/")))
+                      .async_send(ct::default_backend(), net::deferred),
+                  timer.async_wait(net::deferred))
+                  .async_wait(net::experimental::wait_for_one(), net::use_awaitable);
+          EXPECT_EQ(order[0], 1u);
+          EXPECT_LT(since(t0), 2000ms);
+          EXPECT_EQ(cr::error_code_of(e), cr::errc::operation_aborted);
+          EXPECT_NE(cr::message_of(e).find("was cancelled"), std::string::npos)
+              << cr::message_of(e);
+          EXPECT_THROW(std::rethrow_exception(e), cr::operation_aborted);
+        },
+        20s, concurrency);
+  }
 }
 
 TEST(CancelHttp, CoSpawnCancellationSignalStopsTheCoroutine) {
   ct::fault_server server(ct::never_answer());
-  net::io_context io;
+  net::io_context io(one_thread);
   net::cancellation_signal signal;
   std::promise<std::exception_ptr> ended;
   net::co_spawn(

@@ -243,8 +243,8 @@ TEST(HttpAsync, FutureCallbackDeferred) {
 
 TEST(HttpAsync, CoroutinesRunTheExchangeOnTheirOwnContext) {
   // A coroutine's requests run on its io_context, the plain connection lent to that context's
-  // reactor for each exchange and handed back after: the same connection then serves a
-  // blocking request, an async one with no executor of its own, and a timeout.
+  // reactor, where it stays between requests: the same connection then serves a blocking
+  // request, an async one with no executor of its own, and a timeout.
   std::atomic<int> requests{0};
   ct::fault_server server([&](ct::connection& c) {
     while (auto head = c.try_read_request_head()) {
@@ -288,6 +288,55 @@ TEST(HttpAsync, CoroutinesRunTheExchangeOnTheirOwnContext) {
   io.run();
   EXPECT_EQ(timed_out, cr::errc::timeout) << timed_out.message();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+}
+
+TEST(HttpAsync, AConnectionIdleOnADestroyedContextServesTheNextRequest) {
+  // Between requests a connection stays on the reactor of the io_context it was lent to. When
+  // that context is destroyed, or another context or a blocking call takes the connection, or
+  // the backend goes first, the connection leaves that reactor: one connection serves all.
+  ct::fault_server server([&](ct::connection& c) {
+    while (c.try_read_request_head())
+      c.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  });
+  const auto req = cr::basic_request().get(cr::uri(server.url("/")));
+  auto run_on = [&](cr::asio_backend& b, boost::asio::io_context& io) {
+    std::string body;
+    boost::asio::co_spawn(
+        io,
+        [&]() -> boost::asio::awaitable<void> {
+          body = *(co_await req.async_send(b, boost::asio::use_awaitable)).body();
+        },
+        boost::asio::detached);
+    io.restart();
+    io.run();
+    return body;
+  };
+  {
+    cr::asio_backend local;
+    for (int i = 0; i < 4; ++i) {
+      // Destroyed with the connection idle on its reactor; every other one made for one thread.
+      boost::asio::io_context io(i % 2 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT);
+      EXPECT_EQ(run_on(local, io), "ok");
+    }
+    EXPECT_EQ(*req.send(local).body(), "ok");
+    {
+      boost::asio::io_context a, b(1);  // b: made for one thread, requests need no strand
+      EXPECT_EQ(run_on(local, a), "ok");
+      EXPECT_EQ(run_on(local, b), "ok");         // taken from a's reactor to b's
+      EXPECT_EQ(*req.send(local).body(), "ok");  // and from b's by a blocking call
+      EXPECT_EQ(run_on(local, a), "ok");
+    }  // b, then a, destroyed: the connection, idle on a's, leaves it
+    EXPECT_EQ(*req.send(local).body(), "ok");
+    EXPECT_EQ(server.connections_accepted(), 1);
+  }
+  // The backend destroyed first: its pool closes the connection on the context's reactor.
+  boost::asio::io_context io;
+  {
+    cr::asio_backend local;
+    EXPECT_EQ(run_on(local, io), "ok");
+  }
+  EXPECT_EQ(server.connections_accepted(), 2);
+  EXPECT_EQ(io.poll(), 0u);  // nothing of the closed connection is left on the context
 }
 
 TEST(HttpAsync, ErrorsArriveAsTheSyncExceptions) {
