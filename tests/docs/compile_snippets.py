@@ -123,9 +123,11 @@ def translation_unit(page, blocks):
         if b.kind == "declarations":
             bodies += [f'#line {b.line} "{page}"', code]
         else:
-            result = "boost::asio::awaitable<void>" if COROUTINE.search(code) else "void"
+            # The closing co_return keeps it a coroutine when only a lambda in it awaits.
+            coroutine = COROUTINE.search(code)
+            result = "boost::asio::awaitable<void>" if coroutine else "void"
             bodies += [f"[[maybe_unused]] {result} snippet() {{", f'#line {b.line} "{page}"', code,
-                       "}"]
+                       "co_return;" if coroutine else "", "}"]
         bodies.append(f"}}  // namespace doc_snippet_{b.line}\n}}  // namespace")
     return "\n".join(out + bodies) + "\n"
 
