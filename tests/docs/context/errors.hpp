@@ -1,0 +1,5 @@
+// docs/errors.md
+#pragma once
+#include "common.hpp"
+
+extern cr::basic_request_type req;
