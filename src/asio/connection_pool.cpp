@@ -96,7 +96,7 @@ COURIER_HOT void connection_pool::release(std::unique_ptr<transport> t, bool reu
   std::lock_guard lock(mutex_);
   per_origin& p = t->slot ? *t->slot : origins_[t->pool_key()];
   t->slot = &p;
-  if (reusable && t->is_open()) {
+  if (reusable && t->is_open() && !closed_) {
     t->idle_since = coarse_clock::now();
     p.idle.push_back(std::move(t));
   } else {
@@ -115,6 +115,7 @@ void connection_pool::give_back_slot(const std::string& origin) {
 
 void connection_pool::clear() {
   std::lock_guard lock(mutex_);
+  closed_ = true;
   for (auto& [origin, p] : origins_) {
     for (auto& t : p.idle)
       t->close();

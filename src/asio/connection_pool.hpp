@@ -49,7 +49,8 @@ class connection_pool {
   void release(std::unique_ptr<transport> t, bool reusable);
   /// Frees a slot reserved by acquire() for a connection that was never opened.
   void give_back_slot(const std::string& origin);
-  /// Closes every idle connection (at shutdown).
+  /// Closes every idle connection (at shutdown); connections released after it are closed
+  /// too (an exchange that outlived its backend).
   void clear();
 
   std::size_t idle_count(const std::string& origin);
@@ -62,6 +63,7 @@ class connection_pool {
   std::unique_ptr<transport> pop_idle(per_origin& p, bool can_resend);
 
   std::mutex mutex_;
+  bool closed_ = false;                        // clear() ran
   std::map<std::string, per_origin> origins_;  // never erased: transports point into it
   std::size_t max_per_origin_;
   std::chrono::milliseconds idle_timeout_;

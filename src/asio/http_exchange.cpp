@@ -598,10 +598,13 @@ net::awaitable<void> run_exchange(asio_backend::impl& backend, const request_dat
   }
 }
 
-net::awaitable<raw_response> run_owned_exchange(asio_backend::impl& backend, request_data req,
-                                                body_destination dest, bool on_caller_context) {
+// `backend` is held: an exchange on the caller's own io_context may outlive the asio_backend
+// object (it then ends normally, and its connection is closed rather than pooled).
+net::awaitable<raw_response> run_owned_exchange(std::shared_ptr<asio_backend::impl> backend,
+                                                request_data req, body_destination dest,
+                                                bool on_caller_context) {
   raw_response out;
-  co_await run_exchange(backend, req, dest, on_caller_context, out);
+  co_await run_exchange(*backend, req, dest, on_caller_context, out);
   co_return out;
 }
 
@@ -666,7 +669,9 @@ void start_http_exchange(asio_backend::impl& backend, request_data req, body_des
   // response may be half-read.
   auto u = req.uri();
   co_spawn_cancellable(
-      strand, run_owned_exchange(backend, std::move(req), std::move(dest), on_caller_context),
+      strand,
+      run_owned_exchange(backend.shared_from_this(), std::move(req), std::move(dest),
+                         on_caller_context),
       cancel, net::cancellation_type::terminal | net::cancellation_type::partial,
       [u = std::move(u)] {
         return std::make_exception_ptr(operation_aborted(

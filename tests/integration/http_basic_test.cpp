@@ -17,6 +17,7 @@
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
@@ -548,4 +549,39 @@ TEST(HttpBasic, ClientCertificate) {
                  .send(with_cert);
   ASSERT_EQ(res.status(), 200) << res.body().error();
   EXPECT_NE(res.body()->find("SUCCESS"), std::string::npos) << *res.body();
+}
+
+TEST(HttpAsync, ABackendDestroyedWhileACoroutineRequestWaitsLeavesNothingDangling) {
+  // The request runs on the coroutine's own io_context; the backend goes while it waits for
+  // the answer. The exchange keeps what it uses of the backend alive, and ends normally.
+  ct::fault_server server([&](ct::connection& c) {
+    if (!c.try_read_request_head()) return;
+    std::this_thread::sleep_for(300ms);
+    c.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  });
+  boost::asio::io_context io;
+  std::optional<cr::asio_backend> local(std::in_place);
+  std::string body;
+  std::exception_ptr failure;
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        auto [e, res] = co_await cr::basic_request()
+                            .get(cr::uri(server.url("/")))
+                            .async_send(*local, boost::asio::as_tuple(boost::asio::use_awaitable));
+        failure = e;
+        if (!e) body = *res.body();
+      },
+      boost::asio::detached);
+  boost::asio::steady_timer later(io, 100ms);
+  later.async_wait([&](boost::system::error_code) { local.reset(); });
+  const auto t0 = std::chrono::steady_clock::now();
+  io.run_for(5s);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  EXPECT_FALSE(local.has_value());
+  if (failure) {
+    EXPECT_EQ(cr::error_code_of(failure), cr::errc::operation_aborted) << cr::message_of(failure);
+  } else {
+    EXPECT_EQ(body, "ok");
+  }
 }
