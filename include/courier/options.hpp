@@ -23,8 +23,9 @@ struct request_options {
   std::chrono::milliseconds read_timeout{std::chrono::seconds(60)};
   /// The whole exchange, redirects included; nullopt for no limit.
   std::optional<std::chrono::milliseconds> timeout{};
-  /// Decode gzip, deflate, br and zstd bodies (br and zstd when built with them), and send
-  /// Accept-Encoding when basic_request() made it.
+  /// Decode gzip, deflate, br and zstd bodies (br and zstd when built with them). Off, the
+  /// body comes as the server sent it: still compressed when it was, since basic_request()
+  /// offers Accept-Encoding either way (remove that header to ask for an unencoded body).
   bool decompress = true;
   /// The largest body kept in memory, after decoding. Beyond it: body_too_large.
   std::size_t max_body_size = std::size_t{256} << 20;

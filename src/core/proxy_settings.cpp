@@ -184,26 +184,30 @@ std::optional<proxy> proxy_settings::select(const uri& u) const {
 proxy_settings proxy_from_environment(
     const std::function<std::optional<std::string>(std::string_view name)>& lookup) {
   // Lower case first, as curl does. An empty value counts as unset.
+  // The value and the name of the variable it came from (which an error names).
+  struct found {
+    std::string value;
+    std::string_view name;
+  };
   auto read = [&](std::string_view lower_name,
-                  std::string_view upper_name) -> std::optional<std::string> {
+                  std::string_view upper_name) -> std::optional<found> {
     for (auto name : {lower_name, upper_name}) {
-      if (name.empty()) continue;
-      if (auto v = lookup(name); v && !v->empty()) return v;
+      if (auto v = lookup(name); v && !v->empty()) return found{std::move(*v), name};
     }
     return std::nullopt;
   };
-  auto parse = [](std::string_view name, const std::string& value) {
+  auto parse = [](const found& f) {
     try {
-      return proxy(value);
+      return proxy(f.value);
     } catch (const invalid_request& e) {
-      throw invalid_request(std::string(name) + ": " + e.what());
+      throw invalid_request(std::string(f.name) + ": " + e.what());
     }
   };
   proxy_settings s;
-  if (auto v = read("http_proxy", "HTTP_PROXY")) s.http = parse("http_proxy", *v);
-  if (auto v = read("https_proxy", "HTTPS_PROXY")) s.https = parse("https_proxy", *v);
-  if (auto v = read("all_proxy", "ALL_PROXY")) s.all = parse("all_proxy", *v);
-  if (auto v = read("no_proxy", "NO_PROXY")) s.no_proxy = *v;
+  if (auto v = read("http_proxy", "HTTP_PROXY")) s.http = parse(*v);
+  if (auto v = read("https_proxy", "HTTPS_PROXY")) s.https = parse(*v);
+  if (auto v = read("all_proxy", "ALL_PROXY")) s.all = parse(*v);
+  if (auto v = read("no_proxy", "NO_PROXY")) s.no_proxy = std::move(v->value);
   return s;
 }
 

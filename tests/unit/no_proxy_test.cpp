@@ -139,3 +139,13 @@ TEST(ProxyEnvironment, BadValueNamesTheVariableButNotThePassword) {
     EXPECT_EQ(what.find("hunter2"), std::string::npos) << what;
   }
 }
+
+TEST(ProxyEnvironment, ABadUpperCaseValueIsNamedAsItIsSpelled) {
+  try {
+    cr::proxy_from_environment(lookup_in({{"HTTPS_PROXY", "gopher://h:1"}}));
+    FAIL();
+  } catch (const cr::invalid_request& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind("HTTPS_PROXY: ", 0), 0u) << what;
+  }
+}
