@@ -1,0 +1,232 @@
+// HTTP/2 on the asio backend: prior knowledge against nghttpd, ALPN against nginx, requests
+// sharing one connection from threads and coroutines, bodies, decoding, redirects,
+// cancellation of one stream.
+#include <courier/courier.hpp>
+
+#include "support/expect_error.hpp"
+#include "support/test_backends.hpp"
+#include "support/test_env.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <set>
+#include <thread>
+
+namespace cr = courier;
+namespace ct = courier::test;
+namespace net = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+std::string h2c_url(std::string_view path) {
+  return "http://127.0.0.1:" + ct::env("NGHTTPD_PORT") + std::string(path);
+}
+
+std::string h2_url(std::string_view path) {
+  return ct::https_url(path, "NGINX_HTTP2_PORT");
+}
+
+cr::asio_backend_options test_ca_options(cr::http_version v) {
+  cr::asio_backend_options o;
+  o.tls.ca_file = ct::env("CA_FILE");
+  o.version = v;
+  return o;
+}
+
+}  // namespace
+
+TEST(Http2, PriorKnowledgeGetsAFileWithItsTrailer) {
+  auto res = cr::basic_request()
+                 .get(cr::uri(h2c_url("/small.txt")))
+                 .version(cr::http_version::http2_prior_knowledge)
+                 .send(ct::default_backend());
+  EXPECT_EQ(res.status(), 200);
+  EXPECT_EQ(res.version(), cr::http_version::http2);
+  ASSERT_TRUE(res.body().has_value());
+  EXPECT_EQ(*res.body(), read_file(ct::env("DOCROOT") + "/small.txt"));
+  EXPECT_EQ(res.trailers().get("x-served-by"), "nghttpd");
+}
+
+TEST(Http2, PriorKnowledgeFileIgnoreAndNotFound) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("courier-h2-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto target = dir / "large.bin";
+  const auto base = cr::basic_request().version(cr::http_version::http2_prior_knowledge);
+  auto file = base.get(cr::uri(h2c_url("/large.bin")))
+                  .response_as(cr::as_file(target))
+                  .send(ct::default_backend());
+  EXPECT_EQ(file.status(), 200);
+  EXPECT_EQ(read_file(target), read_file(ct::env("DOCROOT") + "/large.bin"));
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 1) << "no temp file left";
+  std::filesystem::remove_all(dir);
+
+  auto ignored = base.get(cr::uri(h2c_url("/large.bin")))
+                     .response_as(cr::ignore())
+                     .send(ct::default_backend());
+  EXPECT_EQ(ignored.status(), 200);
+  auto missing = base.get(cr::uri(h2c_url("/nope"))).send(ct::default_backend());
+  EXPECT_EQ(missing.status(), 404);
+}
+
+TEST(Http2, PriorKnowledgePostsBodiesOfKnownAndUnknownLength) {
+  const std::string text(300 * 1024, 'x');
+  const auto base = cr::basic_request().version(cr::http_version::http2_prior_knowledge);
+  auto res = base.post(cr::uri(h2c_url("/echo"))).body(text).send(ct::default_backend());
+  EXPECT_EQ(res.status(), 200);
+  ASSERT_TRUE(res.body().has_value());
+  EXPECT_EQ(res.body()->size(), text.size());
+  EXPECT_EQ(*res.body(), text);
+
+  // A body without a length (a reader), in pieces.
+  auto left = std::make_shared<int>(5);
+  auto streamed = base.post(cr::uri(h2c_url("/echo")))
+                      .body(cr::body_from_reader([left](std::span<char> buf) -> std::size_t {
+                        if ((*left)-- <= 0 || buf.size() < 5) return 0;
+                        std::memcpy(buf.data(), "piece", 5);
+                        return 5;
+                      }))
+                      .send(ct::default_backend());
+  ASSERT_TRUE(streamed.body().has_value());
+  EXPECT_EQ(*streamed.body(), "piecepiecepiecepiecepiece");
+}
+
+TEST(Http2, AlpnChoosesHttp2WithNginx) {
+  auto res = cr::basic_request()
+                 .get(cr::uri(h2_url("/small.txt")))
+                 .version(cr::http_version::http2)
+                 .send(ct::test_ca_backend());
+  EXPECT_EQ(res.status(), 200);
+  EXPECT_EQ(res.version(), cr::http_version::http2);
+  EXPECT_EQ(*res.body(), read_file(ct::env("DOCROOT") + "/small.txt"));
+  EXPECT_TRUE(res.header("x-connection").has_value());
+
+  // HTTP/1.1 on the same port, asked for.
+  auto h1 = cr::basic_request()
+                .get(cr::uri(h2_url("/small.txt")))
+                .version(cr::http_version::http1_1)
+                .send(ct::test_ca_backend());
+  EXPECT_EQ(h1.version(), cr::http_version::http1_1);
+  EXPECT_EQ(h1.status(), 200);
+}
+
+TEST(Http2, RequiredHttp2FailsWhenTheServerOnlySpeaksHttp11) {
+  const auto msg = ct::expect_error<cr::protocol_error>([] {
+    cr::basic_request()
+        .get(cr::uri(ct::https_url("/small.txt")))
+        .version(cr::http_version::http2)
+        .send(ct::test_ca_backend());
+  });
+  EXPECT_NE(msg.find("ALPN chose \"http/1.1\""), std::string::npos) << msg;
+  const auto cleartext = ct::expect_error<cr::invalid_request>([] {
+    cr::basic_request()
+        .get(cr::uri(h2c_url("/small.txt")))
+        .version(cr::http_version::http2)
+        .send(ct::default_backend());
+  });
+  EXPECT_NE(cleartext.find("http2_prior_knowledge"), std::string::npos) << cleartext;
+}
+
+TEST(Http2, ConcurrentRequestsFromThreadsAndCoroutinesShareOneConnection) {
+  cr::asio_backend backend(test_ca_options(cr::http_version::http2));
+  const auto req = cr::basic_request().get(cr::uri(h2_url("/large.bin")));
+  const auto expected_size = read_file(ct::env("DOCROOT") + "/large.bin").size();
+  std::mutex m;
+  std::set<std::string> connections;
+  std::atomic<int> ok{0};
+  const auto note = [&](const auto& res) {
+    if (res.status() == 200 && res.body() && res.body()->size() == expected_size &&
+        res.version() == cr::http_version::http2) {
+      ++ok;
+    }
+    std::lock_guard lock(m);
+    connections.insert(std::string(res.header("x-connection").value_or("none")));
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&] { note(req.send(backend)); });
+  }
+  net::io_context io;
+  for (int i = 0; i < 6; ++i) {
+    net::co_spawn(
+        io,
+        [&]() -> net::awaitable<void> {
+          note(co_await req.async_send(backend, net::use_awaitable));
+        },
+        net::detached);
+  }
+  io.run_for(30s);
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(ok.load(), 12);
+  EXPECT_EQ(connections.size(), 1u) << "the requests used " << connections.size() << " connections";
+}
+
+TEST(Http2, GzipIsDecodedAndRedirectsAreFollowed) {
+  cr::asio_backend backend(test_ca_options(cr::http_version::http2));
+  const auto expected = read_file(ct::env("DOCROOT") + "/text/lorem.txt");
+  auto res = cr::basic_request().get(cr::uri(h2_url("/text/lorem.txt"))).send(backend);
+  ASSERT_TRUE(res.body().has_value());
+  EXPECT_EQ(*res.body(), expected);
+  auto raw =
+      cr::basic_request().get(cr::uri(h2_url("/text/lorem.txt"))).decompress(false).send(backend);
+  EXPECT_EQ(raw.header("content-encoding"), "gzip");
+  EXPECT_LT(raw.body()->size(), expected.size());
+
+  auto redirected = cr::basic_request().get(cr::uri(h2_url("/redirect-to-small"))).send(backend);
+  EXPECT_EQ(redirected.status(), 200);
+  ASSERT_EQ(redirected.history().size(), 1u);
+  EXPECT_EQ(redirected.history()[0].head.status, 302);
+  EXPECT_EQ(redirected.history()[0].head.version, cr::http_version::http2);
+  EXPECT_EQ(redirected.uri().path(), "/small.txt");
+  EXPECT_EQ(*redirected.body(), read_file(ct::env("DOCROOT") + "/small.txt"));
+}
+
+TEST(Http2, ACancelledStreamLeavesItsConnectionToTheOthers) {
+  cr::asio_backend backend(test_ca_options(cr::http_version::http2));
+  const auto first = cr::basic_request().get(cr::uri(h2_url("/small.txt"))).send(backend);
+  const auto conn = std::string(first.header("x-connection").value_or("?"));
+
+  std::atomic<bool> started{false};
+  net::cancellation_signal signal;
+  std::promise<std::exception_ptr> got;
+  cr::basic_request()
+      .get(cr::uri(h2_url("/sparse-512m.bin")))
+      .response_as(cr::ignore())
+      .progress_interval(1ms)
+      .on_progress([&](const cr::transfer_progress& p) {
+        if (p.bytes > 0) started = true;
+      })
+      .async_send(backend,
+                  net::bind_cancellation_slot(
+                      signal.slot(), [&](std::exception_ptr e, auto) { got.set_value(e); }));
+  for (int i = 0; i < 500 && !started; ++i)
+    std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(started);
+  signal.emit(net::cancellation_type::terminal);
+  auto f = got.get_future();
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(cr::error_code_of(f.get()), cr::errc::operation_aborted);
+
+  const auto after = cr::basic_request().get(cr::uri(h2_url("/small.txt"))).send(backend);
+  EXPECT_EQ(after.status(), 200);
+  EXPECT_EQ(after.header("x-connection"), conn) << "the connection was not kept";
+}
