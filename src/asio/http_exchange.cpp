@@ -1,6 +1,7 @@
 // One HTTP request over the Asio backend, redirects included: the I/O loop that drives the
 // sans-I/O HTTP/1.1 core (proto/http1) and the content decoders.
 #include "asio/backend_impl.hpp"
+#include "asio/body_piece.hpp"
 #include "asio/h2_exchange.hpp"
 #include "asio/response_reader.hpp"
 #include "asio/retry_policy.hpp"
@@ -286,34 +287,12 @@ net::awaitable<void> write_request(exchange_state& st, transport& t, const std::
                              st.options.progress_interval);
   if (body.source) progress.set_total(body.source->size());
   std::size_t pending_progress = 0;  // body bytes in `buffers`, counted once written
-  const auto* async_source = body.source ? body.source->async_reader() : nullptr;
   while (first || !body_done) {
     if (!first) buffers.clear();
     first = false;
     if (!body_done) {
       chunk.resize(read_buffer_size);
-      std::size_t n = 0;
-      try {
-        if (async_source) {
-          // A coroutine source sets the pace; its exceptions fail the request like a sync one's.
-          std::size_t asked = body.source->async_read_limit(chunk.size());
-          std::size_t got = 0;
-          std::exception_ptr failure;
-          if (asked > 0) {
-            try {
-              got = co_await async_source->read(std::span<char>(chunk.data(), asked));
-            } catch (...) {
-              failure = std::current_exception();
-            }
-          }
-          if (failure) body.source->async_read_failed(failure);
-          n = body.source->async_read_done(asked, got);
-        } else {
-          n = body.source->read(chunk.data(), chunk.size());
-        }
-      } catch (const body_source_error& e) {
-        throw body_source_error(std::string(e.what()) + " (request to " + where + ")");
-      }
+      const std::size_t n = co_await read_body_piece(body, chunk, where);
       pending_progress = n;
       if (n == 0) {
         body_done = true;

@@ -4,6 +4,7 @@
 #include <courier/courier.hpp>
 
 #include "support/expect_error.hpp"
+#include "support/fault_server.hpp"
 #include "support/test_backends.hpp"
 #include "support/test_env.hpp"
 
@@ -15,6 +16,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include <atomic>
 #include <cstring>
@@ -42,6 +44,60 @@ std::string h2c_url(std::string_view path) {
 
 std::string h2_url(std::string_view path) {
   return ct::https_url(path, "NGINX_HTTP2_PORT");
+}
+
+// --- a scripted HTTP/2 server, frame by frame (RFC 9113 4.1) ---
+
+std::string frame(std::uint8_t type, std::uint8_t flags, std::uint32_t stream,
+                  std::string_view payload) {
+  std::string f;
+  const auto n = static_cast<std::uint32_t>(payload.size());
+  f += static_cast<char>(n >> 16);
+  f += static_cast<char>(n >> 8);
+  f += static_cast<char>(n);
+  f += static_cast<char>(type);
+  f += static_cast<char>(flags);
+  for (int shift = 24; shift >= 0; shift -= 8)
+    f += static_cast<char>(stream >> shift);
+  f += payload;
+  return f;
+}
+
+std::string u32(std::uint32_t v) {
+  std::string s;
+  for (int shift = 24; shift >= 0; shift -= 8)
+    s += static_cast<char>(v >> shift);
+  return s;
+}
+
+constexpr std::uint8_t headers_type = 1, rst_stream_type = 3, settings_type = 4, goaway_type = 7;
+
+// Reads the client's preface and frames until a HEADERS frame (and, with `whole_request`, the
+// frame that ends its stream); returns its stream id. Answers with an empty SETTINGS first.
+std::uint32_t read_request(ct::connection& c, bool whole_request = false) {
+  EXPECT_EQ(c.read_exactly(24), "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+  c.write(frame(settings_type, 0, 0, ""));
+  std::uint32_t stream = 0;
+  for (int i = 0; i < 100; ++i) {
+    const std::string h = c.read_exactly(9);
+    const std::size_t len = (std::size_t(std::uint8_t(h[0])) << 16) |
+                            (std::size_t(std::uint8_t(h[1])) << 8) | std::uint8_t(h[2]);
+    if (len > 0) c.read_exactly(len);
+    const auto type = std::uint8_t(h[3]);
+    const auto flags = std::uint8_t(h[4]);
+    const std::uint32_t id = (std::uint32_t(std::uint8_t(h[5]) & 0x7f) << 24) |
+                             (std::uint32_t(std::uint8_t(h[6])) << 16) |
+                             (std::uint32_t(std::uint8_t(h[7])) << 8) | std::uint8_t(h[8]);
+    if (type == headers_type) stream = id;
+    if (stream != 0 && (!whole_request || (id == stream && (flags & 0x1)))) return stream;
+  }
+  ADD_FAILURE() << "no request in 100 frames";
+  return 0;
+}
+
+// HEADERS with ":status: 200" (HPACK static index 8), ending the stream.
+std::string ok_response(std::uint32_t stream) {
+  return frame(headers_type, 0x5, stream, "\x88");
 }
 
 cr::asio_backend_options test_ca_options(cr::http_version v) {
@@ -229,4 +285,89 @@ TEST(Http2, ACancelledStreamLeavesItsConnectionToTheOthers) {
   const auto after = cr::basic_request().get(cr::uri(h2_url("/small.txt"))).send(backend);
   EXPECT_EQ(after.status(), 200);
   EXPECT_EQ(after.header("x-connection"), conn) << "the connection was not kept";
+}
+
+TEST(Http2, ResetStreamFailsWithTheErrorCodesName) {
+  ct::fault_server server([](ct::connection& c) {
+    const auto id = read_request(c);
+    c.write(frame(rst_stream_type, 0, id, u32(0x2)));
+    c.pause(1s);
+  });
+  const auto msg = ct::expect_error<cr::read_error>([&] {
+    cr::basic_request()
+        .get(cr::uri(server.url("/")))
+        .version(cr::http_version::http2_prior_knowledge)
+        .send(ct::default_backend());
+  });
+  EXPECT_NE(msg.find("INTERNAL_ERROR"), std::string::npos) << msg;
+}
+
+TEST(Http2, RefusedStreamIsSentAgain) {
+  std::atomic<int> requests{0};
+  ct::fault_server server([&](ct::connection& c) {
+    const auto first = read_request(c);
+    ++requests;
+    c.write(frame(rst_stream_type, 0, first, u32(0x7)));  // REFUSED_STREAM
+    for (int i = 0; i < 100; ++i) {                       // the same request again, on a new stream
+      const std::string h = c.read_exactly(9);
+      const std::size_t len = (std::size_t(std::uint8_t(h[1])) << 8) | std::uint8_t(h[2]);
+      if (len > 0) c.read_exactly(len);
+      if (std::uint8_t(h[3]) == headers_type) {
+        ++requests;
+        c.write(ok_response(std::uint8_t(h[8])));
+        break;
+      }
+    }
+    c.pause(1s);
+  });
+  auto res = cr::basic_request()
+                 .get(cr::uri(server.url("/")))
+                 .version(cr::http_version::http2_prior_knowledge)
+                 .send(ct::default_backend());
+  EXPECT_EQ(res.status(), 200);
+  EXPECT_EQ(requests.load(), 2);
+}
+
+TEST(Http2, GoawayBeforeTheStreamSendsAPostAgainOnANewConnection) {
+  std::atomic<int> answered{0};
+  ct::fault_server server([&](ct::connection& c) {
+    const auto id = read_request(c, true);
+    if (c.index() == 0) {
+      c.write(frame(goaway_type, 0, 0, u32(0) + u32(0)));  // last-stream-id 0: not processed
+      c.pause(1s);
+      return;
+    }
+    ++answered;
+    c.write(ok_response(id));
+    c.pause(1s);
+  });
+  auto res = cr::basic_request()
+                 .post(cr::uri(server.url("/")))
+                 .body(std::string("payload"))
+                 .version(cr::http_version::http2_prior_knowledge)
+                 .send(ct::default_backend());
+  EXPECT_EQ(res.status(), 200);
+  EXPECT_EQ(answered.load(), 1);
+  EXPECT_EQ(server.connections_accepted(), 2);
+}
+
+TEST(Http2, ConnectionLossFailsEveryStreamInFlight) {
+  ct::fault_server server([](ct::connection& c) {
+    read_request(c);
+    c.pause(300ms);  // the other requests arrive meanwhile
+    c.reset();
+  });
+  cr::asio_backend backend;
+  const auto req = cr::basic_request()
+                       .get(cr::uri(server.url("/")))
+                       .version(cr::http_version::http2_prior_knowledge);
+  std::vector<std::future<cr::response<cr::expected<std::string, std::string>>>> pending;
+  for (int i = 0; i < 3; ++i)
+    pending.push_back(req.async_send(backend, net::use_future));
+  for (auto& f : pending) {
+    ASSERT_EQ(f.wait_for(5s), std::future_status::ready) << "a stream hangs";
+    const auto msg = ct::expect_error<cr::read_error>([&] { f.get(); });
+    EXPECT_NE(msg.find(std::to_string(server.port())), std::string::npos) << msg;
+  }
+  EXPECT_EQ(server.connections_accepted(), 1);
 }
