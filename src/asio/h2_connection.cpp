@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <condition_variable>
 
 namespace courier::asio_detail {
 
@@ -119,6 +120,20 @@ net::awaitable<bool> h2_connection::wait(const std::shared_ptr<h2_stream>& s,
     throw operation_aborted("the request to " + where_ + " was cancelled");
   }
   co_return ec || clock::now() < until;
+}
+
+bool h2_connection::wait_here(const std::shared_ptr<h2_stream>& s, clock::time_point until) {
+  std::unique_lock lock(mutex_);
+  if (!s->events.empty() || s->over || s->failure) return true;
+  // wake() runs with mutex_ held, so the flag and the notification cannot be missed.
+  auto woken = std::make_shared<std::pair<bool, std::condition_variable>>();
+  s->wake = [woken] {
+    woken->first = true;
+    woken->second.notify_all();
+  };
+  woken->second.wait_until(lock, until, [&] { return woken->first; });
+  s->wake = nullptr;
+  return woken->first || clock::now() < until;
 }
 
 std::optional<http2::event> h2_connection::take_event(h2_stream& s) {

@@ -70,6 +70,8 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   /// (room for more body), or `until` passes. Returns false when `until` passed. Must be
   /// awaited on a serialized executor (a strand, or an io_context run by one thread).
   net::awaitable<bool> wait(const std::shared_ptr<h2_stream>& s, clock::time_point until);
+  /// The same, blocking the calling thread (for a blocking read of a body stream).
+  bool wait_here(const std::shared_ptr<h2_stream>& s, clock::time_point until);
   /// The stream's next event when one is queued; throws the connection's failure.
   std::optional<http2::event> take_event(h2_stream& s);
 

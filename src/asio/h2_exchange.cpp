@@ -1,6 +1,7 @@
 #include "asio/h2_exchange.hpp"
 #include "asio/body_piece.hpp"
 #include "asio/body_sink.hpp"
+#include "asio/h2_body_stream.hpp"
 #include "asio/h2_connection.hpp"
 #include "asio/stream_progress.hpp"
 
@@ -163,6 +164,17 @@ class h2_response {
 
   hop_result result() { return std::move(result_); }
 
+  /// The final head arrived for as_stream(): the rest of the body is the caller's to read.
+  bool streaming() const noexcept { return streaming_; }
+  /// The body stream of a streaming() response.
+  std::shared_ptr<detail::body_stream_source> body_stream(std::shared_ptr<h2_connection> conn,
+                                                          std::shared_ptr<h2_stream> s) {
+    return std::make_shared<h2_body_stream>(
+        net::make_strand(hop_.backend.ioc), std::move(conn), std::move(s), std::move(decoder_),
+        hop_.where, hop_.options.read_timeout, length_,
+        hop_.progress ? *hop_.progress : progress_callback{}, hop_.options.progress_interval);
+  }
+
  private:
   bool on_head(http2::response_head_event& h) {
     response_head& head = hop_.out.head;
@@ -194,6 +206,11 @@ class h2_response {
       limit_ = std::numeric_limits<std::size_t>::max();
     }
     if (hop_.options.decompress) decoder_ = decoder_for(head.headers, limit_, hop_.where);
+    if (std::holds_alternative<to_stream>(hop_.dest)) {
+      length_ = length;
+      streaming_ = true;  // the caller reads the rest
+      return true;
+    }
     return false;
   }
 
@@ -251,25 +268,37 @@ class h2_response {
   std::unique_ptr<body_sink> sink_;
   std::unique_ptr<detail::content_decoder> decoder_;
   std::string decoded_;
+  bool streaming_ = false;
+  std::optional<std::uint64_t> length_;
 };
 
 // Resets the stream unless the exchange saw it to its end (a failure, a cancellation, a
-// redirect whose body is not wanted).
+// redirect whose body is not wanted) or handed it to a body stream.
 struct stream_guard {
   h2_connection& conn;
   h2_stream& stream;
-  ~stream_guard() { conn.cancel(stream); }
+  bool handed_over = false;
+  ~stream_guard() {
+    if (!handed_over) conn.cancel(stream);
+  }
 };
 
-net::awaitable<hop_result> run_on(const h2_hop& hop, h2_connection& conn,
+net::awaitable<hop_result> run_on(const h2_hop& hop, const std::shared_ptr<h2_connection>& c,
                                   const http2::request_head& head) {
+  h2_connection& conn = *c;
   auto s = conn.submit(head, hop.body.source != nullptr);
   stream_guard guard{conn, *s};
   if (hop.body.source) co_await send_body(hop, conn, s);
   h2_response reader(hop, conn, *s);
   for (;;) {
     while (auto e = conn.take_event(*s)) {
-      if (reader.take(*e)) co_return reader.result();
+      if (!reader.take(*e)) continue;
+      hop_result r = reader.result();
+      if (reader.streaming()) {
+        r.stream = reader.body_stream(c, s);
+        guard.handed_over = true;
+      }
+      co_return r;
     }
     if (s->over && !s->failure) {
       throw read_error("the HTTP/2 stream to " + hop.where + " ended without a response");
@@ -301,10 +330,6 @@ bool uses_http2(const asio_backend::impl& backend, const request_options& option
 }
 
 net::awaitable<hop_result> run_h2_hop(const h2_hop& hop) {
-  if (std::holds_alternative<to_stream>(hop.dest)) {
-    throw invalid_request("as_stream() is not supported over HTTP/2 yet (request to " + hop.where +
-                          "); use http_version::http1_1 for it");
-  }
   const http2::request_head head =
       http2::make_request_head(hop.method, hop.uri, request_fields(hop));
   const std::string key = transport::make_pool_key(
@@ -322,7 +347,7 @@ net::awaitable<hop_result> run_h2_hop(const h2_hop& hop) {
       hop.body.source->rewind();
     }
     try {
-      co_return co_await run_on(hop, *conn, head);
+      co_return co_await run_on(hop, conn, head);
     } catch (const unprocessed_stream& u) {
       if (attempt >= max_h2_attempts) {
         throw read_error(u.message + " (tried " + std::to_string(attempt) + " times)");
