@@ -31,6 +31,20 @@ std::unique_ptr<body_sink> make_file_sink(std::filesystem::path target);
 /// Drops every byte.
 std::unique_ptr<body_sink> make_discard_sink();
 
+/// Hands `data` to `write`, through `decoder` when there is one (`scratch` holds the decoded
+/// bytes). Throws what the decoder throws (body_too_large past its limit, protocol_error).
+template <class Write>
+void decode_then(detail::content_decoder* decoder, std::string& scratch, std::string_view data,
+                 Write&& write) {
+  if (!decoder) {
+    write(data);
+    return;
+  }
+  scratch.clear();
+  decoder->decode(data, scratch);
+  write(std::string_view(scratch));
+}
+
 /// 301, 302, 303, 307 or 308: a status that is followed when it names a Location.
 bool is_redirect_status(int status) noexcept;
 

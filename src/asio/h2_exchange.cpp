@@ -217,13 +217,7 @@ class h2_response {
   void on_data(const std::string& data) {
     conn_.consumed(stream_, data.size());
     progress_.add(data.size(), progress_.reports() ? clock::now() : clock::time_point{});
-    if (decoder_) {
-      decoded_.clear();
-      decoder_->decode(data, decoded_);
-      write(decoded_);
-    } else {
-      write(data);
-    }
+    decode_then(decoder_.get(), decoded_, data, [this](std::string_view d) { write(d); });
   }
 
   void write(std::string_view data) {

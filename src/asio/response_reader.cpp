@@ -76,13 +76,7 @@ COURIER_COLD void response_reader::deliver_elsewhere(std::string_view data) {
     return;
   }
   progress_.add(data.size(), progress_.reports() ? clock::now() : clock::time_point{});
-  if (decoder_) {
-    decoded_.clear();
-    decoder_->decode(data, decoded_);
-    write(decoded_);
-  } else {
-    write(data);
-  }
+  decode_then(decoder_.get(), decoded_, data, [this](std::string_view d) { write(d); });
 }
 
 COURIER_HOT void response_reader::write(std::string_view data) {

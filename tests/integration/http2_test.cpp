@@ -5,6 +5,7 @@
 
 #include "support/expect_error.hpp"
 #include "support/fault_server.hpp"
+#include "support/http2_frames.hpp"
 #include "support/test_backends.hpp"
 #include "support/test_env.hpp"
 
@@ -48,56 +49,49 @@ std::string h2_url(std::string_view path) {
 
 // --- a scripted HTTP/2 server, frame by frame (RFC 9113 4.1) ---
 
-std::string frame(std::uint8_t type, std::uint8_t flags, std::uint32_t stream,
-                  std::string_view payload) {
-  std::string f;
-  const auto n = static_cast<std::uint32_t>(payload.size());
-  f += static_cast<char>(n >> 16);
-  f += static_cast<char>(n >> 8);
-  f += static_cast<char>(n);
-  f += static_cast<char>(type);
-  f += static_cast<char>(flags);
-  for (int shift = 24; shift >= 0; shift -= 8)
-    f += static_cast<char>(stream >> shift);
-  f += payload;
-  return f;
-}
-
-std::string u32(std::uint32_t v) {
-  std::string s;
-  for (int shift = 24; shift >= 0; shift -= 8)
-    s += static_cast<char>(v >> shift);
-  return s;
-}
+using ct::http2_frame;
+using ct::http2_u32;
 
 constexpr std::uint8_t headers_type = 1, rst_stream_type = 3, settings_type = 4, goaway_type = 7;
 
-// Reads the client's preface and frames until a HEADERS frame (and, with `whole_request`, the
-// frame that ends its stream); returns its stream id. Answers with an empty SETTINGS first.
-std::uint32_t read_request(ct::connection& c, bool whole_request = false) {
-  EXPECT_EQ(c.read_exactly(24), "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-  c.write(frame(settings_type, 0, 0, ""));
+struct frame_head {
+  std::uint8_t type = 0, flags = 0;
+  std::uint32_t stream = 0;
+};
+
+// Reads one frame from the client; its payload is dropped.
+frame_head read_frame(ct::connection& c) {
+  const std::string h = c.read_exactly(9);
+  const auto byte = [&](int i) { return std::uint32_t(std::uint8_t(h[i])); };
+  const std::size_t len = (byte(0) << 16) | (byte(1) << 8) | byte(2);
+  if (len > 0) c.read_exactly(len);
+  return {std::uint8_t(byte(3)), std::uint8_t(byte(4)),
+          ((byte(5) & 0x7f) << 24) | (byte(6) << 16) | (byte(7) << 8) | byte(8)};
+}
+
+// Reads frames until a HEADERS frame (and, with `whole_request`, the frame that ends its
+// stream); returns its stream id.
+std::uint32_t read_next_request(ct::connection& c, bool whole_request = false) {
   std::uint32_t stream = 0;
   for (int i = 0; i < 100; ++i) {
-    const std::string h = c.read_exactly(9);
-    const std::size_t len = (std::size_t(std::uint8_t(h[0])) << 16) |
-                            (std::size_t(std::uint8_t(h[1])) << 8) | std::uint8_t(h[2]);
-    if (len > 0) c.read_exactly(len);
-    const auto type = std::uint8_t(h[3]);
-    const auto flags = std::uint8_t(h[4]);
-    const std::uint32_t id = (std::uint32_t(std::uint8_t(h[5]) & 0x7f) << 24) |
-                             (std::uint32_t(std::uint8_t(h[6])) << 16) |
-                             (std::uint32_t(std::uint8_t(h[7])) << 8) | std::uint8_t(h[8]);
-    if (type == headers_type) stream = id;
-    if (stream != 0 && (!whole_request || (id == stream && (flags & 0x1)))) return stream;
+    const frame_head f = read_frame(c);
+    if (f.type == headers_type && stream == 0) stream = f.stream;
+    if (stream != 0 && (!whole_request || (f.stream == stream && (f.flags & 0x1)))) return stream;
   }
   ADD_FAILURE() << "no request in 100 frames";
   return 0;
 }
 
+// Reads the client's preface, answers with an empty SETTINGS, and reads the first request.
+std::uint32_t read_request(ct::connection& c, bool whole_request = false) {
+  EXPECT_EQ(c.read_exactly(24), "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+  c.write(http2_frame(settings_type, 0, 0, ""));
+  return read_next_request(c, whole_request);
+}
+
 // HEADERS with ":status: 200" (HPACK static index 8), ending the stream.
 std::string ok_response(std::uint32_t stream) {
-  return frame(headers_type, 0x5, stream, "\x88");
+  return http2_frame(headers_type, 0x5, stream, "\x88");
 }
 
 cr::asio_backend_options test_ca_options(cr::http_version v) {
@@ -290,7 +284,7 @@ TEST(Http2, ACancelledStreamLeavesItsConnectionToTheOthers) {
 TEST(Http2, ResetStreamFailsWithTheErrorCodesName) {
   ct::fault_server server([](ct::connection& c) {
     const auto id = read_request(c);
-    c.write(frame(rst_stream_type, 0, id, u32(0x2)));
+    c.write(http2_frame(rst_stream_type, 0, id, http2_u32(0x2)));
     c.pause(1s);
   });
   const auto msg = ct::expect_error<cr::read_error>([&] {
@@ -307,16 +301,11 @@ TEST(Http2, RefusedStreamIsSentAgain) {
   ct::fault_server server([&](ct::connection& c) {
     const auto first = read_request(c);
     ++requests;
-    c.write(frame(rst_stream_type, 0, first, u32(0x7)));  // REFUSED_STREAM
-    for (int i = 0; i < 100; ++i) {                       // the same request again, on a new stream
-      const std::string h = c.read_exactly(9);
-      const std::size_t len = (std::size_t(std::uint8_t(h[1])) << 8) | std::uint8_t(h[2]);
-      if (len > 0) c.read_exactly(len);
-      if (std::uint8_t(h[3]) == headers_type) {
-        ++requests;
-        c.write(ok_response(std::uint8_t(h[8])));
-        break;
-      }
+    c.write(http2_frame(rst_stream_type, 0, first, http2_u32(0x7)));  // REFUSED_STREAM
+    const auto again = read_next_request(c);  // the same request, on a new stream
+    if (again != 0) {
+      ++requests;
+      c.write(ok_response(again));
     }
     c.pause(1s);
   });
@@ -333,7 +322,8 @@ TEST(Http2, GoawayBeforeTheStreamSendsAPostAgainOnANewConnection) {
   ct::fault_server server([&](ct::connection& c) {
     const auto id = read_request(c, true);
     if (c.index() == 0) {
-      c.write(frame(goaway_type, 0, 0, u32(0) + u32(0)));  // last-stream-id 0: not processed
+      c.write(http2_frame(goaway_type, 0, 0,
+                          http2_u32(0) + http2_u32(0)));  // last-stream-id 0: not processed
       c.pause(1s);
       return;
     }
