@@ -21,6 +21,8 @@ template <class... F>
 struct overloaded : F... {
   using F::operator()...;
 };
+template <class... F>
+overloaded(F...) -> overloaded<F...>;  // clang 14 does not deduce aggregates
 }  // namespace
 
 h2_connection::h2_connection(std::unique_ptr<transport> t, net::any_io_executor strand,
