@@ -406,3 +406,56 @@ TEST(Http2, AsStreamReadsTheBodyAsTheCallerAsks) {
                    .send(ct::default_backend());
   EXPECT_EQ(after.status(), 200);
 }
+
+TEST(Http2, ReadTimeoutResetsTheStreamAndKeepsTheConnection) {
+  std::atomic<int> requests{0};
+  ct::fault_server server([&](ct::connection& c) {
+    read_request(c);  // never answered
+    ++requests;
+    const auto again = read_next_request(c);
+    if (again != 0) {
+      ++requests;
+      c.write(ok_response(again));
+    }
+    c.pause(1s);
+  });
+  cr::asio_backend backend;
+  const auto req = cr::basic_request()
+                       .get(cr::uri(server.url("/")))
+                       .version(cr::http_version::http2_prior_knowledge);
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto msg =
+      ct::expect_error<cr::timeout_error>([&] { req.read_timeout(300ms).send(backend); });
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  EXPECT_NE(msg.find("read timeout"), std::string::npos) << msg;
+  EXPECT_EQ(req.send(backend).status(), 200);
+  EXPECT_EQ(requests.load(), 2);
+  EXPECT_EQ(server.connections_accepted(), 1);
+}
+
+TEST(Http2, ProgressIsReportedBothWays) {
+  const std::string upload(200 * 1024, 'u');
+  std::mutex m;
+  std::vector<cr::transfer_progress> seen;
+  auto res = cr::basic_request()
+                 .post(cr::uri(h2c_url("/echo")))
+                 .body(upload)
+                 .version(cr::http_version::http2_prior_knowledge)
+                 .on_progress([&](const cr::transfer_progress& p) {
+                   std::lock_guard lock(m);
+                   seen.push_back(p);
+                 })
+                 .send(ct::default_backend());
+  ASSERT_EQ(res.status(), 200);
+  bool upload_done = false, download_done = false;
+  for (const auto& p : seen) {
+    if (!p.done) continue;
+    if (p.dir == cr::transfer_progress::direction::upload) {
+      upload_done = p.bytes == upload.size();
+    } else {
+      download_done = p.bytes == upload.size();
+    }
+  }
+  EXPECT_TRUE(upload_done);
+  EXPECT_TRUE(download_done);
+}
