@@ -54,6 +54,9 @@ struct asio_backend_options {
   /// (request::proxy()). Empty: direct. See docs/proxies.md; proxy_from_environment() fills it
   /// from HTTP_PROXY and friends.
   proxy_settings proxy{};
+  /// The HTTP version of requests that do not set one (request::version()); see
+  /// docs/http2.md. HTTP/2 connections are shared by every request to their origin.
+  http_version version = http_version::any;
 };
 
 /// Sends requests over Asio. Thread-safe: one backend may be shared by many threads; its

@@ -10,6 +10,7 @@
 #include <courier/error.hpp>
 #include <courier/expected.hpp>
 #include <courier/headers.hpp>
+#include <courier/http_version.hpp>
 #include <courier/method.hpp>
 #include <courier/options.hpp>
 #include <courier/progress.hpp>

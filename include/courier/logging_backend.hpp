@@ -128,8 +128,9 @@ class logging_backend : public detail::observing_backend<logging_backend<Backend
   }
   template <class Value>
   void on_upgrade(const request_data& req, const call& c, const websocket_response<Value>& r) {
-    emit(detail::response_record(req, true, response_head{r.status, r.reason, r.headers}, nullptr,
-                                 since(c), options_));
+    emit(detail::response_record(
+        req, true, response_head{r.status, r.reason, r.headers, http_version::http1_1, {}}, nullptr,
+        since(c), options_));
   }
   void on_failure(const request_data& req, const call& c, std::exception_ptr e) {
     boost::system::error_code ec;

@@ -1,6 +1,7 @@
 // Per-request options: redirects, timeouts, size limits, progress rate.
 #pragma once
 
+#include <courier/http_version.hpp>
 #include <courier/proxy.hpp>
 
 #include <chrono>
@@ -38,6 +39,10 @@ struct request_options {
   /// The proxies for this request, instead of the backend's; proxy_settings::direct() for
   /// none. nullopt: the backend's settings.
   std::optional<proxy_settings> proxy{};
+
+  /// The HTTP version to speak (docs/http2.md); nullopt: the backend's default
+  /// (asio_backend_options::version).
+  std::optional<http_version> version{};
 
   /// Equal when every option is equal.
   friend bool operator==(const request_options&, const request_options&) = default;

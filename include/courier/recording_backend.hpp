@@ -102,7 +102,7 @@ inline void record_failure(recorded_exchange& e, std::exception_ptr ex) {
 }
 template <class Value>
 void record_upgrade(recorded_exchange& e, const websocket_response<Value>& r) {
-  e.response = response_head{r.status, r.reason, r.headers};
+  e.response = response_head{r.status, r.reason, r.headers, http_version::http1_1, {}};
 }
 }  // namespace detail
 

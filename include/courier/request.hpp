@@ -293,6 +293,16 @@ class request : public request_data {
     mut().options.read_timeout = d;
     return std::move(*this);
   }
+  /// The HTTP version to speak (see http_version and docs/http2.md); the backend's default
+  /// (asio_backend_options::version) unless set.
+  request version(http_version v) const& {
+    return copy().version(v);
+  }
+  /// The same on an rvalue: moves instead of copying.
+  request version(http_version v) && {
+    mut().options.version = v;
+    return std::move(*this);
+  }
   /// A deadline for the whole exchange, redirects included.
   request timeout(std::chrono::milliseconds d) const& {
     return copy().timeout(d);

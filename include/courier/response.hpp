@@ -60,6 +60,10 @@ class response {
   bool is_success() const noexcept { return head_.is_success(); }
   /// The status line and headers together.
   const response_head& head() const noexcept { return head_; }
+  /// The protocol that answered: http_version::http1_1 or http_version::http2.
+  http_version version() const noexcept { return head_.version; }
+  /// Trailer fields sent after the body (HTTP/2); empty when there were none.
+  const courier::headers& trailers() const noexcept { return head_.trailers; }
 
   /// The body, read as T.
   const T& body() const& noexcept { return body_; }

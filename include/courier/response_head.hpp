@@ -2,6 +2,7 @@
 #pragma once
 
 #include <courier/headers.hpp>
+#include <courier/http_version.hpp>
 #include <courier/method.hpp>
 #include <courier/uri.hpp>
 
@@ -17,6 +18,11 @@ struct response_head {
   std::string reason;
   /// The response headers.
   courier::headers headers;
+  /// The protocol that answered: http_version::http1_1 or http_version::http2.
+  http_version version = http_version::http1_1;
+  /// Trailer fields sent after the body (HTTP/2), once the body has been read; empty when
+  /// there were none or the body is read as a stream.
+  courier::headers trailers;
 
   /// True for a 2xx status.
   bool is_success() const noexcept { return status >= 200 && status < 300; }

@@ -124,6 +124,8 @@ asio_backend::~asio_backend() {
     }
     done.wait_for(std::chrono::seconds(1));
   }
+  // HTTP/2 streams wait on their connections, not on the I/O threads: fail them all.
+  impl_->h2.fail_all("the asio_backend of this request was destroyed");
   impl_->ioc.stop();
   for (auto& t : impl_->threads) {
     if (t.joinable()) t.join();

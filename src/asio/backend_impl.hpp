@@ -4,6 +4,7 @@
 #include <courier/asio_backend.hpp>
 
 #include "asio/connection_pool.hpp"
+#include "asio/h2_connection.hpp"
 #include "asio/transport.hpp"
 
 #include <boost/asio/cancellation_signal.hpp>
@@ -72,6 +73,8 @@ struct asio_backend::impl : std::enable_shared_from_this<asio_backend::impl> {
   std::optional<asio_detail::net::ssl::context> tls;
   std::once_flag tls_ready;
   asio_detail::connection_pool pool;
+  /// The HTTP/2 connections, shared by every request to their origin (src/asio/h2_exchange.cpp).
+  asio_detail::h2_pool h2;
   std::vector<std::thread> threads;
   std::vector<std::thread::id> thread_ids;
   std::atomic<bool> stopped{false};

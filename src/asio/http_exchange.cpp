@@ -1,6 +1,8 @@
 // One HTTP request over the Asio backend, redirects included: the I/O loop that drives the
 // sans-I/O HTTP/1.1 core (proto/http1) and the content decoders.
 #include "asio/backend_impl.hpp"
+#include "asio/body_piece.hpp"
+#include "asio/h2_exchange.hpp"
 #include "asio/response_reader.hpp"
 #include "asio/retry_policy.hpp"
 #include "asio/spawned_cancellation.hpp"
@@ -285,34 +287,12 @@ net::awaitable<void> write_request(exchange_state& st, transport& t, const std::
                              st.options.progress_interval);
   if (body.source) progress.set_total(body.source->size());
   std::size_t pending_progress = 0;  // body bytes in `buffers`, counted once written
-  const auto* async_source = body.source ? body.source->async_reader() : nullptr;
   while (first || !body_done) {
     if (!first) buffers.clear();
     first = false;
     if (!body_done) {
       chunk.resize(read_buffer_size);
-      std::size_t n = 0;
-      try {
-        if (async_source) {
-          // A coroutine source sets the pace; its exceptions fail the request like a sync one's.
-          std::size_t asked = body.source->async_read_limit(chunk.size());
-          std::size_t got = 0;
-          std::exception_ptr failure;
-          if (asked > 0) {
-            try {
-              got = co_await async_source->read(std::span<char>(chunk.data(), asked));
-            } catch (...) {
-              failure = std::current_exception();
-            }
-          }
-          if (failure) body.source->async_read_failed(failure);
-          n = body.source->async_read_done(asked, got);
-        } else {
-          n = body.source->read(chunk.data(), chunk.size());
-        }
-      } catch (const body_source_error& e) {
-        throw body_source_error(std::string(e.what()) + " (request to " + where + ")");
-      }
+      const std::size_t n = co_await read_body_piece(body, chunk, where);
       pending_progress = n;
       if (n == 0) {
         body_done = true;
@@ -490,6 +470,9 @@ COURIER_HOT hop_result exchange_here(exchange_state& st, hop_plan& plan,
 COURIER_HOT std::optional<hop_result> try_hop_here(exchange_state& st, hop_plan& plan,
                                                    hop_start& next) {
   if (plan.body().source) return std::nullopt;
+  if (st.options.version || st.backend.options.version != http_version::any) [[unlikely]] {
+    if (uses_http2(st.backend, st.options, plan.uri())) return std::nullopt;
+  }
   const courier::uri& u = plan.uri();
   std::unique_ptr<transport> conn =
       st.backend.take_idle(u, st.options, is_idempotent(plan.method()));
@@ -513,12 +496,36 @@ COURIER_HOT std::optional<hop_result> try_hop_here(exchange_state& st, hop_plan&
   }
 }
 
+// The hop over HTTP/2 (h2_exchange.cpp), with this exchange's deadlines.
+COURIER_COLD net::awaitable<hop_result> run_http2_hop(exchange_state& st, hop_plan& plan,
+                                                      const std::string& where) {
+  const h2_hop hop{st.backend,
+                   st.options,
+                   st.progress,
+                   st.dest,
+                   plan.uri(),
+                   plan.method(),
+                   plan.fields(),
+                   plan.body(),
+                   plan.response(),
+                   where,
+                   [&st] { return st.io_limit().until(); },
+                   st.connect_deadline(),
+                   [&st, &where] {
+                     st.throw_timeout("read timeout: no data from", st.options.read_timeout, where);
+                   }};
+  co_return co_await run_h2_hop(hop);
+}
+
 // Runs one hop on one connection, from `start` (a connection already taken, or the attempt
 // after a stale one); a stale pooled connection is replaced by a fresh one.
 net::awaitable<hop_result> run_hop(exchange_state& st, hop_plan& plan, hop_start start) {
   const courier::uri& u = plan.uri();
   detail::encoded_body& body = plan.body();
   const std::string where = host_port(u.host(), u.port());
+  if (st.options.version || st.backend.options.version != http_version::any) [[unlikely]] {
+    if (uses_http2(st.backend, st.options, u)) co_return co_await run_http2_hop(st, plan, where);
+  }
   for (int attempt = start.attempt;; ++attempt) {
     // A stale pooled connection is found out by the first read and the request sent again on
     // a fresh one (below): possible for an idempotent request whose body can be replayed.

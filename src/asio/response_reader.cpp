@@ -1,4 +1,5 @@
 #include "asio/response_reader.hpp"
+#include "asio/body_sink.hpp"
 #include "core/hot_path.hpp"
 
 #include "asio/stream_response.hpp"
@@ -24,94 +25,6 @@ namespace {
 constexpr std::size_t response_buffer_initial = 16 * 1024;
 constexpr std::size_t response_buffer_max = 256 * 1024;
 constexpr std::size_t max_redirect_drain = 64 * 1024;
-
-bool is_redirect_status(int s) {
-  return s == 301 || s == 302 || s == 303 || s == 307 || s == 308;
-}
-
-// Servers send raw UTF-8 in Location ("/café"); browsers and curl follow it percent-encoded
-// ("/caf%C3%A9"). Only bytes above 0x7F are encoded: anything else keeps its meaning, and a
-// Location invalid for another reason stays invalid.
-std::string encode_non_ascii(std::string_view location) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(location.size());
-  for (const char c : location) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b < 0x80) {
-      out += c;
-    } else {
-      out += '%';
-      out += hex[b >> 4];
-      out += hex[b & 15];
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
-// --- where body bytes go -------------------------------------------------------------------
-
-class body_sink {
- public:
-  virtual ~body_sink() = default;
-  virtual void write(std::string_view data) = 0;
-  virtual void finish() {}
-};
-
-namespace {
-
-class discard_sink final : public body_sink {
- public:
-  void write(std::string_view) override {}
-};
-
-// Writes to a temporary file beside the target and renames it into place when complete, so a
-// failed download never leaves a partial file under the asked name.
-class file_sink final : public body_sink {
- public:
-  explicit file_sink(std::filesystem::path target) : target_(std::move(target)) {
-    std::random_device rd;
-    temp_ = target_;
-    temp_ += ".courier-" + std::to_string(rd()) + ".part";
-    file_ = std::fopen(temp_.c_str(), "wb");
-    if (!file_) {
-      throw file_error("cannot open " + target_.string() + " for writing: " + std::strerror(errno));
-    }
-    std::setvbuf(file_, nullptr, _IOFBF, 1 << 16);
-  }
-  ~file_sink() override {
-    if (file_) {
-      std::fclose(file_);
-      std::error_code ignored;
-      std::filesystem::remove(temp_, ignored);
-    }
-  }
-  COURIER_HOT void write(std::string_view data) override {
-    if (std::fwrite(data.data(), 1, data.size(), file_) != data.size()) {
-      throw file_error("writing " + target_.string() + " failed: " + std::strerror(errno));
-    }
-  }
-  void finish() override {
-    int rc = std::fclose(file_);
-    file_ = nullptr;
-    std::error_code ec;
-    if (rc != 0) {
-      std::filesystem::remove(temp_, ec);
-      throw file_error("writing " + target_.string() + " failed: " + std::strerror(errno));
-    }
-    std::filesystem::rename(temp_, target_, ec);
-    if (ec) {
-      std::filesystem::remove(temp_, ec);
-      throw file_error("cannot move the download into " + target_.string() + ": " + ec.message());
-    }
-  }
-
- private:
-  std::filesystem::path target_, temp_;
-  std::FILE* file_ = nullptr;
-};
 
 }  // namespace
 
@@ -163,13 +76,7 @@ COURIER_COLD void response_reader::deliver_elsewhere(std::string_view data) {
     return;
   }
   progress_.add(data.size(), progress_.reports() ? clock::now() : clock::time_point{});
-  if (decoder_) {
-    decoded_.clear();
-    decoder_->decode(data, decoded_);
-    write(decoded_);
-  } else {
-    write(data);
-  }
+  decode_then(decoder_.get(), decoded_, data, [this](std::string_view d) { write(d); });
 }
 
 COURIER_HOT void response_reader::write(std::string_view data) {
@@ -215,7 +122,7 @@ COURIER_COLD bool response_reader::on_redirect_head(const http1::head_event& h) 
   auto loc = out_.head.headers.get("Location");
   if (!loc) return false;
   result_.redirect = true;
-  result_.location = encode_non_ascii(*loc);
+  result_.location = encode_location(*loc);
   // A large redirect body is not worth reading: close the connection instead.
   if (!h.content_length || *h.content_length > max_redirect_drain) keep_alive_ = false;
   if (!keep_alive_) complete_ = true;
@@ -230,35 +137,17 @@ COURIER_COLD std::size_t response_reader::open_destination(int status) {
   if (std::holds_alternative<to_stream>(dest_)) {
     streaming_ = true;  // the caller pulls the body; it is not held whole
   } else if (const auto* file = std::get_if<to_file>(&dest_)) {
-    sink_ = std::make_unique<file_sink>(file->path);
+    sink_ = make_file_sink(file->path);
   } else if (std::holds_alternative<to_discard>(dest_)) {
-    sink_ = std::make_unique<discard_sink>();
+    sink_ = make_discard_sink();
   } else {
     return options_.max_body_size;  // in memory after all (a 407 without a proxy)
   }
   return std::numeric_limits<std::size_t>::max();
 }
 
-COURIER_COLD void response_reader::use_decoder(std::string_view encoding, std::size_t limit) {
-  // Several Content-Encoding fields make one list (RFC 9110 5.3): judge the codings of all.
-  std::string all;
-  if (const auto fields = out_.head.headers.get_all("Content-Encoding"); fields.size() > 1) {
-    for (std::string_view f : fields) {
-      if (!all.empty()) all += ", ";
-      all += f;
-    }
-    encoding = all;
-  }
-  try {
-    decoder_ = detail::content_decoder::make(encoding);
-  } catch (const protocol_error& e) {
-    throw protocol_error("the response from " + where_ + " cannot be decoded: " + e.what());
-  }
-  if (!decoder_) return;
-  decoder_->set_max_output(limit);
-  // The body given to the user is decoded: its old framing headers no longer apply.
-  out_.head.headers.erase("Content-Encoding");
-  out_.head.headers.erase("Content-Length");
+COURIER_COLD void response_reader::use_decoder(std::string_view, std::size_t limit) {
+  decoder_ = decoder_for(out_.head.headers, limit, where_);
 }
 
 COURIER_HOT void response_reader::take_events() {

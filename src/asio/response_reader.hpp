@@ -27,7 +27,7 @@ class body_sink;
 struct hop_result {
   bool redirect = false;  // a redirect that will be followed: its body was dropped
   std::optional<std::string> location;
-  std::shared_ptr<stream_response> stream;  // to_stream: the unread body, handed to the caller
+  std::shared_ptr<detail::body_stream_source> stream;  // to_stream: the unread body, handed out
 };
 
 /// Thrown when a reused connection failed before any byte of the response arrived: the server

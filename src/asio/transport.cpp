@@ -237,6 +237,21 @@ net::awaitable<void> tls_handshake(Stream& stream, const std::string& name, bool
                                   net::redirect_error(net::use_awaitable, ec));
 }
 
+// ALPN (RFC 7301): what the client offers, and what the server chose.
+void offer_alpn_on(SSL* ssl, const std::string& wire, const std::string& where) {
+  if (wire.empty()) return;
+  if (SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>(wire.data()),
+                          static_cast<unsigned>(wire.size())) != 0) {
+    throw tls_error("TLS setup for " + where + " failed: cannot offer ALPN protocols");
+  }
+}
+std::string alpn_selected_on(SSL* ssl) {
+  const unsigned char* name = nullptr;
+  unsigned size = 0;
+  SSL_get0_alpn_selected(ssl, &name, &size);
+  return name ? std::string(reinterpret_cast<const char*>(name), size) : std::string();
+}
+
 constexpr std::size_t max_proxy_head = 64 * 1024;
 constexpr std::size_t max_proxy_body = 64 * 1024;
 
@@ -309,12 +324,15 @@ net::awaitable<void> transport::connect(bool secure, const std::function<net::ss
         inner_tls_ =
             std::make_unique<net::ssl::stream<net::ssl::stream<tcp::socket&>&>>(*tls_, tls());
         ssl = inner_tls_->native_handle();
+        offer_alpn_on(ssl, alpn_offer_, where);
         co_await tls_handshake(*inner_tls_, host_, verify, where, ec);
       } else {
         tls_ = std::make_unique<net::ssl::stream<tcp::socket&>>(*tcp_, tls());
         ssl = tls_->native_handle();
+        offer_alpn_on(ssl, alpn_offer_, where);
         co_await tls_handshake(*tls_, host_, verify, where, ec);
       }
+      if (!ec) alpn_selected_ = alpn_selected_on(ssl);
       if (timer.expired()) {
         throw timeout_error("connect timeout: the TLS handshake with " + where +
                             " did not finish in time");

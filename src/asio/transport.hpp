@@ -203,6 +203,12 @@ class transport : public byte_stream {
   /// (request_head_writer::fields()), and the uri host they were written for.
   std::string default_fields, default_fields_host;
 
+  /// ALPN for the TLS handshake with the origin: the protocols to offer, in wire format
+  /// ("\x02h2\x08http/1.1"), set before connect(). Empty (the default): none offered.
+  void offer_alpn(std::string wire_protocols) { alpn_offer_ = std::move(wire_protocols); }
+  /// The protocol the origin chose with ALPN ("h2", "http/1.1"), or "" when none was.
+  const std::string& alpn_selected() const noexcept { return alpn_selected_; }
+
   /// The TCP socket, registered with the backend's reactor (again, after blocking calls).
   tcp::socket& socket();
 
@@ -217,6 +223,7 @@ class transport : public byte_stream {
   net::awaitable<void> send_all(const std::string& bytes, const std::string& what);
 
   net::any_io_executor ex_;
+  std::string alpn_offer_, alpn_selected_;
   std::string origin_, host_, name_;
   std::uint16_t port_;
   std::string pool_key_;

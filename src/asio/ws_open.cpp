@@ -191,7 +191,7 @@ net::awaitable<upgraded> run_upgrade(asio_backend::impl& backend, request_data r
     }
   }
 
-  response_head rh{got->status, got->reason, got->headers};
+  response_head rh{got->status, got->reason, got->headers, http_version::http1_1, {}};
   if (got->status != 101) {
     throw websocket_upgrade_failed("the server at " + where + " refused the WebSocket upgrade of " +
                                        u.str() + " with " + std::to_string(got->status) + " " +

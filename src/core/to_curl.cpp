@@ -135,6 +135,21 @@ std::string to_curl(const request_data& req, const curl_options& options) {
     add("--max-redirs", std::to_string(o.max_redirects));
   }
   if (o.decompress && hs.contains("Accept-Encoding")) words.push_back("--compressed");
+  if (o.version) {
+    switch (*o.version) {
+      case http_version::http1_1:
+        words.push_back("--http1.1");
+        break;
+      case http_version::http2:
+        words.push_back("--http2");
+        break;
+      case http_version::http2_prior_knowledge:
+        words.push_back("--http2-prior-knowledge");
+        break;
+      case http_version::any:
+        break;
+    }
+  }
   if (o.proxy) {
     // The request's own proxy choice; without one curl would apply its environment.
     if (auto p = o.proxy->select(*u)) {

@@ -520,7 +520,9 @@ void run_exchange(std::shared_ptr<stub_backend::impl> self, request_data req, bo
       }
       raw.head = response_head{reply.status,
                                reply.reason.empty() ? reason_for(reply.status) : reply.reason,
-                               reply.headers};
+                               reply.headers,
+                               http_version::http1_1,
+                               {}};
       raw.final_uri = *req.uri();
       auto location = reply.headers.get("Location");
       if (req.options().follow_redirects && is_followed_redirect(reply.status) && location) {

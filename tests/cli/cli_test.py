@@ -622,6 +622,23 @@ def tls_failures_name_the_options():
     expect(code == 7 and "expired" in err, "expired certificate", err)
 
 
+@test
+def http2_options_and_the_version_that_answered():
+    h2 = "https://localhost:%s" % ENV["NGINX_HTTP2_PORT"]
+    code, out, err = run("-h", "--http2", "--cacert", CA, h2 + "/small.txt")
+    expect(code == 0 and out.startswith(b"HTTP/2 200\n"), "--http2 over ALPN", (code, out[:80], err))
+    code, out, err = run("-v", "--http2-prior-knowledge",
+                         "http://127.0.0.1:%s/small.txt" % ENV["NGHTTPD_PORT"])
+    expect(code == 0 and b"GET /small.txt HTTP/2\n" in out and b"\nHTTP/2 200\n" in out,
+           "-v shows both versions", (code, out[:300], err))
+    code, out, err = run("-h", "--http1.1", "--cacert", CA, h2 + "/small.txt")
+    expect(code == 0 and out.startswith(b"HTTP/1.1 200 OK\n"), "--http1.1", (code, out[:80], err))
+    code, out, err = run("--http2", "--cacert", CA, HTTPS + "/small.txt")
+    expect(code != 0 and 'ALPN chose "http/1.1"' in err, "HTTP/2 refused", (code, err))
+    code, out, err = run("--http2", "--http1.1", HTTPS + "/small.txt")
+    expect(code != 0 and "excludes" in err, "one version at a time", (code, err))
+
+
 # --- bad input ----------------------------------------------------------------------------------
 
 @test

@@ -387,6 +387,18 @@ http {
     $tls_common
     include $NGX/locations.conf;
   }
+
+  # HTTP/2 (and HTTP/1.1) over TLS, chosen with ALPN. X-Connection is nginx's connection serial
+  # number: requests that share a connection show the same one.
+  server {
+    listen 127.0.0.1:$HTTP2_PORT ssl http2;
+    server_name localhost;
+    ssl_certificate $TLS/server.pem;
+    ssl_certificate_key $TLS/server.key;
+    $tls_common
+    add_header X-Connection \$connection always;
+    include $NGX/locations.conf;
+  }
 }
 EOF
 }
@@ -437,9 +449,9 @@ wait_until_ready() {
 
 start_servers() {
   read -r HTTP_PORT HTTP6_PORT HTTPS_PORT EXPIRED_PORT WRONGHOST_PORT UNTRUSTED_PORT \
-    CLIENTCERT_PORT HTTPBIN_PORT WS_PORT WSS_PORT CNONLY_PORT < <(pick_ports 9) || true
+    CLIENTCERT_PORT HTTPBIN_PORT WS_PORT WSS_PORT CNONLY_PORT HTTP2_PORT < <(pick_ports 10) || true
   # (set -e is off in a function called with ||: check by hand.)
-  [[ "$CNONLY_PORT" =~ ^[0-9]+$ ]] || {
+  [[ "$HTTP2_PORT" =~ ^[0-9]+$ ]] || {
     echo "start.sh: could not pick free ports" >&2
     return 1
   }
@@ -459,7 +471,7 @@ start_servers() {
   local checks=()
   local p
   for p in "$HTTP_PORT" "$HTTPS_PORT" "$EXPIRED_PORT" "$WRONGHOST_PORT" "$UNTRUSTED_PORT" \
-    "$CLIENTCERT_PORT" "$HTTPBIN_PORT" "$WS_PORT" "$WSS_PORT" "$CNONLY_PORT"; do
+    "$CLIENTCERT_PORT" "$HTTPBIN_PORT" "$WS_PORT" "$WSS_PORT" "$CNONLY_PORT" "$HTTP2_PORT"; do
     checks+=("127.0.0.1 $p")
   done
   [[ $HTTP6_PORT -ne 0 ]] && checks+=("::1 $HTTP6_PORT")
@@ -633,6 +645,7 @@ done
   echo "NGINX_HTTPS_UNTRUSTED_PORT=$UNTRUSTED_PORT"
   echo "NGINX_HTTPS_CLIENTCERT_PORT=$CLIENTCERT_PORT"
   echo "NGINX_HTTPS_CNONLY_PORT=$CNONLY_PORT"
+  echo "NGINX_HTTP2_PORT=$HTTP2_PORT"
   echo "HTTPBIN_PORT=$HTTPBIN_PORT"
   echo "WS_PORT=$WS_PORT"
   echo "WSS_PORT=$WSS_PORT"
@@ -655,6 +668,6 @@ mv -f "$STATE/env.tmp" "$STATE/env"
 
 echo "courier test servers up ($STATE/env): http=$HTTP_PORT http6=$HTTP6_PORT https=$HTTPS_PORT" \
   "expired=$EXPIRED_PORT wronghost=$WRONGHOST_PORT untrusted=$UNTRUSTED_PORT" \
-  "clientcert=$CLIENTCERT_PORT cnonly=$CNONLY_PORT httpbin=$HTTPBIN_PORT ws=$WS_PORT wss=$WSS_PORT" \
+  "clientcert=$CLIENTCERT_PORT cnonly=$CNONLY_PORT http2=$HTTP2_PORT httpbin=$HTTPBIN_PORT ws=$WS_PORT wss=$WSS_PORT" \
   "tinyproxy=$TINYPROXY_PORT/$TINYPROXY_AUTH_PORT microsocks=$MICROSOCKS_PORT/$MICROSOCKS_AUTH_PORT" \
   "nghttpd=$NGHTTPD_PORT"

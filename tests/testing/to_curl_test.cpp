@@ -188,3 +188,14 @@ TEST(to_curl_with_httpbin, compressed_answer_and_redirects) {
 #endif
 
 }  // namespace
+
+TEST(to_curl, the_http_version_as_curls_option) {
+  const auto req = cr::empty_request().get(cr::uri("https://a.example/"));
+  EXPECT_EQ(cr::to_curl(req).find("--http"), std::string::npos);
+  EXPECT_NE(cr::to_curl(req.version(cr::http_version::http2)).find(" --http2"), std::string::npos);
+  EXPECT_NE(cr::to_curl(req.version(cr::http_version::http1_1)).find(" --http1.1"),
+            std::string::npos);
+  EXPECT_NE(cr::to_curl(req.version(cr::http_version::http2_prior_knowledge))
+                .find(" --http2-prior-knowledge"),
+            std::string::npos);
+}

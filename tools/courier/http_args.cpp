@@ -175,6 +175,14 @@ std::optional<http_args> parse_http_args(int argc, char** argv) {
                      "Give up connecting (DNS, TCP, TLS) after SECONDS (default 30)")
           ->check(quiet(CLI::PositiveNumber))
           ->type_name("SECONDS");
+  bool http1 = false, http2 = false, http2_prior = false;
+  auto* http1_opt = app.add_flag("--http1.1", http1, "Speak HTTP/1.1 only");
+  auto* http2_opt =
+      app.add_flag("--http2", http2, "Speak HTTP/2 over TLS (ALPN); fail if the server refuses");
+  auto* prior_opt = app.add_flag("--http2-prior-knowledge", http2_prior,
+                                 "Speak HTTP/2 from the first byte, also on http:// (h2c)");
+  http1_opt->excludes(http2_opt)->excludes(prior_opt);
+  http2_opt->excludes(prior_opt);
   app.add_option("--max-redirects", a.max_redirects, "Follow at most N redirects (default 20)")
       ->check(quiet(CLI::NonNegativeNumber))
       ->type_name("N");
@@ -243,6 +251,9 @@ std::optional<http_args> parse_http_args(int argc, char** argv) {
   if (*cacert_opt) a.cacert = readable_ca_file(cacert);
   if (*proxy_opt) a.proxy = valid_proxy(proxy);
   a.follow = !no_follow;
+  if (http1) a.version = courier::http_version::http1_1;
+  if (http2) a.version = courier::http_version::http2;
+  if (http2_prior) a.version = courier::http_version::http2_prior_knowledge;
 
   if (pretty == "auto") pretty = is_terminal(STDOUT_FILENO) ? "all" : "none";
   a.pretty = pretty == "all"      ? pretty_mode::all

@@ -3,6 +3,8 @@
 
 #include "items.hpp"
 
+#include <courier/http_version.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -40,6 +42,8 @@ struct http_args {
   bool follow = true;
   std::optional<std::string> cacert;
   bool insecure = false;
+  /// --http1.1, --http2, --http2-prior-knowledge (nullopt: the backend's default).
+  std::optional<courier::http_version> version;
   std::optional<std::string> proxy;  ///< --proxy URI (checked by courier::proxy)
   bool env_proxy = false;            ///< --env-proxy: http_proxy, https_proxy, all_proxy, no_proxy
 };

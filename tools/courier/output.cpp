@@ -49,7 +49,12 @@ void print_request(std::ostream& out, const request_data& req, const request_pla
   const auto& c = style.colours;
   const courier::uri u = req.uri().value_or(plan.uri);
   out << c.paint(req.method().name(), palette::bold) << " " << c.paint(u.target(), palette::cyan)
-      << " " << c.paint("HTTP/1.1", palette::blue) << "\n";
+      << " "
+      << c.paint(plan.options.version && *plan.options.version != http_version::any
+                     ? to_string(*plan.options.version)
+                     : "HTTP/1.1",
+                 palette::blue)
+      << "\n";
   const auto& hs = req.headers();
   print_field(out, "Host", u.authority(), style);
   if (!hs.contains("User-Agent")) print_field(out, "User-Agent", user_agent, style);
@@ -100,8 +105,11 @@ void print_request(std::ostream& out, const request_data& req, const request_pla
 
 void print_head(std::ostream& out, const response_head& head, const output_style& style) {
   const auto& c = style.colours;
-  out << c.paint("HTTP/1.1", palette::blue) << " "
-      << c.paint(std::to_string(head.status) + " " + head.reason, status_colour(head.status))
+  // HTTP/2 has no reason phrase: "HTTP/2 200".
+  out << c.paint(to_string(head.version), palette::blue) << " "
+      << c.paint(head.reason.empty() ? std::to_string(head.status)
+                                     : std::to_string(head.status) + " " + head.reason,
+                 status_colour(head.status))
       << "\n";
   for (const auto& f : head.headers)
     print_field(out, f.name, f.value, style);

@@ -259,6 +259,7 @@ request_plan make_plan(const http_args& args) {
   plan.options.follow_redirects = args.follow;
   plan.options.max_redirects = args.max_redirects;
   if (args.connect_timeout) plan.options.connect_timeout = to_ms(*args.connect_timeout);
+  plan.options.version = args.version;
   if (args.timeout) {
     plan.options.timeout = to_ms(*args.timeout);
     plan.options.read_timeout = to_ms(*args.timeout);

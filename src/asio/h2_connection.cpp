@@ -1,0 +1,357 @@
+#include "asio/h2_connection.hpp"
+
+#include <courier/error.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <condition_variable>
+
+namespace courier::asio_detail {
+
+namespace {
+constexpr std::size_t read_chunk = 64 * 1024;
+
+template <class... F>
+struct overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+overloaded(F...) -> overloaded<F...>;  // clang 14 does not deduce aggregates
+}  // namespace
+
+h2_connection::h2_connection(std::unique_ptr<transport> t, net::any_io_executor strand,
+                             std::string where, http2::connection_options options)
+    : core_(options),
+      transport_(std::move(t)),
+      strand_(std::move(strand)),
+      where_(std::move(where)),
+      write_signal_(strand_) {}
+
+h2_connection::~h2_connection() = default;
+
+void h2_connection::start() {
+  auto self = shared_from_this();
+  net::co_spawn(
+      strand_, [self]() { return self->read_loop(); }, net::detached);
+  net::co_spawn(
+      strand_, [self]() { return self->write_loop(); }, net::detached);
+}
+
+bool h2_connection::can_submit() const {
+  std::lock_guard lock(mutex_);
+  return !failure_ && core_.can_submit();
+}
+
+std::size_t h2_connection::open_streams() const {
+  std::lock_guard lock(mutex_);
+  return core_.open_streams();
+}
+
+std::shared_ptr<h2_stream> h2_connection::submit(const http2::request_head& head, bool with_body) {
+  std::lock_guard lock(mutex_);
+  if (failure_) std::rethrow_exception(failure_);
+  auto s = std::make_shared<h2_stream>();
+  s->id = core_.submit_request(
+      head, with_body ? http2::request_body::supplied : http2::request_body::none);
+  streams_.emplace(s->id, s);
+  kick_writer();
+  return s;
+}
+
+void h2_connection::supply_body(const h2_stream& s, std::string piece, bool end) {
+  std::lock_guard lock(mutex_);
+  if (failure_ || s.over) return;
+  core_.supply_body(s.id, std::move(piece), end);
+  kick_writer();
+}
+
+std::size_t h2_connection::body_buffered(const h2_stream& s) const {
+  std::lock_guard lock(mutex_);
+  return s.over || failure_ ? 0 : core_.body_buffered(s.id);
+}
+
+void h2_connection::consumed(const h2_stream& s, std::size_t n) {
+  std::lock_guard lock(mutex_);
+  if (failure_) return;
+  core_.consumed(s.id, n);
+  kick_writer();
+}
+
+void h2_connection::cancel(h2_stream& s) {
+  std::lock_guard lock(mutex_);
+  s.wake = nullptr;
+  if (s.over || failure_) return;
+  s.over = true;
+  core_.cancel(s.id);
+  streams_.erase(s.id);
+  kick_writer();
+}
+
+void h2_connection::wake(h2_stream& s) {
+  if (auto w = std::move(s.wake)) {
+    s.wake = nullptr;
+    w();
+  }
+}
+
+net::awaitable<bool> h2_connection::wait(const std::shared_ptr<h2_stream>& s,
+                                         clock::time_point until) {
+  const auto ex = co_await net::this_coro::executor;
+  auto timer = std::make_shared<net::steady_timer>(ex);
+  {
+    std::lock_guard lock(mutex_);
+    if (!s->events.empty() || s->over || s->failure) co_return true;
+    // Posted to the waiting coroutine's own serialized executor: it runs once the coroutine
+    // is suspended in the wait below, never before.
+    s->wake = [ex, timer] { net::post(ex, [timer] { timer->cancel(); }); };
+  }
+  timer->expires_at(until);
+  boost::system::error_code ec;
+  co_await timer->async_wait(net::redirect_error(net::use_awaitable, ec));
+  {
+    std::lock_guard lock(mutex_);
+    s->wake = nullptr;
+  }
+  if ((co_await net::this_coro::cancellation_state).cancelled() != net::cancellation_type::none) {
+    throw operation_aborted("the request to " + where_ + " was cancelled");
+  }
+  co_return ec || clock::now() < until;
+}
+
+bool h2_connection::wait_here(const std::shared_ptr<h2_stream>& s, clock::time_point until) {
+  std::unique_lock lock(mutex_);
+  if (!s->events.empty() || s->over || s->failure) return true;
+  // wake() runs with mutex_ held, so the flag and the notification cannot be missed.
+  auto woken = std::make_shared<std::pair<bool, std::condition_variable>>();
+  s->wake = [woken] {
+    woken->first = true;
+    woken->second.notify_all();
+  };
+  woken->second.wait_until(lock, until, [&] { return woken->first; });
+  s->wake = nullptr;
+  return woken->first || clock::now() < until;
+}
+
+std::optional<http2::event> h2_connection::take_event(h2_stream& s) {
+  std::lock_guard lock(mutex_);
+  if (!s.events.empty()) {
+    http2::event e = std::move(s.events.front());
+    s.events.pop_front();
+    return e;
+  }
+  if (s.failure) std::rethrow_exception(s.failure);
+  return std::nullopt;
+}
+
+void h2_connection::kick_writer() {
+  if (!writer_waiting_ || !core_.wants_write()) return;
+  writer_waiting_ = false;
+  net::post(strand_, [self = shared_from_this()] { self->write_signal_.cancel(); });
+}
+
+net::awaitable<void> h2_connection::write_loop() {
+  auto self = shared_from_this();  // lives while the loop does
+  for (;;) {
+    std::string batch;
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_) co_return;
+      batch = core_.take_output();
+      if (batch.empty()) {
+        if (core_.done()) {
+          fail_locked(std::make_exception_ptr(
+                          read_error("the HTTP/2 connection to " + where_ + " was shut down")),
+                      true);
+          co_return;
+        }
+        writer_waiting_ = true;
+      }
+    }
+    if (batch.empty()) {
+      write_signal_.expires_at(clock::time_point::max());
+      boost::system::error_code ignored;
+      co_await write_signal_.async_wait(net::redirect_error(net::use_awaitable, ignored));
+      continue;
+    }
+    boost::system::error_code ec;
+    const std::vector<net::const_buffer> buffers{net::buffer(batch)};
+    co_await transport_->write(buffers, ec);
+    std::lock_guard lock(mutex_);
+    if (ec) {
+      fail_locked(std::make_exception_ptr(
+                      write_error("sending to " + where_ + " over HTTP/2 failed: " + ec.message())),
+                  true);
+      co_return;
+    }
+    // Streams uploading a body may supply more now.
+    for (auto& [id, s] : streams_)
+      wake(*s);
+  }
+}
+
+net::awaitable<void> h2_connection::read_loop() {
+  auto self = shared_from_this();
+  std::vector<char> buffer(read_chunk);
+  for (;;) {
+    boost::system::error_code ec;
+    const std::size_t n = co_await transport_->read_some(net::buffer(buffer), ec);
+    std::lock_guard lock(mutex_);
+    if (closed_) co_return;
+    if (n > 0) core_.receive(std::string_view(buffer.data(), n));
+    if (ec) core_.receive_eof();
+    route_events();
+    if (ec || core_.done()) {
+      fail_locked(std::make_exception_ptr(read_error(
+                      "the HTTP/2 connection to " + where_ + " closed" +
+                      (ec && ec != net::error::eof ? ": " + ec.message() : std::string()))),
+                  true);
+      co_return;
+    }
+    kick_writer();
+  }
+}
+
+void h2_connection::route_events() {
+  while (auto e = core_.next_event()) {
+    std::visit(overloaded{
+                   [&](http2::goaway_event&) {},  // unprocessed streams get their own resets
+                   [&](http2::connection_error_event& c) {
+                     const std::string message =
+                         "the HTTP/2 connection to " + where_ + " failed: " + c.message;
+                     std::exception_ptr f = c.protocol_violation
+                                                ? std::make_exception_ptr(protocol_error(message))
+                                                : std::make_exception_ptr(read_error(message));
+                     fail_locked(f, false);
+                   },
+                   [&](auto& stream_event) {
+                     auto it = streams_.find(stream_event.stream);
+                     if (it == streams_.end()) return;  // cancelled
+                     h2_stream& s = *it->second;
+                     using E = std::decay_t<decltype(stream_event)>;
+                     const bool last = std::is_same_v<E, http2::end_of_stream_event> ||
+                                       std::is_same_v<E, http2::stream_reset_event>;
+                     s.events.push_back(std::move(*e));
+                     if (last) {
+                       s.over = true;
+                       streams_.erase(it);  // `s` lives on in its exchange
+                     }
+                     wake(s);
+                   },
+               },
+               *e);
+  }
+}
+
+void h2_connection::fail_locked(std::exception_ptr failure, bool close_now) {
+  if (!failure_) failure_ = failure;
+  for (auto& [id, s] : streams_) {
+    if (!s->failure) s->failure = failure_;
+    s->over = true;
+    wake(*s);
+  }
+  streams_.clear();
+  if (close_now && !closed_) {
+    closed_ = true;
+    net::post(strand_, [self = shared_from_this()] {
+      self->transport_->close();
+      self->write_signal_.cancel();
+    });
+  }
+}
+
+void h2_connection::fail(std::exception_ptr failure) {
+  std::lock_guard lock(mutex_);
+  fail_locked(std::move(failure), true);
+}
+
+// --- the pool ------------------------------------------------------------------------------
+
+std::shared_ptr<h2_connection> h2_pool::usable(per_key& k) {
+  std::erase_if(k.live, [](const auto& w) { return w.expired(); });
+  for (auto& w : k.live) {
+    if (auto c = w.lock(); c && c->can_submit()) return c;
+  }
+  return nullptr;
+}
+
+net::awaitable<std::shared_ptr<h2_connection>> h2_pool::get(const std::string& key,
+                                                            clock::time_point until,
+                                                            const connector& connect) {
+  const auto ex = co_await net::this_coro::executor;
+  for (;;) {
+    auto timer = std::make_shared<net::steady_timer>(ex);
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_) throw operation_aborted("the asio_backend was destroyed");
+      per_key& k = keys_[key];
+      if (auto c = usable(k)) co_return c;
+      if (!k.connecting) {
+        k.connecting = true;
+        break;
+      }
+      k.waiting.push_back([ex, timer] { net::post(ex, [timer] { timer->cancel(); }); });
+    }
+    timer->expires_at(until);
+    boost::system::error_code ec;
+    co_await timer->async_wait(net::redirect_error(net::use_awaitable, ec));
+    if (!ec) {
+      throw timeout_error("connect timeout: the HTTP/2 connection to " + key +
+                          " being opened for other requests did not come up in time");
+    }
+  }
+  // This request opens the key's connection; the others wait for it.
+  std::shared_ptr<h2_connection> made;
+  std::exception_ptr failed;
+  try {
+    made = co_await connect();
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  std::vector<std::function<void()>> waiting;
+  {
+    std::lock_guard lock(mutex_);
+    per_key& k = keys_[key];
+    k.connecting = false;
+    if (made) {
+      if (closed_) {
+        made->fail(std::make_exception_ptr(operation_aborted("the asio_backend was destroyed")));
+      } else {
+        k.live.push_back(made);
+      }
+    }
+    waiting.swap(k.waiting);
+  }
+  for (auto& w : waiting)
+    w();
+  if (failed) std::rethrow_exception(failed);
+  co_return made;
+}
+
+void h2_pool::fail_all(const std::string& why) {
+  std::vector<std::shared_ptr<h2_connection>> all;
+  std::vector<std::function<void()>> waiting;
+  {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    for (auto& [key, k] : keys_) {
+      for (auto& w : k.live) {
+        if (auto c = w.lock()) all.push_back(std::move(c));
+      }
+      for (auto& w : k.waiting)
+        waiting.push_back(std::move(w));
+      k.waiting.clear();
+    }
+  }
+  for (auto& c : all)
+    c->fail(std::make_exception_ptr(operation_aborted(why)));
+  for (auto& w : waiting)
+    w();
+}
+
+}  // namespace courier::asio_detail

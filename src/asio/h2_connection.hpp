@@ -1,0 +1,131 @@
+// One HTTP/2 connection on the Asio backend: the transport and the sans-I/O core
+// (proto/http2/client_connection), a read loop and a write loop on a strand of the backend's
+// io_context, and the streams of every exchange that shares it. Exchanges may run on any
+// executor (the backend's, a coroutine's, a blocking caller's own io_context): each waits for
+// its stream's events on a timer of its own executor, which the connection wakes.
+#pragma once
+
+#include "asio/transport.hpp"
+
+#include "proto/http2/client_connection.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <deque>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace courier::asio_detail {
+
+namespace http2 = courier::proto::http2;
+
+/// One request's stream, as its exchange sees it. Owned by the exchange and the connection.
+struct h2_stream {
+  http2::stream_id id = 0;
+  std::deque<http2::event> events;  // in arrival order, taken by the exchange
+  std::exception_ptr failure;       // the connection failed (or the backend went away)
+  bool over = false;                // no more events will come
+  std::function<void()> wake;       // set while the exchange waits
+};
+
+class h2_connection : public std::enable_shared_from_this<h2_connection> {
+ public:
+  /// `t` is connected (and speaks HTTP/2: ALPN chose h2, or prior knowledge) and runs on
+  /// `strand`. `where` (host:port) names the server in messages.
+  h2_connection(std::unique_ptr<transport> t, net::any_io_executor strand, std::string where,
+                http2::connection_options options = {});
+  ~h2_connection();
+  h2_connection(const h2_connection&) = delete;
+  h2_connection& operator=(const h2_connection&) = delete;
+
+  /// Starts the read and write loops (the preface and SETTINGS go out first).
+  void start();
+
+  /// New streams are accepted: not failed, no GOAWAY sent or received.
+  bool can_submit() const;
+  /// Streams submitted and not yet over.
+  std::size_t open_streams() const;
+
+  /// Starts a request. Throws as client_connection::submit_request, or the connection's
+  /// failure.
+  std::shared_ptr<h2_stream> submit(const http2::request_head& head, bool with_body);
+  /// The next piece of a request body (see client_connection::supply_body).
+  void supply_body(const h2_stream& s, std::string piece, bool end);
+  /// Body bytes supplied and not yet sent.
+  std::size_t body_buffered(const h2_stream& s) const;
+  /// The exchange took `n` body bytes: the windows reopen by that much.
+  void consumed(const h2_stream& s, std::size_t n);
+  /// The exchange gave up on the stream: RST_STREAM(CANCEL) unless it is over. The connection
+  /// lives on.
+  void cancel(h2_stream& s);
+
+  /// Waits until the stream has an event, is over or failed, or the connection wrote a batch
+  /// (room for more body), or `until` passes. Returns false when `until` passed. Must be
+  /// awaited on a serialized executor (a strand, or an io_context run by one thread).
+  net::awaitable<bool> wait(const std::shared_ptr<h2_stream>& s, clock::time_point until);
+  /// The same, blocking the calling thread (for a blocking read of a body stream).
+  bool wait_here(const std::shared_ptr<h2_stream>& s, clock::time_point until);
+  /// The stream's next event when one is queued; throws the connection's failure.
+  std::optional<http2::event> take_event(h2_stream& s);
+
+  /// Fails every stream with `failure` and closes the connection (from any thread).
+  void fail(std::exception_ptr failure);
+
+  const std::string& where() const noexcept { return where_; }
+
+ private:
+  net::awaitable<void> read_loop();
+  net::awaitable<void> write_loop();
+  void kick_writer();   // under mutex_
+  void route_events();  // under mutex_
+  void fail_locked(std::exception_ptr failure, bool close_now);
+  static void wake(h2_stream& s);
+
+  mutable std::mutex mutex_;
+  http2::client_connection core_;
+  std::unique_ptr<transport> transport_;
+  net::any_io_executor strand_;
+  std::string where_;
+  std::map<http2::stream_id, std::shared_ptr<h2_stream>> streams_;
+  std::exception_ptr failure_;
+  net::steady_timer write_signal_;
+  bool writer_waiting_ = false;
+  bool closed_ = false;
+};
+
+/// The live HTTP/2 connections of a backend, per pool key: a request uses one that accepts
+/// streams, and only when none does is a new one opened (by one request at a time, the others
+/// of the same key waiting for it). Requests beyond the server's SETTINGS_MAX_CONCURRENT_STREAMS
+/// wait in their connection until a stream ends.
+class h2_pool {
+ public:
+  using connector = std::function<net::awaitable<std::shared_ptr<h2_connection>>()>;
+
+  /// A connection for `key` that accepts streams, made with `connect` when there is none.
+  /// Waits (until `until`, then timeout_error) while another request of the key connects.
+  net::awaitable<std::shared_ptr<h2_connection>> get(const std::string& key,
+                                                     clock::time_point until,
+                                                     const connector& connect);
+  /// Fails every connection's streams with operation_aborted (the backend is going away).
+  void fail_all(const std::string& why);
+
+ private:
+  struct per_key {
+    std::vector<std::weak_ptr<h2_connection>> live;
+    bool connecting = false;
+    std::vector<std::function<void()>> waiting;
+  };
+  std::shared_ptr<h2_connection> usable(per_key& k);
+  std::mutex mutex_;
+  std::map<std::string, per_key> keys_;
+  bool closed_ = false;
+};
+
+}  // namespace courier::asio_detail

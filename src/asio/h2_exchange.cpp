@@ -1,0 +1,353 @@
+#include "asio/h2_exchange.hpp"
+#include "asio/body_piece.hpp"
+#include "asio/body_sink.hpp"
+#include "asio/h2_body_stream.hpp"
+#include "asio/h2_connection.hpp"
+#include "asio/stream_progress.hpp"
+
+#include "proto/http2/request_head.hpp"
+
+#include <courier/error.hpp>
+
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <limits>
+#include <type_traits>
+
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12 misreads a coroutine frame's own operator new/delete pair as a mismatch.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+namespace courier::asio_detail {
+
+namespace {
+
+// Body bytes handed to the connection ahead of what it has sent, per stream.
+constexpr std::size_t upload_ahead = std::size_t{1} << 20;
+// A stream the server did not process is sent again this many times at most.
+constexpr int max_h2_attempts = 4;
+
+http_version chosen_version(const asio_backend::impl& backend, const request_options& options) {
+  return options.version.value_or(backend.options.version);
+}
+
+// The server did not process the stream: it may go again on another connection.
+struct unprocessed_stream {
+  std::string message;
+};
+
+// The request's fields for HTTP/2, with the defaults an HTTP/1.1 request gets (User-Agent,
+// Accept) and the body's type and length. Host becomes :authority (make_request_head).
+courier::headers request_fields(const h2_hop& hop) {
+  courier::headers out;
+  out.reserve(hop.fields.size() + 4);
+  bool has_agent = false, has_accept = false, has_type = false, has_length = false;
+  const bool proxied = hop.backend.proxy_for(hop.uri, hop.options).has_value();
+  for (const header_field& f : hop.fields) {
+    if (iequals(f.name, "Content-Length") || iequals(f.name, "Transfer-Encoding")) {
+      if (hop.body.source) continue;  // the body's own length is sent below
+      has_length = has_length || iequals(f.name, "Content-Length");
+    } else if (iequals(f.name, "Proxy-Authorization")) {
+      if (proxied) continue;  // through a tunnel the origin would see it
+    } else if (iequals(f.name, "User-Agent")) {
+      has_agent = true;
+    } else if (iequals(f.name, "Accept")) {
+      has_accept = true;
+    } else if (iequals(f.name, "Content-Type")) {
+      has_type = true;
+    }
+    out.add_unchecked(f.name, f.value);
+  }
+  const std::string& agent = hop.backend.options.user_agent;
+  if (!has_agent && !agent.empty()) out.add_unchecked("User-Agent", agent);
+  if (!has_accept) out.add_unchecked("Accept", "*/*");
+  if (hop.body.source) {
+    if (!has_type && !hop.body.content_type.empty()) {
+      out.add_unchecked("Content-Type", hop.body.content_type);
+    }
+    if (auto size = hop.body.source->size()) {
+      out.add_unchecked("Content-Length", std::to_string(*size));
+    }
+  } else if ((hop.method == courier::method::post || hop.method == courier::method::put ||
+              hop.method == courier::method::patch) &&
+             !has_length) {
+    out.add_unchecked("Content-Length", "0");
+  }
+  return out;
+}
+
+// Opens the origin's HTTP/2 connection: TLS with ALPN, or prior knowledge on cleartext TCP.
+net::awaitable<std::shared_ptr<h2_connection>> open_connection(const h2_hop& hop) {
+  auto strand = net::make_strand(hop.backend.ioc);
+  auto t = std::make_unique<transport>(strand, hop.uri.origin(), std::string(hop.uri.host()),
+                                       hop.uri.port());
+  if (auto via = hop.backend.proxy_for(hop.uri, hop.options)) t->use_proxy(std::move(*via), true);
+  const bool secure = hop.uri.is_secure();
+  if (secure) t->offer_alpn(std::string("\x02h2\x08http/1.1", 12));
+  asio_backend::impl& backend = hop.backend;
+  co_await t->connect(
+      secure, [&backend]() -> auto& { return backend.tls_context(); },
+      !backend.options.tls.insecure_skip_verify, hop.connect_deadline);
+  if (secure && t->alpn_selected() != "h2") {
+    const std::string chose =
+        t->alpn_selected().empty() ? "no protocol" : "\"" + t->alpn_selected() + "\"";
+    t->close();
+    throw protocol_error("HTTP/2 was required (http_version::http2) but " + hop.where +
+                         " does not speak it over TLS: ALPN chose " + chose +
+                         "; use http_version::any to accept HTTP/1.1");
+  }
+  auto c = std::make_shared<h2_connection>(std::move(t), strand, hop.where);
+  c->start();
+  co_return c;
+}
+
+// Sends the body in pieces, a bounded amount ahead of the connection.
+net::awaitable<void> send_body(const h2_hop& hop, h2_connection& conn,
+                               const std::shared_ptr<h2_stream>& s) {
+  progress_reporter progress(hop.progress, transfer_progress::direction::upload,
+                             hop.options.progress_interval);
+  progress.set_total(hop.body.source->size());
+  std::string piece;
+  for (;;) {
+    while (conn.body_buffered(*s) > upload_ahead) {
+      if (!co_await conn.wait(s, hop.io_deadline())) {
+        hop.throw_read_timeout();
+      }
+      if (s->over || s->failure) co_return;  // the answer came early, or the connection failed
+    }
+    piece.resize(detail::body_chunk_size);
+    const std::size_t n = co_await read_body_piece(hop.body, piece, hop.where);
+    piece.resize(n);
+    conn.supply_body(*s, std::move(piece), n == 0);
+    piece = std::string();
+    if (n == 0) break;
+    progress.add(n, clock::now());
+  }
+  progress.finish();
+}
+
+// Reads the response of one stream into the hop's destination.
+class h2_response {
+ public:
+  h2_response(const h2_hop& hop, h2_connection& conn, h2_stream& s)
+      : hop_(hop),
+        conn_(conn),
+        stream_(s),
+        progress_(hop.progress, transfer_progress::direction::download,
+                  hop.options.progress_interval) {}
+
+  // True when the response is complete (or a redirect to follow was found).
+  bool take(http2::event& e) {
+    return std::visit(
+        [&](auto& ev) -> bool {
+          using E = std::decay_t<decltype(ev)>;
+          if constexpr (std::is_same_v<E, http2::response_head_event>) {
+            return on_head(ev);
+          } else if constexpr (std::is_same_v<E, http2::data_event>) {
+            on_data(ev.data);
+            return false;
+          } else if constexpr (std::is_same_v<E, http2::trailers_event>) {
+            hop_.out.head.trailers = std::move(ev.trailers);
+            return false;
+          } else if constexpr (std::is_same_v<E, http2::end_of_stream_event>) {
+            finish();
+            return true;
+          } else if constexpr (std::is_same_v<E, http2::stream_reset_event>) {
+            on_reset(ev);
+          }
+          return false;  // informational answers, and connection events (not routed here)
+        },
+        e);
+  }
+
+  hop_result result() { return std::move(result_); }
+
+  /// The final head arrived for as_stream(): the rest of the body is the caller's to read.
+  bool streaming() const noexcept { return streaming_; }
+  /// The body stream of a streaming() response.
+  std::shared_ptr<detail::body_stream_source> body_stream(std::shared_ptr<h2_connection> conn,
+                                                          std::shared_ptr<h2_stream> s) {
+    return std::make_shared<h2_body_stream>(
+        net::make_strand(hop_.backend.ioc), std::move(conn), std::move(s), std::move(decoder_),
+        hop_.where, hop_.options.read_timeout, length_,
+        hop_.progress ? *hop_.progress : progress_callback{}, hop_.options.progress_interval);
+  }
+
+ private:
+  bool on_head(http2::response_head_event& h) {
+    response_head& head = hop_.out.head;
+    head.status = h.status;
+    head.reason.clear();  // HTTP/2 has no reason phrase
+    head.headers = std::move(h.headers);
+    head.version = http_version::http2;
+    if (hop_.options.follow_redirects && is_redirect_status(h.status)) {
+      if (auto loc = head.headers.get("Location")) {
+        result_.redirect = true;
+        result_.location = encode_location(*loc);
+        return true;  // its body is not read: the stream is reset
+      }
+    }
+    std::optional<std::uint64_t> length;
+    if (auto cl = head.headers.get("Content-Length")) {
+      try {
+        length = std::stoull(std::string(*cl));
+      } catch (const std::exception&) {
+      }
+    }
+    progress_.set_total(length);
+    limit_ = hop_.options.max_body_size;
+    if (const auto* file = std::get_if<to_file>(&hop_.dest)) {
+      sink_ = make_file_sink(file->path);
+      limit_ = std::numeric_limits<std::size_t>::max();
+    } else if (std::holds_alternative<to_discard>(hop_.dest)) {
+      sink_ = make_discard_sink();
+      limit_ = std::numeric_limits<std::size_t>::max();
+    }
+    if (hop_.options.decompress) decoder_ = decoder_for(head.headers, limit_, hop_.where);
+    if (std::holds_alternative<to_stream>(hop_.dest)) {
+      length_ = length;
+      streaming_ = true;  // the caller reads the rest
+      return true;
+    }
+    return false;
+  }
+
+  void on_data(const std::string& data) {
+    conn_.consumed(stream_, data.size());
+    progress_.add(data.size(), progress_.reports() ? clock::now() : clock::time_point{});
+    decode_then(decoder_.get(), decoded_, data, [this](std::string_view d) { write(d); });
+  }
+
+  void write(std::string_view data) {
+    if (sink_) {
+      sink_->write(data);
+      return;
+    }
+    std::string& out = hop_.out.body.bytes;
+    if (out.size() + data.size() > limit_) {
+      throw body_too_large("the response body from " + hop_.where +
+                           " is larger than max_body_size (" +
+                           std::to_string(hop_.options.max_body_size) +
+                           " bytes); raise it with max_body_size() or read it as_file()");
+    }
+    out.append(data);
+  }
+
+  void finish() {
+    if (decoder_) {
+      decoded_.clear();
+      decoder_->finish(decoded_);
+      write(decoded_);
+    }
+    if (sink_) sink_->finish();
+    progress_.finish();
+  }
+
+  [[noreturn]] void on_reset(const http2::stream_reset_event& r) {
+    const std::string message =
+        "the request to " + hop_.where + " over HTTP/2 failed: " + r.message;
+    if (r.safe_to_retry) throw unprocessed_stream{message};
+    if (r.protocol_violation) throw protocol_error(message);
+    throw read_error(message);
+  }
+
+  const h2_hop& hop_;
+  h2_connection& conn_;
+  h2_stream& stream_;
+  hop_result result_;
+  progress_reporter progress_;
+  std::size_t limit_ = 0;
+  std::unique_ptr<body_sink> sink_;
+  std::unique_ptr<detail::content_decoder> decoder_;
+  std::string decoded_;
+  bool streaming_ = false;
+  std::optional<std::uint64_t> length_;
+};
+
+// Resets the stream unless the exchange saw it to its end (a failure, a cancellation, a
+// redirect whose body is not wanted) or handed it to a body stream.
+struct stream_guard {
+  h2_connection& conn;
+  h2_stream& stream;
+  bool handed_over = false;
+  ~stream_guard() {
+    if (!handed_over) conn.cancel(stream);
+  }
+};
+
+net::awaitable<hop_result> run_on(const h2_hop& hop, const std::shared_ptr<h2_connection>& c,
+                                  const http2::request_head& head) {
+  h2_connection& conn = *c;
+  auto s = conn.submit(head, hop.body.source != nullptr);
+  stream_guard guard{conn, *s};
+  if (hop.body.source) co_await send_body(hop, conn, s);
+  h2_response reader(hop, conn, *s);
+  for (;;) {
+    while (auto e = conn.take_event(*s)) {
+      if (!reader.take(*e)) continue;
+      hop_result r = reader.result();
+      if (reader.streaming()) {
+        r.stream = reader.body_stream(c, s);
+        guard.handed_over = true;
+      }
+      co_return r;
+    }
+    if (s->over && !s->failure) {
+      throw read_error("the HTTP/2 stream to " + hop.where + " ended without a response");
+    }
+    if (!co_await conn.wait(s, hop.io_deadline())) hop.throw_read_timeout();
+  }
+}
+
+}  // namespace
+
+bool uses_http2(const asio_backend::impl& backend, const request_options& options,
+                const courier::uri& u) {
+  switch (chosen_version(backend, options)) {
+    case http_version::any:
+    case http_version::http1_1:
+      return false;
+    case http_version::http2:
+      if (!u.is_secure()) {
+        throw invalid_request(
+            "http_version::http2 needs an https:// uri (HTTP/2 is chosen with "
+            "TLS ALPN); for cleartext HTTP/2 to " +
+            u.origin() + " use http_version::http2_prior_knowledge");
+      }
+      return true;
+    case http_version::http2_prior_knowledge:
+      return true;
+  }
+  return false;
+}
+
+net::awaitable<hop_result> run_h2_hop(const h2_hop& hop) {
+  const http2::request_head head =
+      http2::make_request_head(hop.method, hop.uri, request_fields(hop));
+  const std::string key = transport::make_pool_key(
+                              hop.uri.origin(), hop.backend.proxy_for(hop.uri, hop.options), true) +
+                          " h2";
+  for (int attempt = 1;; ++attempt) {
+    auto conn = co_await hop.backend.h2.get(key, hop.connect_deadline,
+                                            [&hop] { return open_connection(hop); });
+    if (hop.body.source && attempt > 1) {
+      if (!hop.body.source->rewindable()) {
+        throw read_error("the HTTP/2 server " + hop.where +
+                         " did not process the request, and its streamed body cannot be sent "
+                         "again (its stream_body has no rewind function)");
+      }
+      hop.body.source->rewind();
+    }
+    try {
+      co_return co_await run_on(hop, conn, head);
+    } catch (const unprocessed_stream& u) {
+      if (attempt >= max_h2_attempts) {
+        throw read_error(u.message + " (tried " + std::to_string(attempt) + " times)");
+      }
+    }
+  }
+}
+
+}  // namespace courier::asio_detail

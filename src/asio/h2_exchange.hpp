@@ -1,0 +1,49 @@
+// One hop of an HTTP exchange over HTTP/2 (src/asio/http_exchange.cpp runs the redirects): the
+// version choice, the connection shared per origin (h2_pool), the request's head and body on
+// a stream, and the response into the request's destination.
+#pragma once
+
+#include "asio/backend_impl.hpp"
+#include "asio/response_reader.hpp"
+
+#include "core/body_encoder.hpp"
+
+#include <courier/response.hpp>
+
+#include <functional>
+#include <string>
+
+namespace courier::asio_detail {
+
+/// Whether a hop to `u` goes over HTTP/2: the request's http_version, else the backend's.
+/// Throws invalid_request for http_version::http2 on an http:// uri (cleartext HTTP/2 needs
+/// prior knowledge).
+bool uses_http2(const asio_backend::impl& backend, const request_options& options,
+                const courier::uri& u);
+
+/// What one HTTP/2 hop reads and writes; every reference outlives the hop.
+struct h2_hop {
+  asio_backend::impl& backend;
+  const request_options& options;
+  const progress_callback* progress;
+  const body_destination& dest;
+  const courier::uri& uri;
+  const courier::method& method;
+  const courier::headers& fields;
+  detail::encoded_body& body;
+  raw_response& out;         // gets the head (and the body for the memory destination)
+  const std::string& where;  // host:port
+  /// The deadline of one wait for the server (read_timeout within the whole-request one).
+  std::function<clock::time_point()> io_deadline;
+  clock::time_point connect_deadline;
+  /// Throws the timeout_error of a wait that passed io_deadline().
+  std::function<void()> throw_read_timeout;
+};
+
+/// Sends the hop's request on a stream of the origin's HTTP/2 connection and reads the answer.
+/// A stream the server did not process (REFUSED_STREAM, above a GOAWAY's last-stream-id) is
+/// sent again on another connection. When the awaiting coroutine is cancelled, the stream is
+/// reset (RST_STREAM(CANCEL)) and the connection lives on.
+net::awaitable<hop_result> run_h2_hop(const h2_hop& hop);
+
+}  // namespace courier::asio_detail

@@ -1,0 +1,461 @@
+// HTTP/2 on the asio backend: prior knowledge against nghttpd, ALPN against nginx, requests
+// sharing one connection from threads and coroutines, bodies, decoding, redirects,
+// cancellation of one stream.
+#include <courier/courier.hpp>
+
+#include "support/expect_error.hpp"
+#include "support/fault_server.hpp"
+#include "support/http2_frames.hpp"
+#include "support/test_backends.hpp"
+#include "support/test_env.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <set>
+#include <thread>
+
+namespace cr = courier;
+namespace ct = courier::test;
+namespace net = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+std::string h2c_url(std::string_view path) {
+  return "http://127.0.0.1:" + ct::env("NGHTTPD_PORT") + std::string(path);
+}
+
+std::string h2_url(std::string_view path) {
+  return ct::https_url(path, "NGINX_HTTP2_PORT");
+}
+
+// --- a scripted HTTP/2 server, frame by frame (RFC 9113 4.1) ---
+
+using ct::http2_frame;
+using ct::http2_u32;
+
+constexpr std::uint8_t headers_type = 1, rst_stream_type = 3, settings_type = 4, goaway_type = 7;
+
+struct frame_head {
+  std::uint8_t type = 0, flags = 0;
+  std::uint32_t stream = 0;
+};
+
+// Reads one frame from the client; its payload is dropped.
+frame_head read_frame(ct::connection& c) {
+  const std::string h = c.read_exactly(9);
+  const auto byte = [&](int i) { return std::uint32_t(std::uint8_t(h[i])); };
+  const std::size_t len = (byte(0) << 16) | (byte(1) << 8) | byte(2);
+  if (len > 0) c.read_exactly(len);
+  return {std::uint8_t(byte(3)), std::uint8_t(byte(4)),
+          ((byte(5) & 0x7f) << 24) | (byte(6) << 16) | (byte(7) << 8) | byte(8)};
+}
+
+// Reads frames until a HEADERS frame (and, with `whole_request`, the frame that ends its
+// stream); returns its stream id.
+std::uint32_t read_next_request(ct::connection& c, bool whole_request = false) {
+  std::uint32_t stream = 0;
+  for (int i = 0; i < 100; ++i) {
+    const frame_head f = read_frame(c);
+    if (f.type == headers_type && stream == 0) stream = f.stream;
+    if (stream != 0 && (!whole_request || (f.stream == stream && (f.flags & 0x1)))) return stream;
+  }
+  ADD_FAILURE() << "no request in 100 frames";
+  return 0;
+}
+
+// Reads the client's preface, answers with an empty SETTINGS, and reads the first request.
+std::uint32_t read_request(ct::connection& c, bool whole_request = false) {
+  EXPECT_EQ(c.read_exactly(24), "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+  c.write(http2_frame(settings_type, 0, 0, ""));
+  return read_next_request(c, whole_request);
+}
+
+// HEADERS with ":status: 200" (HPACK static index 8), ending the stream.
+std::string ok_response(std::uint32_t stream) {
+  return http2_frame(headers_type, 0x5, stream, "\x88");
+}
+
+cr::asio_backend_options test_ca_options(cr::http_version v) {
+  cr::asio_backend_options o;
+  o.tls.ca_file = ct::env("CA_FILE");
+  o.version = v;
+  return o;
+}
+
+}  // namespace
+
+TEST(Http2, PriorKnowledgeGetsAFileWithItsTrailer) {
+  auto res = cr::basic_request()
+                 .get(cr::uri(h2c_url("/small.txt")))
+                 .version(cr::http_version::http2_prior_knowledge)
+                 .send(ct::default_backend());
+  EXPECT_EQ(res.status(), 200);
+  EXPECT_EQ(res.version(), cr::http_version::http2);
+  ASSERT_TRUE(res.body().has_value());
+  EXPECT_EQ(*res.body(), read_file(ct::env("DOCROOT") + "/small.txt"));
+  EXPECT_EQ(res.trailers().get("x-served-by"), "nghttpd");
+}
+
+TEST(Http2, PriorKnowledgeFileIgnoreAndNotFound) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("courier-h2-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto target = dir / "large.bin";
+  const auto base = cr::basic_request().version(cr::http_version::http2_prior_knowledge);
+  auto file = base.get(cr::uri(h2c_url("/large.bin")))
+                  .response_as(cr::as_file(target))
+                  .send(ct::default_backend());
+  EXPECT_EQ(file.status(), 200);
+  EXPECT_EQ(read_file(target), read_file(ct::env("DOCROOT") + "/large.bin"));
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 1) << "no temp file left";
+  std::filesystem::remove_all(dir);
+
+  auto ignored = base.get(cr::uri(h2c_url("/large.bin")))
+                     .response_as(cr::ignore())
+                     .send(ct::default_backend());
+  EXPECT_EQ(ignored.status(), 200);
+  auto missing = base.get(cr::uri(h2c_url("/nope"))).send(ct::default_backend());
+  EXPECT_EQ(missing.status(), 404);
+}
+
+TEST(Http2, PriorKnowledgePostsBodiesOfKnownAndUnknownLength) {
+  const std::string text(300 * 1024, 'x');
+  const auto base = cr::basic_request().version(cr::http_version::http2_prior_knowledge);
+  auto res = base.post(cr::uri(h2c_url("/echo"))).body(text).send(ct::default_backend());
+  EXPECT_EQ(res.status(), 200);
+  ASSERT_TRUE(res.body().has_value());
+  EXPECT_EQ(res.body()->size(), text.size());
+  EXPECT_EQ(*res.body(), text);
+
+  // A body without a length (a reader), in pieces.
+  auto left = std::make_shared<int>(5);
+  auto streamed = base.post(cr::uri(h2c_url("/echo")))
+                      .body(cr::body_from_reader([left](std::span<char> buf) -> std::size_t {
+                        if ((*left)-- <= 0 || buf.size() < 5) return 0;
+                        std::memcpy(buf.data(), "piece", 5);
+                        return 5;
+                      }))
+                      .send(ct::default_backend());
+  ASSERT_TRUE(streamed.body().has_value());
+  EXPECT_EQ(*streamed.body(), "piecepiecepiecepiecepiece");
+}
+
+TEST(Http2, AlpnChoosesHttp2WithNginx) {
+  auto res = cr::basic_request()
+                 .get(cr::uri(h2_url("/small.txt")))
+                 .version(cr::http_version::http2)
+                 .send(ct::test_ca_backend());
+  EXPECT_EQ(res.status(), 200);
+  EXPECT_EQ(res.version(), cr::http_version::http2);
+  EXPECT_EQ(*res.body(), read_file(ct::env("DOCROOT") + "/small.txt"));
+  EXPECT_TRUE(res.header("x-connection").has_value());
+
+  // HTTP/1.1 on the same port, asked for.
+  auto h1 = cr::basic_request()
+                .get(cr::uri(h2_url("/small.txt")))
+                .version(cr::http_version::http1_1)
+                .send(ct::test_ca_backend());
+  EXPECT_EQ(h1.version(), cr::http_version::http1_1);
+  EXPECT_EQ(h1.status(), 200);
+}
+
+TEST(Http2, RequiredHttp2FailsWhenTheServerOnlySpeaksHttp11) {
+  const auto msg = ct::expect_error<cr::protocol_error>([] {
+    cr::basic_request()
+        .get(cr::uri(ct::https_url("/small.txt")))
+        .version(cr::http_version::http2)
+        .send(ct::test_ca_backend());
+  });
+  EXPECT_NE(msg.find("ALPN chose \"http/1.1\""), std::string::npos) << msg;
+  const auto cleartext = ct::expect_error<cr::invalid_request>([] {
+    cr::basic_request()
+        .get(cr::uri(h2c_url("/small.txt")))
+        .version(cr::http_version::http2)
+        .send(ct::default_backend());
+  });
+  EXPECT_NE(cleartext.find("http2_prior_knowledge"), std::string::npos) << cleartext;
+}
+
+TEST(Http2, ConcurrentRequestsFromThreadsAndCoroutinesShareOneConnection) {
+  cr::asio_backend backend(test_ca_options(cr::http_version::http2));
+  const auto req = cr::basic_request().get(cr::uri(h2_url("/large.bin")));
+  const auto expected_size = read_file(ct::env("DOCROOT") + "/large.bin").size();
+  std::mutex m;
+  std::set<std::string> connections;
+  std::atomic<int> ok{0};
+  const auto note = [&](const auto& res) {
+    if (res.status() == 200 && res.body() && res.body()->size() == expected_size &&
+        res.version() == cr::http_version::http2) {
+      ++ok;
+    }
+    std::lock_guard lock(m);
+    connections.insert(std::string(res.header("x-connection").value_or("none")));
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&] { note(req.send(backend)); });
+  }
+  net::io_context io;
+  for (int i = 0; i < 6; ++i) {
+    net::co_spawn(
+        io,
+        [&]() -> net::awaitable<void> {
+          note(co_await req.async_send(backend, net::use_awaitable));
+        },
+        net::detached);
+  }
+  io.run_for(30s);
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(ok.load(), 12);
+  EXPECT_EQ(connections.size(), 1u) << "the requests used " << connections.size() << " connections";
+}
+
+TEST(Http2, GzipIsDecodedAndRedirectsAreFollowed) {
+  cr::asio_backend backend(test_ca_options(cr::http_version::http2));
+  const auto expected = read_file(ct::env("DOCROOT") + "/text/lorem.txt");
+  auto res = cr::basic_request().get(cr::uri(h2_url("/text/lorem.txt"))).send(backend);
+  ASSERT_TRUE(res.body().has_value());
+  EXPECT_EQ(*res.body(), expected);
+  auto raw =
+      cr::basic_request().get(cr::uri(h2_url("/text/lorem.txt"))).decompress(false).send(backend);
+  EXPECT_EQ(raw.header("content-encoding"), "gzip");
+  EXPECT_LT(raw.body()->size(), expected.size());
+
+  auto redirected = cr::basic_request().get(cr::uri(h2_url("/redirect-to-small"))).send(backend);
+  EXPECT_EQ(redirected.status(), 200);
+  ASSERT_EQ(redirected.history().size(), 1u);
+  EXPECT_EQ(redirected.history()[0].head.status, 302);
+  EXPECT_EQ(redirected.history()[0].head.version, cr::http_version::http2);
+  EXPECT_EQ(redirected.uri().path(), "/small.txt");
+  EXPECT_EQ(*redirected.body(), read_file(ct::env("DOCROOT") + "/small.txt"));
+}
+
+TEST(Http2, ACancelledStreamLeavesItsConnectionToTheOthers) {
+  cr::asio_backend backend(test_ca_options(cr::http_version::http2));
+  const auto first = cr::basic_request().get(cr::uri(h2_url("/small.txt"))).send(backend);
+  const auto conn = std::string(first.header("x-connection").value_or("?"));
+
+  std::atomic<bool> started{false};
+  net::cancellation_signal signal;
+  std::promise<std::exception_ptr> got;
+  cr::basic_request()
+      .get(cr::uri(h2_url("/sparse-512m.bin")))
+      .response_as(cr::ignore())
+      .progress_interval(1ms)
+      .on_progress([&](const cr::transfer_progress& p) {
+        if (p.bytes > 0) started = true;
+      })
+      .async_send(backend,
+                  net::bind_cancellation_slot(
+                      signal.slot(), [&](std::exception_ptr e, auto) { got.set_value(e); }));
+  for (int i = 0; i < 500 && !started; ++i)
+    std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(started);
+  signal.emit(net::cancellation_type::terminal);
+  auto f = got.get_future();
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(cr::error_code_of(f.get()), cr::errc::operation_aborted);
+
+  const auto after = cr::basic_request().get(cr::uri(h2_url("/small.txt"))).send(backend);
+  EXPECT_EQ(after.status(), 200);
+  EXPECT_EQ(after.header("x-connection"), conn) << "the connection was not kept";
+}
+
+TEST(Http2, ResetStreamFailsWithTheErrorCodesName) {
+  ct::fault_server server([](ct::connection& c) {
+    const auto id = read_request(c);
+    c.write(http2_frame(rst_stream_type, 0, id, http2_u32(0x2)));
+    c.pause(1s);
+  });
+  const auto msg = ct::expect_error<cr::read_error>([&] {
+    cr::basic_request()
+        .get(cr::uri(server.url("/")))
+        .version(cr::http_version::http2_prior_knowledge)
+        .send(ct::default_backend());
+  });
+  EXPECT_NE(msg.find("INTERNAL_ERROR"), std::string::npos) << msg;
+}
+
+TEST(Http2, RefusedStreamIsSentAgain) {
+  std::atomic<int> requests{0};
+  ct::fault_server server([&](ct::connection& c) {
+    const auto first = read_request(c);
+    ++requests;
+    c.write(http2_frame(rst_stream_type, 0, first, http2_u32(0x7)));  // REFUSED_STREAM
+    const auto again = read_next_request(c);  // the same request, on a new stream
+    if (again != 0) {
+      ++requests;
+      c.write(ok_response(again));
+    }
+    c.pause(1s);
+  });
+  auto res = cr::basic_request()
+                 .get(cr::uri(server.url("/")))
+                 .version(cr::http_version::http2_prior_knowledge)
+                 .send(ct::default_backend());
+  EXPECT_EQ(res.status(), 200);
+  EXPECT_EQ(requests.load(), 2);
+}
+
+TEST(Http2, GoawayBeforeTheStreamSendsAPostAgainOnANewConnection) {
+  std::atomic<int> answered{0};
+  ct::fault_server server([&](ct::connection& c) {
+    const auto id = read_request(c, true);
+    if (c.index() == 0) {
+      c.write(http2_frame(goaway_type, 0, 0,
+                          http2_u32(0) + http2_u32(0)));  // last-stream-id 0: not processed
+      c.pause(1s);
+      return;
+    }
+    ++answered;
+    c.write(ok_response(id));
+    c.pause(1s);
+  });
+  auto res = cr::basic_request()
+                 .post(cr::uri(server.url("/")))
+                 .body(std::string("payload"))
+                 .version(cr::http_version::http2_prior_knowledge)
+                 .send(ct::default_backend());
+  EXPECT_EQ(res.status(), 200);
+  EXPECT_EQ(answered.load(), 1);
+  EXPECT_EQ(server.connections_accepted(), 2);
+}
+
+TEST(Http2, ConnectionLossFailsEveryStreamInFlight) {
+  ct::fault_server server([](ct::connection& c) {
+    read_request(c);
+    c.pause(300ms);  // the other requests arrive meanwhile
+    c.reset();
+  });
+  cr::asio_backend backend;
+  const auto req = cr::basic_request()
+                       .get(cr::uri(server.url("/")))
+                       .version(cr::http_version::http2_prior_knowledge);
+  std::vector<std::future<cr::response<cr::expected<std::string, std::string>>>> pending;
+  for (int i = 0; i < 3; ++i)
+    pending.push_back(req.async_send(backend, net::use_future));
+  for (auto& f : pending) {
+    ASSERT_EQ(f.wait_for(5s), std::future_status::ready) << "a stream hangs";
+    const auto msg = ct::expect_error<cr::read_error>([&] { f.get(); });
+    EXPECT_NE(msg.find(std::to_string(server.port())), std::string::npos) << msg;
+  }
+  EXPECT_EQ(server.connections_accepted(), 1);
+}
+
+TEST(Http2, AsStreamReadsTheBodyAsTheCallerAsks) {
+  const auto expected = read_file(ct::env("DOCROOT") + "/large.bin");
+  const auto req = cr::basic_request()
+                       .get(cr::uri(h2c_url("/large.bin")))
+                       .version(cr::http_version::http2_prior_knowledge)
+                       .response_as(cr::as_stream());
+  auto res = req.send(ct::default_backend());
+  EXPECT_EQ(res.status(), 200);
+  EXPECT_EQ(res.version(), cr::http_version::http2);
+  std::string got;
+  std::vector<char> buf(100'000);
+  for (int i = 0; i < 10'000; ++i) {
+    const std::size_t n = res.body().read_some(std::span<char>(buf));
+    if (n == 0) break;
+    got.append(buf.data(), n);
+  }
+  EXPECT_EQ(got.size(), expected.size());
+  EXPECT_TRUE(got == expected);
+
+  // Async reads from a coroutine; a stream dropped half-read leaves the connection usable.
+  net::io_context io;
+  std::string async_got;
+  net::co_spawn(
+      io,
+      [&]() -> net::awaitable<void> {
+        auto r = co_await req.async_send(ct::default_backend(), net::use_awaitable);
+        for (int i = 0; i < 10'000; ++i) {
+          const std::size_t n =
+              co_await r.body().async_read_some(std::span<char>(buf), net::use_awaitable);
+          if (n == 0) break;
+          async_got.append(buf.data(), n);
+        }
+        auto half = co_await req.async_send(ct::default_backend(), net::use_awaitable);
+        co_await half.body().async_read_some(std::span<char>(buf), net::use_awaitable);
+      },
+      net::detached);
+  io.run_for(30s);
+  EXPECT_TRUE(async_got == expected) << async_got.size();
+  auto after = cr::basic_request()
+                   .get(cr::uri(h2c_url("/small.txt")))
+                   .version(cr::http_version::http2_prior_knowledge)
+                   .send(ct::default_backend());
+  EXPECT_EQ(after.status(), 200);
+}
+
+TEST(Http2, ReadTimeoutResetsTheStreamAndKeepsTheConnection) {
+  std::atomic<int> requests{0};
+  ct::fault_server server([&](ct::connection& c) {
+    read_request(c);  // never answered
+    ++requests;
+    const auto again = read_next_request(c);
+    if (again != 0) {
+      ++requests;
+      c.write(ok_response(again));
+    }
+    c.pause(1s);
+  });
+  cr::asio_backend backend;
+  const auto req = cr::basic_request()
+                       .get(cr::uri(server.url("/")))
+                       .version(cr::http_version::http2_prior_knowledge);
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto msg =
+      ct::expect_error<cr::timeout_error>([&] { req.read_timeout(300ms).send(backend); });
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  EXPECT_NE(msg.find("read timeout"), std::string::npos) << msg;
+  EXPECT_EQ(req.send(backend).status(), 200);
+  EXPECT_EQ(requests.load(), 2);
+  EXPECT_EQ(server.connections_accepted(), 1);
+}
+
+TEST(Http2, ProgressIsReportedBothWays) {
+  const std::string upload(200 * 1024, 'u');
+  std::mutex m;
+  std::vector<cr::transfer_progress> seen;
+  auto res = cr::basic_request()
+                 .post(cr::uri(h2c_url("/echo")))
+                 .body(upload)
+                 .version(cr::http_version::http2_prior_knowledge)
+                 .on_progress([&](const cr::transfer_progress& p) {
+                   std::lock_guard lock(m);
+                   seen.push_back(p);
+                 })
+                 .send(ct::default_backend());
+  ASSERT_EQ(res.status(), 200);
+  bool upload_done = false, download_done = false;
+  for (const auto& p : seen) {
+    if (!p.done) continue;
+    if (p.dir == cr::transfer_progress::direction::upload) {
+      upload_done = p.bytes == upload.size();
+    } else {
+      download_done = p.bytes == upload.size();
+    }
+  }
+  EXPECT_TRUE(upload_done);
+  EXPECT_TRUE(download_done);
+}
