@@ -14,6 +14,7 @@
 #include <atomic>
 #include <exception>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -36,7 +37,7 @@ struct asio_backend::impl : std::enable_shared_from_this<asio_backend::impl> {
   /// turns out to be closed (see connection_pool::acquire). (src/asio/proxy_connect.cpp)
   asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>> connect(
       const courier::uri& u, const request_options& ro, asio_detail::clock::time_point until,
-      bool can_resend = false);
+      bool can_resend = false, bool offer_h2 = false);
   /// The idle pooled connection connect() would hand out first, or nullptr: the keep-alive
   /// case without a coroutine frame. (src/asio/proxy_connect.cpp)
   std::unique_ptr<asio_detail::transport> take_idle(const courier::uri& u,
@@ -75,6 +76,21 @@ struct asio_backend::impl : std::enable_shared_from_this<asio_backend::impl> {
   asio_detail::connection_pool pool;
   /// The HTTP/2 connections, shared by every request to their origin (src/asio/h2_exchange.cpp).
   asio_detail::h2_pool h2;
+  /// What each origin's server chose with ALPN when offered h2 and http/1.1
+  /// (http_version::any on https://), per HTTP/1.1 pool key: an origin known to speak HTTP/1.1
+  /// is not offered h2 again, one known to speak h2 goes straight to its HTTP/2 connection.
+  enum class origin_protocol { unknown, http1_1, http2 };
+  origin_protocol known_protocol(const std::string& key) {
+    std::lock_guard lock(protocols_mutex);
+    auto it = protocols.find(key);
+    return it == protocols.end() ? origin_protocol::unknown : it->second;
+  }
+  void remember_protocol(const std::string& key, origin_protocol p) {
+    std::lock_guard lock(protocols_mutex);
+    protocols[key] = p;
+  }
+  std::mutex protocols_mutex;
+  std::map<std::string, origin_protocol> protocols;
   std::vector<std::thread> threads;
   std::vector<std::thread::id> thread_ids;
   std::atomic<bool> stopped{false};

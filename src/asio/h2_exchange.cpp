@@ -81,6 +81,11 @@ courier::headers request_fields(const h2_hop& hop) {
 // Opens the origin's HTTP/2 connection: TLS with ALPN, or prior knowledge on cleartext TCP.
 net::awaitable<std::shared_ptr<h2_connection>> open_connection(const h2_hop& hop) {
   auto strand = net::make_strand(hop.backend.ioc);
+  if (hop.adopt && *hop.adopt) {
+    auto c = std::make_shared<h2_connection>(std::move(*hop.adopt), strand, hop.where);
+    c->start();
+    co_return c;
+  }
   auto t = std::make_unique<transport>(strand, hop.uri.origin(), std::string(hop.uri.host()),
                                        hop.uri.port());
   if (auto via = hop.backend.proxy_for(hop.uri, hop.options)) t->use_proxy(std::move(*via), true);
@@ -90,6 +95,15 @@ net::awaitable<std::shared_ptr<h2_connection>> open_connection(const h2_hop& hop
   co_await t->connect(
       secure, [&backend]() -> auto& { return backend.tls_context(); },
       !backend.options.tls.insecure_skip_verify, hop.connect_deadline);
+  if (secure && t->alpn_selected() != "h2" &&
+      chosen_version(backend, hop.options) == http_version::any) {
+    // The origin spoke h2 before; this server does not (now). HTTP/1.1 takes the hop.
+    t->close();
+    backend.remember_protocol(
+        transport::make_pool_key(hop.uri.origin(), backend.proxy_for(hop.uri, hop.options), false),
+        asio_backend::impl::origin_protocol::unknown);
+    throw h2_declined{};
+  }
   if (secure && t->alpn_selected() != "h2") {
     const std::string chose =
         t->alpn_selected().empty() ? "no protocol" : "\"" + t->alpn_selected() + "\"";

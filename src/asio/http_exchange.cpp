@@ -498,7 +498,8 @@ COURIER_HOT std::optional<hop_result> try_hop_here(exchange_state& st, hop_plan&
 
 // The hop over HTTP/2 (h2_exchange.cpp), with this exchange's deadlines.
 COURIER_COLD net::awaitable<hop_result> run_http2_hop(exchange_state& st, hop_plan& plan,
-                                                      const std::string& where) {
+                                                      const std::string& where,
+                                                      std::unique_ptr<transport>* adopt = nullptr) {
   const h2_hop hop{st.backend,
                    st.options,
                    st.progress,
@@ -513,8 +514,44 @@ COURIER_COLD net::awaitable<hop_result> run_http2_hop(exchange_state& st, hop_pl
                    st.connect_deadline(),
                    [&st, &where] {
                      st.throw_timeout("read timeout: no data from", st.options.read_timeout, where);
-                   }};
+                   },
+                   adopt};
   co_return co_await run_h2_hop(hop);
+}
+
+// For http_version::any on https:// with no idle HTTP/1.1 connection to the origin: the hop
+// over HTTP/2 when the origin is known to speak h2, or when a new connection offered h2 and
+// http/1.1 and ALPN chose h2 (that connection becomes the origin's HTTP/2 connection).
+// Otherwise the new connection (when one was made) for HTTP/1.1, or nullptr with nothing
+// made (the origin speaks HTTP/1.1, or stopped speaking h2): the caller connects as before.
+COURIER_COLD net::awaitable<std::optional<hop_result>> try_alpn_hop(
+    exchange_state& st, hop_plan& plan, const std::string& where, bool can_resend,
+    std::unique_ptr<transport>& conn) {
+  using protocol = asio_backend::impl::origin_protocol;
+  const courier::uri& u = plan.uri();
+  const std::string key =
+      transport::make_pool_key(u.origin(), st.backend.proxy_for(u, st.options), false);
+  const protocol known = st.backend.known_protocol(key);
+  if (known == protocol::http1_1) co_return std::nullopt;
+  if (known == protocol::http2) {
+    bool declined = false;
+    try {
+      co_return co_await run_http2_hop(st, plan, where);
+    } catch (const h2_declined&) {
+      declined = true;
+    }
+    if (declined) co_return std::nullopt;
+  }
+  conn = co_await st.backend.connect(u, st.options, st.connect_deadline(), can_resend, true);
+  if (conn->requests_served > 0) co_return std::nullopt;  // an idle one, returned meanwhile
+  if (conn->alpn_selected() != "h2") {
+    st.backend.remember_protocol(key, protocol::http1_1);
+    co_return std::nullopt;
+  }
+  st.backend.remember_protocol(key, protocol::http2);
+  st.backend.pool.give_back_slot(conn->pool_key());  // HTTP/1.1's pool will not have it
+  std::unique_ptr<transport> fresh = std::move(conn);
+  co_return co_await run_http2_hop(st, plan, where, &fresh);  // closes `fresh` if not adopted
 }
 
 // Runs one hop on one connection, from `start` (a connection already taken, or the attempt
@@ -526,6 +563,9 @@ net::awaitable<hop_result> run_hop(exchange_state& st, hop_plan& plan, hop_start
   if (st.options.version || st.backend.options.version != http_version::any) [[unlikely]] {
     if (uses_http2(st.backend, st.options, u)) co_return co_await run_http2_hop(st, plan, where);
   }
+  // http_version::any over TLS: ALPN offers h2 as well (the choice is remembered per origin).
+  const bool offers_h2 =
+      u.is_secure() && st.options.version.value_or(st.backend.options.version) == http_version::any;
   for (int attempt = start.attempt;; ++attempt) {
     // A stale pooled connection is found out by the first read and the request sent again on
     // a fresh one (below): possible for an idempotent request whose body can be replayed.
@@ -533,6 +573,10 @@ net::awaitable<hop_result> run_hop(exchange_state& st, hop_plan& plan, hop_start
         attempt == 0 && is_idempotent(plan.method()) && (!body.source || body.source->replayable());
     std::unique_ptr<transport> conn = std::move(start.conn);
     if (!conn) conn = st.backend.take_idle(u, st.options, can_resend);
+    if (!conn && offers_h2) {
+      auto r = co_await try_alpn_hop(st, plan, where, can_resend, conn);
+      if (r) co_return std::move(*r);
+    }
     if (!conn) conn = co_await st.backend.connect(u, st.options, st.connect_deadline(), can_resend);
     if (st.on_caller_context) {
       conn->lend_to(co_await net::this_coro::executor);

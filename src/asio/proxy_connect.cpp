@@ -28,13 +28,14 @@ std::unique_ptr<asio_detail::transport> make_transport(asio_detail::net::any_io_
 
 asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>> asio_backend::impl::connect(
     const courier::uri& u, const request_options& ro, asio_detail::clock::time_point until,
-    bool can_resend) {
+    bool can_resend, bool offer_h2) {
   auto via = proxy_for(u, ro);
   const std::string key = asio_detail::transport::make_pool_key(u.origin(), via, false);
   auto t = co_await pool.acquire(key, until, can_resend);
   if (t) co_return t;
   try {
     auto fresh = make_transport(ioc.get_executor(), u, std::move(via), false);
+    if (offer_h2) fresh->offer_alpn(std::string("\x02h2\x08http/1.1", 12));
     co_await fresh->connect(
         u.is_secure(), [this]() -> auto& { return tls_context(); },
         !options.tls.insecure_skip_verify, until);

@@ -97,6 +97,7 @@ COURIER_COLD void response_reader::too_large() {
 }
 
 COURIER_HOT void response_reader::on_head(http1::head_event& h) {
+  out_.head.version = http_version::http1_1;  // after an HTTP/2 hop of the same exchange
   out_.head.status = h.status;
   out_.head.reason = std::move(h.reason);
   out_.head.headers = std::move(h.headers);

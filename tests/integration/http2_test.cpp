@@ -459,3 +459,78 @@ TEST(Http2, ProgressIsReportedBothWays) {
   EXPECT_TRUE(upload_done);
   EXPECT_TRUE(download_done);
 }
+
+// --- http_version::any: h2 when ALPN chooses it, HTTP/1.1 otherwise ---
+
+TEST(Http2, AnyChoosesHttp2WhereOfferedAndConcurrentRequestsShareOneConnection) {
+  cr::asio_backend backend(test_ca_options(cr::http_version::any));
+  const auto req = cr::basic_request().get(cr::uri(h2_url("/small.txt")));
+  const auto expected = read_file(ct::env("DOCROOT") + "/small.txt");
+  std::mutex m;
+  std::set<std::string> connections;
+  std::atomic<int> ok{0};
+  const auto note = [&](const auto& res) {
+    if (res.status() == 200 && res.body() && *res.body() == expected && res.version() == cr::http_version::http2) {
+      ++ok;
+    }
+    std::lock_guard lock(m);
+    connections.insert(std::string(res.header("x-connection").value_or("none")));
+  };
+  note(req.send(backend));  // the first finds out that the origin speaks h2
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      for (int j = 0; j < 3; ++j)
+        note(req.send(backend));
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(ok.load(), 25);
+  EXPECT_EQ(connections.size(), 1u) << "the requests used " << connections.size() << " connections";
+}
+
+TEST(Http2, AnyConcurrentFirstRequestsEndOnOneConnection) {
+  cr::asio_backend backend(test_ca_options(cr::http_version::any));
+  const auto req = cr::basic_request().get(cr::uri(h2_url("/small.txt")));
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&] {
+      if (req.send(backend).version() == cr::http_version::http2) ++ok;
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(ok.load(), 6);
+  // Extra connections opened by the first requests were closed: later ones share one.
+  std::set<std::string> later;
+  for (int i = 0; i < 4; ++i) {
+    later.insert(std::string(req.send(backend).header("x-connection").value_or("none")));
+  }
+  EXPECT_EQ(later.size(), 1u);
+}
+
+TEST(Http2, AnyFallsBackToHttp11AndKeepsPooling) {
+  cr::asio_backend backend(test_ca_options(cr::http_version::any));
+  const auto req = cr::basic_request().get(cr::uri(ct::https_url("/connection")));
+  std::set<std::string> connections;
+  for (int i = 0; i < 5; ++i) {
+    auto res = req.send(backend);
+    EXPECT_EQ(res.status(), 200);
+    EXPECT_EQ(res.version(), cr::http_version::http1_1);
+    connections.insert(res.body().value_or("none"));
+  }
+  // One connection served them all: the HTTP/1.1 pool kept it.
+  EXPECT_EQ(connections.size(), 1u);
+}
+
+TEST(Http2, AnyFollowsARedirectFromAnHttp2OriginToAnHttp11One) {
+  cr::asio_backend backend(test_ca_options(cr::http_version::any));
+  auto res = cr::basic_request().get(cr::uri(h2_url("/redirect-to-http1"))).send(backend);
+  EXPECT_EQ(res.status(), 200);
+  EXPECT_EQ(res.version(), cr::http_version::http1_1);
+  ASSERT_EQ(res.history().size(), 1u);
+  EXPECT_EQ(res.history()[0].head.version, cr::http_version::http2);
+  EXPECT_EQ(res.body(), read_file(ct::env("DOCROOT") + "/small.txt"));
+}

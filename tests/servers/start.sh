@@ -338,6 +338,11 @@ http {
     ssl_certificate_key $TLS/server.key;
     $tls_common
     include $NGX/locations.conf;
+    # nginx's connection serial number: requests that share a connection show the same one.
+    location = /connection {
+      default_type text/plain;
+      return 200 "\$connection";
+    }
   }
 
   server {
@@ -398,6 +403,10 @@ http {
     $tls_common
     add_header X-Connection \$connection always;
     include $NGX/locations.conf;
+    # To the HTTP/1.1-only TLS port: a redirect that changes the protocol.
+    location = /redirect-to-http1 {
+      return 302 https://localhost:$HTTPS_PORT/small.txt;
+    }
   }
 }
 EOF

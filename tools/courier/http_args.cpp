@@ -177,8 +177,8 @@ std::optional<http_args> parse_http_args(int argc, char** argv) {
           ->type_name("SECONDS");
   bool http1 = false, http2 = false, http2_prior = false;
   auto* http1_opt = app.add_flag("--http1.1", http1, "Speak HTTP/1.1 only");
-  auto* http2_opt =
-      app.add_flag("--http2", http2, "Speak HTTP/2 over TLS (ALPN); fail if the server refuses");
+  auto* http2_opt = app.add_flag(
+      "--http2", http2, "Prefer HTTP/2 over TLS (ALPN), falling back to HTTP/1.1 (the default)");
   auto* prior_opt = app.add_flag("--http2-prior-knowledge", http2_prior,
                                  "Speak HTTP/2 from the first byte, also on http:// (h2c)");
   http1_opt->excludes(http2_opt)->excludes(prior_opt);
@@ -252,7 +252,7 @@ std::optional<http_args> parse_http_args(int argc, char** argv) {
   if (*proxy_opt) a.proxy = valid_proxy(proxy);
   a.follow = !no_follow;
   if (http1) a.version = courier::http_version::http1_1;
-  if (http2) a.version = courier::http_version::http2;
+  if (http2) a.version = courier::http_version::any;  // as curl's --http2: h2 when offered
   if (http2_prior) a.version = courier::http_version::http2_prior_knowledge;
 
   if (pretty == "auto") pretty = is_terminal(STDOUT_FILENO) ? "all" : "none";
