@@ -6,8 +6,8 @@ namespace courier {
 /// The HTTP version a request asks for (request::version(), asio_backend_options::version),
 /// and the one that answered (response::version()). docs/http2.md explains the negotiation.
 enum class http_version {
-  /// Whatever the backend prefers. Today: HTTP/1.1 (docs/http2.md says when HTTP/2 over TLS
-  /// becomes the choice here).
+  /// The server's choice: on https:// ALPN offers h2 and http/1.1 (HTTP/2 when the server
+  /// picks h2, remembered per origin); on http:// HTTP/1.1.
   any,
   /// HTTP/1.1 only.
   http1_1,
