@@ -55,6 +55,23 @@ cr::asio_backend_options h2_options() {
   return o;
 }
 
+// How many lines of a proxy's log (under STATE_DIR/logs) contain `needle`, waiting a little
+// (bounded) for at least `at_least`: a proxy may write its line as it connects on.
+int log_lines(const std::string& file, const std::string& needle, int at_least = 0) {
+  int n = 0;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    std::ifstream in(ct::env("STATE_DIR") + "/logs/" + file);
+    std::string line;
+    n = 0;
+    for (int i = 0; i < 1'000'000 && std::getline(in, line); ++i) {
+      if (line.find(needle) != std::string::npos) ++n;
+    }
+    if (n >= at_least) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  return n;
+}
+
 // --- a scripted HTTP/2 server, frame by frame (RFC 9113 4.1) ---
 
 using ct::http2_frame;
@@ -120,6 +137,8 @@ std::string gzip(const std::string& plain) {
 TEST(Http2More, ThroughAnHttpProxysConnectTunnel) {
   cr::asio_backend backend(h2_options());
   const auto proxy = cr::proxy("http://127.0.0.1:" + ct::env("TINYPROXY_PORT"));
+  const std::string connect_line = "CONNECT localhost:" + ct::env("NGINX_HTTP2_PORT") + " ";
+  const int before = log_lines("tinyproxy.log", connect_line);
   auto res = cr::basic_request().get(cr::uri(h2_url("/small.txt"))).proxy(proxy).send(backend);
   EXPECT_EQ(res.status(), 200);
   EXPECT_EQ(res.version(), cr::http_version::http2);
@@ -130,12 +149,17 @@ TEST(Http2More, ThroughAnHttpProxysConnectTunnel) {
   EXPECT_EQ(again.version(), cr::http_version::http2);
   EXPECT_EQ(*again.body(), docroot_file("hello.json"));
   EXPECT_EQ(again.header("x-connection"), res.header("x-connection"));
+  EXPECT_EQ(log_lines("tinyproxy.log", connect_line, before + 1), before + 1)
+      << "one tunnel, through the proxy";
 }
 
 TEST(Http2More, ThroughSocks5) {
   cr::asio_backend backend(h2_options());
   for (const char* scheme : {"socks5", "socks5h"}) {
     SCOPED_TRACE(scheme);
+    // microsocks logs each connection it opens for a client: "connected to HOST:PORT".
+    const std::string connected = ":" + ct::env("NGINX_HTTP2_PORT");
+    const int before = log_lines("microsocks.out", connected);
     const auto proxy =
         cr::proxy(std::string(scheme) + "://127.0.0.1:" + ct::env("MICROSOCKS_PORT"));
     auto res = cr::basic_request().get(cr::uri(h2_url("/large.bin"))).proxy(proxy).send(backend);
@@ -143,6 +167,7 @@ TEST(Http2More, ThroughSocks5) {
     EXPECT_EQ(res.version(), cr::http_version::http2);
     ASSERT_TRUE(res.body().has_value());
     EXPECT_TRUE(*res.body() == docroot_file("large.bin")) << res.body()->size();
+    EXPECT_GE(log_lines("microsocks.out", connected, before + 1), before + 1);
   }
 }
 
