@@ -150,7 +150,10 @@ const asio_backend_options& asio_backend::options() const noexcept {
 COURIER_HOT raw_response asio_backend::send_raw(const request_data& req,
                                                 const body_destination& dest) {
   impl_->check_blocking_allowed("asio_backend::send()");
-  return asio_detail::run_http_exchange_here(*impl_, req, dest);
+  // The call runs on this thread and may outlast the backend (destroyed on another thread,
+  // which fails it): the backend's state stays until the call is over.
+  const auto keep = impl_;
+  return asio_detail::run_http_exchange_here(*keep, req, dest);
 }
 
 namespace {
