@@ -8,8 +8,11 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <future>
 #include <mutex>
+#include <thread>
 
 namespace courier {
 
@@ -124,8 +127,15 @@ asio_backend::~asio_backend() {
     }
     done.wait_for(std::chrono::seconds(1));
   }
-  // HTTP/2 streams wait on their connections, not on the I/O threads: fail them all.
-  impl_->h2.fail_all("the asio_backend of this request was destroyed");
+  // HTTP/2 streams wait on their connections, not on the I/O threads: fail them all, and let
+  // the requests woken on the I/O threads take the failure to their handlers before the
+  // threads stop (a moment at most).
+  const auto woken = impl_->h2.fail_all("the asio_backend of this request was destroyed");
+  const auto settle_until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (std::chrono::steady_clock::now() < settle_until &&
+         std::any_of(woken.begin(), woken.end(), [](const auto& w) { return !w.expired(); })) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   impl_->ioc.stop();
   for (auto& t : impl_->threads) {
     if (t.joinable()) t.join();
@@ -140,7 +150,10 @@ const asio_backend_options& asio_backend::options() const noexcept {
 COURIER_HOT raw_response asio_backend::send_raw(const request_data& req,
                                                 const body_destination& dest) {
   impl_->check_blocking_allowed("asio_backend::send()");
-  return asio_detail::run_http_exchange_here(*impl_, req, dest);
+  // The call runs on this thread and may outlast the backend (destroyed on another thread,
+  // which fails it): the backend's state stays until the call is over.
+  const auto keep = impl_;
+  return asio_detail::run_http_exchange_here(*keep, req, dest);
 }
 
 namespace {

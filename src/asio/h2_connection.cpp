@@ -248,11 +248,13 @@ void h2_connection::route_events() {
   }
 }
 
-void h2_connection::fail_locked(std::exception_ptr failure, bool close_now) {
+void h2_connection::fail_locked(std::exception_ptr failure, bool close_now,
+                                std::vector<std::weak_ptr<h2_stream>>* woken) {
   if (!failure_) failure_ = failure;
   for (auto& [id, s] : streams_) {
     if (!s->failure) s->failure = failure_;
     s->over = true;
+    if (woken && s->wake) woken->push_back(s);
     wake(*s);
   }
   streams_.clear();
@@ -265,9 +267,11 @@ void h2_connection::fail_locked(std::exception_ptr failure, bool close_now) {
   }
 }
 
-void h2_connection::fail(std::exception_ptr failure) {
+std::vector<std::weak_ptr<h2_stream>> h2_connection::fail(std::exception_ptr failure) {
+  std::vector<std::weak_ptr<h2_stream>> woken;
   std::lock_guard lock(mutex_);
-  fail_locked(std::move(failure), true);
+  fail_locked(std::move(failure), true, &woken);
+  return woken;
 }
 
 // --- the pool ------------------------------------------------------------------------------
@@ -295,7 +299,7 @@ net::awaitable<std::shared_ptr<h2_connection>> h2_pool::get(const std::string& k
         k.connecting = true;
         break;
       }
-      k.waiting.push_back([ex, timer] { net::post(ex, [timer] { timer->cancel(); }); });
+      k.waiting.push_back({[ex, timer] { net::post(ex, [timer] { timer->cancel(); }); }, timer});
     }
     timer->expires_at(until);
     boost::system::error_code ec;
@@ -313,7 +317,7 @@ net::awaitable<std::shared_ptr<h2_connection>> h2_pool::get(const std::string& k
   } catch (...) {
     failed = std::current_exception();
   }
-  std::vector<std::function<void()>> waiting;
+  std::vector<waiter> waiting;
   {
     std::lock_guard lock(mutex_);
     per_key& k = keys_[key];
@@ -328,14 +332,14 @@ net::awaitable<std::shared_ptr<h2_connection>> h2_pool::get(const std::string& k
     waiting.swap(k.waiting);
   }
   for (auto& w : waiting)
-    w();
+    w.wake();
   if (failed) std::rethrow_exception(failed);
   co_return made;
 }
 
-void h2_pool::fail_all(const std::string& why) {
+std::vector<std::weak_ptr<const void>> h2_pool::fail_all(const std::string& why) {
   std::vector<std::shared_ptr<h2_connection>> all;
-  std::vector<std::function<void()>> waiting;
+  std::vector<waiter> waiting;
   {
     std::lock_guard lock(mutex_);
     closed_ = true;
@@ -348,10 +352,16 @@ void h2_pool::fail_all(const std::string& why) {
       k.waiting.clear();
     }
   }
-  for (auto& c : all)
-    c->fail(std::make_exception_ptr(operation_aborted(why)));
-  for (auto& w : waiting)
-    w();
+  std::vector<std::weak_ptr<const void>> woken;
+  for (auto& c : all) {
+    for (auto& s : c->fail(std::make_exception_ptr(operation_aborted(why))))
+      woken.push_back(std::move(s));
+  }
+  for (auto& w : waiting) {
+    woken.push_back(w.alive);
+    w.wake();
+  }
+  return woken;
 }
 
 }  // namespace courier::asio_detail

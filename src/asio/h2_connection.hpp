@@ -75,8 +75,10 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   /// The stream's next event when one is queued; throws the connection's failure.
   std::optional<http2::event> take_event(h2_stream& s);
 
-  /// Fails every stream with `failure` and closes the connection (from any thread).
-  void fail(std::exception_ptr failure);
+  /// Fails every stream with `failure` and closes the connection (from any thread). Returns
+  /// the streams whose exchanges were waiting and are woken now: each expires once its
+  /// exchange is over.
+  std::vector<std::weak_ptr<h2_stream>> fail(std::exception_ptr failure);
 
   const std::string& where() const noexcept { return where_; }
 
@@ -85,7 +87,8 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   net::awaitable<void> write_loop();
   void kick_writer();   // under mutex_
   void route_events();  // under mutex_
-  void fail_locked(std::exception_ptr failure, bool close_now);
+  void fail_locked(std::exception_ptr failure, bool close_now,
+                   std::vector<std::weak_ptr<h2_stream>>* woken = nullptr);
   static void wake(h2_stream& s);
 
   mutable std::mutex mutex_;
@@ -113,14 +116,20 @@ class h2_pool {
   net::awaitable<std::shared_ptr<h2_connection>> get(const std::string& key,
                                                      clock::time_point until,
                                                      const connector& connect);
-  /// Fails every connection's streams with operation_aborted (the backend is going away).
-  void fail_all(const std::string& why);
+  /// Fails every connection's streams with operation_aborted (the backend is going away) and
+  /// wakes the requests waiting for a connection. Returns one pointer per woken request that
+  /// expires once that request is over: the backend lets them finish before its threads stop.
+  std::vector<std::weak_ptr<const void>> fail_all(const std::string& why);
 
  private:
+  struct waiter {
+    std::function<void()> wake;
+    std::weak_ptr<const void> alive;  // expires when the waiting request moved on
+  };
   struct per_key {
     std::vector<std::weak_ptr<h2_connection>> live;
     bool connecting = false;
-    std::vector<std::function<void()>> waiting;
+    std::vector<waiter> waiting;
   };
   std::shared_ptr<h2_connection> usable(per_key& k);
   std::mutex mutex_;

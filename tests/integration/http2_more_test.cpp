@@ -1,0 +1,443 @@
+// HTTP/2 on the asio backend, beyond the basics: through an HTTP proxy's CONNECT tunnel and
+// through SOCKS5, under the logging and recording wrappers, many threads and a slow stream
+// reader on one connection, GOAWAY in the middle of a burst, a decompression bomb, and the
+// backend destroyed while streams wait.
+#include <courier/courier.hpp>
+#include <courier/logging_backend.hpp>
+#include <courier/proxy.hpp>
+#include <courier/recording_backend.hpp>
+
+#include "support/expect_error.hpp"
+#include "support/fault_server.hpp"
+#include "support/http2_frames.hpp"
+#include "support/test_backends.hpp"
+#include "support/test_env.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/use_future.hpp>
+
+#include <zlib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace cr = courier;
+namespace ct = courier::test;
+namespace net = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+std::string docroot_file(std::string_view name) {
+  return read_file(ct::env("DOCROOT") + "/" + std::string(name));
+}
+
+std::string h2_url(std::string_view path) {
+  return ct::https_url(path, "NGINX_HTTP2_PORT");
+}
+
+cr::asio_backend_options h2_options() {
+  cr::asio_backend_options o;
+  o.tls.ca_file = ct::env("CA_FILE");
+  o.version = cr::http_version::http2;
+  return o;
+}
+
+// How many lines of a proxy's log (under STATE_DIR/logs) contain `needle`, waiting a little
+// (bounded) for at least `at_least`: a proxy may write its line as it connects on.
+int log_lines(const std::string& file, const std::string& needle, int at_least = 0) {
+  int n = 0;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    std::ifstream in(ct::env("STATE_DIR") + "/logs/" + file);
+    std::string line;
+    n = 0;
+    for (int i = 0; i < 1'000'000 && std::getline(in, line); ++i) {
+      if (line.find(needle) != std::string::npos) ++n;
+    }
+    if (n >= at_least) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  return n;
+}
+
+// --- a scripted HTTP/2 server, frame by frame (RFC 9113 4.1) ---
+
+using ct::http2_frame;
+using ct::http2_u32;
+
+constexpr std::uint8_t data_type = 0, headers_type = 1, settings_type = 4, goaway_type = 7;
+constexpr std::uint8_t end_stream = 0x1, end_headers = 0x4;
+
+struct frame_head {
+  std::uint8_t type = 0, flags = 0;
+  std::uint32_t stream = 0;
+};
+
+// Reads one frame from the client; its payload is dropped.
+frame_head read_frame(ct::connection& c) {
+  const std::string h = c.read_exactly(9);
+  const auto byte = [&](int i) { return std::uint32_t(std::uint8_t(h[i])); };
+  const std::size_t len = (byte(0) << 16) | (byte(1) << 8) | byte(2);
+  if (len > 0) c.read_exactly(len);
+  return {std::uint8_t(byte(3)), std::uint8_t(byte(4)),
+          ((byte(5) & 0x7f) << 24) | (byte(6) << 16) | (byte(7) << 8) | byte(8)};
+}
+
+// Reads frames until the next HEADERS frame; returns its stream id.
+std::uint32_t read_next_request(ct::connection& c) {
+  for (int i = 0; i < 100; ++i) {
+    const frame_head f = read_frame(c);
+    if (f.type == headers_type) return f.stream;
+  }
+  ADD_FAILURE() << "no request in 100 frames";
+  return 0;
+}
+
+// Reads the client's preface and answers with an empty SETTINGS.
+void read_preface(ct::connection& c) {
+  EXPECT_EQ(c.read_exactly(24), "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+  c.write(http2_frame(settings_type, 0, 0, ""));
+}
+
+// HEADERS with ":status: 200" (HPACK static index 8), ending the stream.
+std::string ok_response(std::uint32_t stream) {
+  return http2_frame(headers_type, end_headers | end_stream, stream, "\x88");
+}
+
+std::string gzip(const std::string& plain) {
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(deflateBound(&z, static_cast<uLong>(plain.size())), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(plain.data()));
+  z.avail_in = static_cast<uInt>(plain.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+}  // namespace
+
+// --- proxies: ALPN inside the tunnel ---
+
+TEST(Http2More, ThroughAnHttpProxysConnectTunnel) {
+  cr::asio_backend backend(h2_options());
+  const auto proxy = cr::proxy("http://127.0.0.1:" + ct::env("TINYPROXY_PORT"));
+  const std::string connect_line = "CONNECT localhost:" + ct::env("NGINX_HTTP2_PORT") + " ";
+  const int before = log_lines("tinyproxy.log", connect_line);
+  auto res = cr::basic_request().get(cr::uri(h2_url("/small.txt"))).proxy(proxy).send(backend);
+  EXPECT_EQ(res.status(), 200);
+  EXPECT_EQ(res.version(), cr::http_version::http2);
+  ASSERT_TRUE(res.body().has_value());
+  EXPECT_EQ(*res.body(), docroot_file("small.txt"));
+  // A second request shares the tunnelled connection.
+  auto again = cr::basic_request().get(cr::uri(h2_url("/hello.json"))).proxy(proxy).send(backend);
+  EXPECT_EQ(again.version(), cr::http_version::http2);
+  EXPECT_EQ(*again.body(), docroot_file("hello.json"));
+  EXPECT_EQ(again.header("x-connection"), res.header("x-connection"));
+  EXPECT_EQ(log_lines("tinyproxy.log", connect_line, before + 1), before + 1)
+      << "one tunnel, through the proxy";
+}
+
+TEST(Http2More, ThroughSocks5) {
+  cr::asio_backend backend(h2_options());
+  for (const char* scheme : {"socks5", "socks5h"}) {
+    SCOPED_TRACE(scheme);
+    // microsocks logs each connection it opens for a client: "connected to HOST:PORT".
+    const std::string connected = ":" + ct::env("NGINX_HTTP2_PORT");
+    const int before = log_lines("microsocks.out", connected);
+    const auto proxy =
+        cr::proxy(std::string(scheme) + "://127.0.0.1:" + ct::env("MICROSOCKS_PORT"));
+    auto res = cr::basic_request().get(cr::uri(h2_url("/large.bin"))).proxy(proxy).send(backend);
+    EXPECT_EQ(res.status(), 200);
+    EXPECT_EQ(res.version(), cr::http_version::http2);
+    ASSERT_TRUE(res.body().has_value());
+    EXPECT_TRUE(*res.body() == docroot_file("large.bin")) << res.body()->size();
+    EXPECT_GE(log_lines("microsocks.out", connected, before + 1), before + 1);
+  }
+}
+
+// --- the logging and recording wrappers ---
+
+TEST(Http2More, LoggingAndRecordingWrappersSeeHttp2Exchanges) {
+  cr::asio_backend inner(h2_options());
+  cr::recording_backend recorder(inner);
+  std::mutex m;
+  std::vector<std::string> lines;
+  cr::logging_backend logger(recorder, [&](std::string_view line) {
+    std::lock_guard lock(m);
+    lines.emplace_back(line);
+  });
+  const auto url = h2_url("/small.txt");
+  auto res = cr::basic_request().get(cr::uri(url)).send(logger);
+  EXPECT_EQ(res.version(), cr::http_version::http2);
+
+  ASSERT_EQ(recorder.recorded_count(), 1u);
+  const auto e = recorder.recorded().back();
+  EXPECT_EQ(e.request.method(), cr::method::get);
+  ASSERT_TRUE(e.request.uri().has_value());
+  EXPECT_EQ(e.request.uri()->str(), url);
+  ASSERT_TRUE(e.response.has_value());
+  EXPECT_EQ(e.response->status, 200);
+  EXPECT_EQ(e.response->version, cr::http_version::http2);
+  EXPECT_TRUE(e.response->headers.get("x-connection").has_value());
+  ASSERT_TRUE(e.body.has_value());
+  EXPECT_EQ(*e.body, docroot_file("small.txt"));
+
+  std::lock_guard lock(m);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "--> GET " + url);
+  EXPECT_EQ(lines[1].rfind("<-- 200", 0), 0u) << lines[1];
+  EXPECT_NE(lines[1].find("GET " + url), std::string::npos) << lines[1];
+}
+
+// --- many threads, mixed sizes, a slow stream reader ---
+
+TEST(Http2More, ManyThreadsOfMixedSizesShareOneConnectionByteExact) {
+  cr::asio_backend backend(h2_options());
+  const std::string small = docroot_file("small.txt"), large = docroot_file("large.bin");
+  std::mutex m;
+  std::set<std::string> connections;
+  std::atomic<int> exact{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 3; ++i) {
+        const bool big = (t + i) % 3 == 0;
+        try {
+          auto res = cr::basic_request()
+                         .get(cr::uri(h2_url(big ? "/large.bin" : "/small.txt")))
+                         .send(backend);
+          if (res.version() == cr::http_version::http2 && res.body() &&
+              *res.body() == (big ? large : small)) {
+            ++exact;
+          }
+          std::lock_guard lock(m);
+          connections.insert(std::string(res.header("x-connection").value_or("none")));
+        } catch (const std::exception& e) {
+          ADD_FAILURE() << e.what();
+        }
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(exact.load(), 24);
+  EXPECT_EQ(connections.size(), 1u);
+}
+
+TEST(Http2More, ASlowStreamReaderDoesNotHoldUpTheOthers) {
+  cr::asio_backend backend(h2_options());
+  const std::string small = docroot_file("small.txt"), large = docroot_file("large.bin");
+  auto slow = cr::basic_request()
+                  .get(cr::uri(h2_url("/sparse-512m.bin")))
+                  .response_as(cr::as_stream())
+                  .send(backend);
+  ASSERT_EQ(slow.status(), 200);
+  const auto conn = std::string(slow.header("x-connection").value_or("?"));
+
+  // The slow reader: 4 KiB, then a pause, until the others are done (bounded).
+  std::atomic<bool> others_done{false}, slow_ended{false};
+  std::atomic<std::size_t> slow_bytes{0};
+  std::thread reader([&] {
+    std::vector<char> buf(4096);
+    for (int i = 0; i < 3000 && !others_done; ++i) {
+      const std::size_t n = slow.body().read_some(std::span<char>(buf));
+      if (n == 0) {
+        slow_ended = true;
+        return;
+      }
+      slow_bytes += n;
+      std::this_thread::sleep_for(10ms);
+    }
+  });
+
+  const auto t0 = std::chrono::steady_clock::now();
+  std::atomic<int> exact{0};
+  std::mutex m;
+  std::set<std::string> connections;
+  std::vector<std::thread> fast;
+  for (int t = 0; t < 4; ++t) {
+    fast.emplace_back([&, t] {
+      for (const bool big : {t % 2 == 0, t % 2 != 0}) {
+        try {
+          auto res = cr::basic_request()
+                         .get(cr::uri(h2_url(big ? "/large.bin" : "/small.txt")))
+                         .send(backend);
+          if (res.body() && *res.body() == (big ? large : small)) ++exact;
+          std::lock_guard lock(m);
+          connections.insert(std::string(res.header("x-connection").value_or("none")));
+        } catch (const std::exception& e) {
+          ADD_FAILURE() << e.what();
+        }
+      }
+    });
+  }
+  for (auto& t : fast)
+    t.join();
+  const auto took = std::chrono::steady_clock::now() - t0;
+  const bool slow_still_open = !slow_ended;
+  others_done = true;
+  reader.join();
+
+  EXPECT_EQ(exact.load(), 8);
+  EXPECT_LT(took, 15s);
+  EXPECT_TRUE(slow_still_open);
+  EXPECT_GT(slow_bytes.load(), 0u);
+  EXPECT_LT(slow_bytes.load(), 64u << 20) << "the slow reader was not slow";
+  EXPECT_EQ(connections, std::set<std::string>{conn}) << "the requests did not share";
+
+  // Dropping the half-read stream resets it; the connection serves the next request.
+  slow = cr::response<cr::body_stream>{};
+  auto after = cr::basic_request().get(cr::uri(h2_url("/small.txt"))).send(backend);
+  EXPECT_EQ(after.status(), 200);
+  EXPECT_EQ(after.header("x-connection"), conn);
+}
+
+// --- GOAWAY in the middle of a burst ---
+
+TEST(Http2More, GoawayInTheMiddleOfABurst) {
+  // Connection 0 takes six streams (1..11), answers 1 and 3, says GOAWAY with last-stream-id 7,
+  // answers 5, and closes: 7 was processed but never answered, 9 and 11 were not processed.
+  // Later connections answer whatever comes.
+  constexpr int burst = 6;
+  std::atomic<int> answered_later{0};
+  ct::fault_server server([&](ct::connection& c) {
+    c.set_timeout(5s);
+    read_preface(c);
+    if (c.index() == 0) {
+      std::vector<std::uint32_t> ids;
+      for (int i = 0; i < burst; ++i)
+        ids.push_back(read_next_request(c));
+      c.write(ok_response(ids[0]) + ok_response(ids[1]));
+      c.write(http2_frame(goaway_type, 0, 0, http2_u32(ids[3]) + http2_u32(0)));
+      c.write(ok_response(ids[2]));
+      c.pause(200ms);
+      return;  // closed
+    }
+    for (int i = 0; i < burst; ++i) {
+      const auto id = read_next_request(c);
+      ++answered_later;
+      c.write(ok_response(id));
+    }
+  });
+  cr::asio_backend backend;
+  const auto req = cr::basic_request()
+                       .get(cr::uri(server.url("/")))
+                       .version(cr::http_version::http2_prior_knowledge);
+  std::vector<std::future<cr::response<cr::expected<std::string, std::string>>>> pending;
+  for (int i = 0; i < burst; ++i)
+    pending.push_back(req.async_send(backend, net::use_future));
+  int ok = 0, failed = 0;
+  for (auto& f : pending) {
+    ASSERT_EQ(f.wait_for(10s), std::future_status::ready) << "a stream hangs";
+    try {
+      EXPECT_EQ(f.get().status(), 200);
+      ++ok;
+    } catch (const cr::read_error& e) {
+      ++failed;
+      EXPECT_NE(std::string(e.what()).find(std::to_string(server.port())), std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_EQ(ok, 5);
+  EXPECT_EQ(failed, 1) << "the processed, unanswered stream";
+  EXPECT_EQ(answered_later.load(), 2);
+  EXPECT_EQ(server.connections_accepted(), 2);
+}
+
+// --- a decompression bomb ---
+
+TEST(Http2More, DecompressionBombIsBodyTooLargeAndTheConnectionLives) {
+  const std::string bomb = gzip(std::string(32u << 20, '\0'));  // 32 MiB from ~32 KiB
+  std::atomic<int> requests{0};
+  ct::fault_server server([&](ct::connection& c) {
+    read_preface(c);
+    const auto id = read_next_request(c);
+    ++requests;
+    // ":status: 200", "content-encoding: gzip" (static name index 26, literal value).
+    c.write(http2_frame(headers_type, end_headers, id, std::string("\x88\x0f\x0b\x04gzip")));
+    for (std::size_t at = 0; at < bomb.size(); at += 16384) {
+      const auto piece = bomb.substr(at, 16384);
+      c.write(http2_frame(data_type, at + 16384 >= bomb.size() ? end_stream : 0, id, piece));
+    }
+    const auto next = read_next_request(c);
+    ++requests;
+    c.write(ok_response(next));
+    c.pause(1s);
+  });
+  cr::asio_backend backend;
+  const auto req = cr::basic_request()
+                       .get(cr::uri(server.url("/")))
+                       .version(cr::http_version::http2_prior_knowledge);
+  const auto msg =
+      ct::expect_error<cr::body_too_large>([&] { req.max_body_size(1u << 20).send(backend); });
+  EXPECT_FALSE(msg.empty());
+  EXPECT_EQ(req.send(backend).status(), 200);
+  EXPECT_EQ(requests.load(), 2);
+  EXPECT_EQ(server.connections_accepted(), 1);
+}
+
+// --- the backend destroyed while streams wait ---
+
+TEST(Http2More, DestroyingTheBackendEndsWaitingStreams) {
+  std::atomic<int> requests{0};
+  ct::fault_server server([&](ct::connection& c) {
+    read_preface(c);
+    for (int i = 0; i < 3; ++i) {
+      read_next_request(c);
+      ++requests;
+    }
+    c.pause(10s);  // never answers
+  });
+  auto backend = std::make_unique<cr::asio_backend>();
+  const auto req = cr::basic_request()
+                       .get(cr::uri(server.url("/")))
+                       .version(cr::http_version::http2_prior_knowledge);
+  std::promise<boost::system::error_code> blocking;
+  std::thread caller([&] {
+    try {
+      req.send(*backend);
+      blocking.set_value({});
+    } catch (...) {
+      blocking.set_value(cr::error_code_of(std::current_exception()));
+    }
+  });
+  auto f1 = req.async_send(*backend, net::use_future);
+  auto f2 = req.async_send(*backend, net::use_future);
+  for (int i = 0; i < 500 && requests < 3; ++i)
+    std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(requests.load(), 3);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  backend.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  auto b = blocking.get_future();
+  const bool blocking_ended = b.wait_for(3s) == std::future_status::ready;
+  EXPECT_TRUE(blocking_ended) << "the blocking call hangs";
+  if (blocking_ended) EXPECT_EQ(b.get(), cr::errc::operation_aborted);
+  for (auto* f : {&f1, &f2}) {
+    ASSERT_EQ(f->wait_for(3s), std::future_status::ready) << "a stream hangs";
+    try {
+      f->get();
+      ADD_FAILURE() << "no error";
+    } catch (...) {
+      EXPECT_EQ(cr::error_code_of(std::current_exception()), cr::errc::operation_aborted);
+    }
+  }
+  caller.join();
+}
