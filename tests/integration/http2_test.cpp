@@ -470,7 +470,8 @@ TEST(Http2, AnyChoosesHttp2WhereOfferedAndConcurrentRequestsShareOneConnection) 
   std::set<std::string> connections;
   std::atomic<int> ok{0};
   const auto note = [&](const auto& res) {
-    if (res.status() == 200 && res.body() && *res.body() == expected && res.version() == cr::http_version::http2) {
+    if (res.status() == 200 && res.body() && *res.body() == expected &&
+        res.version() == cr::http_version::http2) {
       ++ok;
     }
     std::lock_guard lock(m);
