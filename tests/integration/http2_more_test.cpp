@@ -76,44 +76,21 @@ int log_lines(const std::string& file, const std::string& needle, int at_least =
 
 using ct::http2_frame;
 using ct::http2_u32;
+using ct::read_http2_preface;
+constexpr std::uint8_t data_type = ct::http2_data, headers_type = ct::http2_headers,
+                       goaway_type = ct::http2_goaway;
+constexpr std::uint8_t end_stream = ct::http2_end_stream, end_headers = ct::http2_end_headers;
 
-constexpr std::uint8_t data_type = 0, headers_type = 1, settings_type = 4, goaway_type = 7;
-constexpr std::uint8_t end_stream = 0x1, end_headers = 0x4;
-
-struct frame_head {
-  std::uint8_t type = 0, flags = 0;
-  std::uint32_t stream = 0;
-};
-
-// Reads one frame from the client; its payload is dropped.
-frame_head read_frame(ct::connection& c) {
-  const std::string h = c.read_exactly(9);
-  const auto byte = [&](int i) { return std::uint32_t(std::uint8_t(h[i])); };
-  const std::size_t len = (byte(0) << 16) | (byte(1) << 8) | byte(2);
-  if (len > 0) c.read_exactly(len);
-  return {std::uint8_t(byte(3)), std::uint8_t(byte(4)),
-          ((byte(5) & 0x7f) << 24) | (byte(6) << 16) | (byte(7) << 8) | byte(8)};
-}
-
-// Reads frames until the next HEADERS frame; returns its stream id.
 std::uint32_t read_next_request(ct::connection& c) {
-  for (int i = 0; i < 100; ++i) {
-    const frame_head f = read_frame(c);
-    if (f.type == headers_type) return f.stream;
-  }
-  ADD_FAILURE() << "no request in 100 frames";
-  return 0;
+  return ct::read_http2_request(c);
 }
 
-// Reads the client's preface and answers with an empty SETTINGS.
 void read_preface(ct::connection& c) {
-  EXPECT_EQ(c.read_exactly(24), "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-  c.write(http2_frame(settings_type, 0, 0, ""));
+  read_http2_preface(c);
 }
 
-// HEADERS with ":status: 200" (HPACK static index 8), ending the stream.
 std::string ok_response(std::uint32_t stream) {
-  return http2_frame(headers_type, end_headers | end_stream, stream, "\x88");
+  return ct::http2_ok_response(stream);
 }
 
 std::string gzip(const std::string& plain) {

@@ -51,47 +51,20 @@ std::string h2_url(std::string_view path) {
 
 using ct::http2_frame;
 using ct::http2_u32;
-
-constexpr std::uint8_t headers_type = 1, rst_stream_type = 3, settings_type = 4, goaway_type = 7;
-
-struct frame_head {
-  std::uint8_t type = 0, flags = 0;
-  std::uint32_t stream = 0;
-};
-
-// Reads one frame from the client; its payload is dropped.
-frame_head read_frame(ct::connection& c) {
-  const std::string h = c.read_exactly(9);
-  const auto byte = [&](int i) { return std::uint32_t(std::uint8_t(h[i])); };
-  const std::size_t len = (byte(0) << 16) | (byte(1) << 8) | byte(2);
-  if (len > 0) c.read_exactly(len);
-  return {std::uint8_t(byte(3)), std::uint8_t(byte(4)),
-          ((byte(5) & 0x7f) << 24) | (byte(6) << 16) | (byte(7) << 8) | byte(8)};
-}
-
-// Reads frames until a HEADERS frame (and, with `whole_request`, the frame that ends its
-// stream); returns its stream id.
-std::uint32_t read_next_request(ct::connection& c, bool whole_request = false) {
-  std::uint32_t stream = 0;
-  for (int i = 0; i < 100; ++i) {
-    const frame_head f = read_frame(c);
-    if (f.type == headers_type && stream == 0) stream = f.stream;
-    if (stream != 0 && (!whole_request || (f.stream == stream && (f.flags & 0x1)))) return stream;
-  }
-  ADD_FAILURE() << "no request in 100 frames";
-  return 0;
-}
+constexpr std::uint8_t rst_stream_type = ct::http2_rst_stream, goaway_type = ct::http2_goaway;
 
 // Reads the client's preface, answers with an empty SETTINGS, and reads the first request.
 std::uint32_t read_request(ct::connection& c, bool whole_request = false) {
-  EXPECT_EQ(c.read_exactly(24), "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-  c.write(http2_frame(settings_type, 0, 0, ""));
-  return read_next_request(c, whole_request);
+  ct::read_http2_preface(c);
+  return ct::read_http2_request(c, whole_request);
 }
 
-// HEADERS with ":status: 200" (HPACK static index 8), ending the stream.
+std::uint32_t read_next_request(ct::connection& c, bool whole_request = false) {
+  return ct::read_http2_request(c, whole_request);
+}
+
 std::string ok_response(std::uint32_t stream) {
-  return http2_frame(headers_type, 0x5, stream, "\x88");
+  return ct::http2_ok_response(stream);
 }
 
 cr::asio_backend_options test_ca_options(cr::http_version v) {
