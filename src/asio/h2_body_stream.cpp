@@ -116,29 +116,13 @@ net::awaitable<std::size_t> h2_body_stream::fill(std::span<char> out) {
 }
 
 void h2_body_stream::async_read_some(std::span<char> buffer, read_handler done) {
-  if (busy_.exchange(true)) {
-    net::post(strand_, [done = std::move(done)]() mutable {
-      std::move(done)(
-          std::make_exception_ptr(invalid_request(
-              "body_stream::async_read_some(): another read of this stream is running")),
-          0);
-    });
-    return;
-  }
-  const auto cancel = done.get_cancellation_slot();
-  co_spawn_cancellable(
-      strand_, fill(buffer), cancel,
-      net::cancellation_type::terminal | net::cancellation_type::partial |
-          net::cancellation_type::total,
+  spawn_body_read(
+      shared_from_this(), busy_, strand_, fill(buffer),
       [where = where_] {
         return std::make_exception_ptr(
             operation_aborted("the read of the response body from " + where + " was cancelled"));
       },
-      [self = shared_from_this(), done = std::move(done)](std::exception_ptr e,
-                                                          std::size_t n) mutable {
-        self->busy_ = false;
-        std::move(done)(e, n);
-      });
+      std::move(done));
 }
 
 }  // namespace courier::asio_detail

@@ -15,6 +15,11 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 
+#include <courier/body_stream.hpp>
+#include <courier/error.hpp>
+
+#include <atomic>
+#include <cstddef>
 #include <exception>
 #include <memory>
 #include <utility>
@@ -99,6 +104,35 @@ void co_spawn_cancellable(net::any_io_executor strand, net::awaitable<T> op,
                       std::move(done)(e, std::move(v));
                       spawned_cancellation::release(std::move(c));
                     }));
+}
+
+/// body_stream::async_read_some for a streamed response body (HTTP/1.1 or HTTP/2): one read at
+/// a time (`busy`, held by `owner`), run as `fill` on `strand`, cancellable with every type; a
+/// cancelled read takes nothing and fails with `cancelled()`.
+template <class Owner, class Cancelled>
+void spawn_body_read(std::shared_ptr<Owner> owner, std::atomic<bool>& busy,
+                     net::any_io_executor strand, net::awaitable<std::size_t> fill,
+                     Cancelled cancelled, detail::body_stream_source::read_handler done) {
+  if (busy.exchange(true)) {
+    net::post(strand, [done = std::move(done)]() mutable {
+      std::move(done)(
+          std::make_exception_ptr(invalid_request(
+              "body_stream::async_read_some(): another read of this stream is running")),
+          0);
+    });
+    return;
+  }
+  // The slot is taken before `done` is moved into the completion.
+  const auto cancel = done.get_cancellation_slot();
+  co_spawn_cancellable(std::move(strand), std::move(fill), cancel,
+                       net::cancellation_type::terminal | net::cancellation_type::partial |
+                           net::cancellation_type::total,
+                       std::move(cancelled),
+                       [owner = std::move(owner), &busy, done = std::move(done)](
+                           std::exception_ptr e, std::size_t n) mutable {
+                         busy = false;
+                         std::move(done)(e, n);
+                       });
 }
 
 }  // namespace courier::asio_detail

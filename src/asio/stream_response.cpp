@@ -242,28 +242,11 @@ std::size_t stream_response::read_some(std::span<char> buffer) {
 }
 
 void stream_response::async_read_some(std::span<char> buffer, read_handler done) {
-  if (busy_.exchange(true)) {
-    net::post(strand_, [done = std::move(done)]() mutable {
-      std::move(done)(
-          std::make_exception_ptr(invalid_request(
-              "body_stream::async_read_some(): another read of this stream is running")),
-          0);
-    });
-    return;
-  }
-  // A cancelled read takes nothing (fill() reports it without failing the stream). The slot is
-  // taken before `done` is moved into the completion.
-  const auto cancel = done.get_cancellation_slot();
-  co_spawn_cancellable(
-      strand_, fill(buffer), cancel,
-      net::cancellation_type::terminal | net::cancellation_type::partial |
-          net::cancellation_type::total,
+  // A cancelled read takes nothing: fill() reports it without failing the stream.
+  spawn_body_read(
+      shared_from_this(), busy_, strand_, fill(buffer),
       [where = p_.where] { return std::make_exception_ptr(read_cancelled(where)); },
-      [self = shared_from_this(), done = std::move(done)](std::exception_ptr e,
-                                                          std::size_t n) mutable {
-        self->busy_ = false;
-        std::move(done)(e, n);
-      });
+      std::move(done));
 }
 
 }  // namespace courier::asio_detail
