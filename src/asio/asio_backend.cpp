@@ -1,5 +1,5 @@
 #include "asio/backend_impl.hpp"
-#include "asio/ws_session.hpp"
+#include "asio/ws/ws_session.hpp"
 #include "core/hot_path.hpp"
 
 #include <courier/error.hpp>

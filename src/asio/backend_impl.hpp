@@ -3,9 +3,9 @@
 
 #include <courier/asio_backend.hpp>
 
-#include "asio/connection_pool.hpp"
-#include "asio/h2_connection.hpp"
-#include "asio/transport.hpp"
+#include "asio/connection/connection_pool.hpp"
+#include "asio/connection/transport.hpp"
+#include "asio/http2/h2_connection.hpp"
 
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>

@@ -5,7 +5,7 @@
 // for cancellation: an HTTP/2 stream would reset itself here instead of closing a socket.
 #pragma once
 
-#include "asio/transport.hpp"
+#include "asio/connection/transport.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>

@@ -2,7 +2,7 @@
 // the real WebSocket client code on one end and a scripted server on the other.
 #pragma once
 
-#include "asio/byte_stream.hpp"
+#include "asio/connection/byte_stream.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>

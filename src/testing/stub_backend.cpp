@@ -1,8 +1,8 @@
 #include <courier/testing/stub_backend.hpp>
 
 #include "asio/backend_impl.hpp"
-#include "asio/ws_open.hpp"
-#include "asio/ws_session.hpp"
+#include "asio/ws/ws_open.hpp"
+#include "asio/ws/ws_session.hpp"
 #include "testing/clock_state.hpp"
 #include "testing/memory_stream.hpp"
 #include "testing/stub_server.hpp"

@@ -1,6 +1,6 @@
 // The watchdog that bounds blocking reads (src/asio/read_watchdog.hpp), on socket pairs: a read
 // past its deadline is ended by a shutdown, a read that gets its bytes in time is left alone.
-#include "asio/read_watchdog.hpp"
+#include "asio/connection/read_watchdog.hpp"
 
 #include <gtest/gtest.h>
 

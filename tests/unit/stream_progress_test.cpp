@@ -1,6 +1,6 @@
 // The progress callback's rate bound: the first bytes at once, then at most one call per
 // interval, and always one final call.
-#include "asio/stream_progress.hpp"
+#include "asio/http/stream_progress.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,10 +1,10 @@
-// One hop of an HTTP exchange over HTTP/2 (src/asio/http_exchange.cpp runs the redirects): the
+// One hop of an HTTP exchange over HTTP/2 (src/asio/http/http_exchange.cpp runs the redirects): the
 // version choice, the connection shared per origin (h2_pool), the request's head and body on
 // a stream, and the response into the request's destination.
 #pragma once
 
 #include "asio/backend_impl.hpp"
-#include "asio/response_reader.hpp"
+#include "asio/http1/response_reader.hpp"
 
 #include "core/body_encoder.hpp"
 

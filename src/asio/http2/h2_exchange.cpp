@@ -1,9 +1,9 @@
-#include "asio/h2_exchange.hpp"
-#include "asio/body_piece.hpp"
-#include "asio/body_sink.hpp"
-#include "asio/h2_body_stream.hpp"
-#include "asio/h2_connection.hpp"
-#include "asio/stream_progress.hpp"
+#include "asio/http2/h2_exchange.hpp"
+#include "asio/http/body_piece.hpp"
+#include "asio/http/body_sink.hpp"
+#include "asio/http/stream_progress.hpp"
+#include "asio/http2/h2_body_stream.hpp"
+#include "asio/http2/h2_connection.hpp"
 
 #include "proto/http2/request_head.hpp"
 

@@ -1,11 +1,11 @@
 // Opening a WebSocket on the Asio backend: connect, the HTTP/1.1 upgrade (driving the
 // sans-I/O HTTP parser and the WebSocket handshake validator), then a ws_session.
-#include "asio/ws_open.hpp"
+#include "asio/ws/ws_open.hpp"
 
 #include "asio/backend_impl.hpp"
 #include "asio/spawned_cancellation.hpp"
-#include "asio/ws_handlers.hpp"
-#include "asio/ws_session.hpp"
+#include "asio/ws/ws_handlers.hpp"
+#include "asio/ws/ws_session.hpp"
 
 #include "core/http_grammar.hpp"
 #include "proto/http1/request_writer.hpp"

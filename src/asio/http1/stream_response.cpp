@@ -1,4 +1,4 @@
-#include "asio/stream_response.hpp"
+#include "asio/http1/stream_response.hpp"
 #include "asio/spawned_cancellation.hpp"
 
 #include <courier/error.hpp>

@@ -2,9 +2,9 @@
 // and turns every failure into a courier error that names the host, port and cause.
 #pragma once
 
-#include "asio/byte_stream.hpp"
-#include "asio/coarse_clock.hpp"
-#include "asio/read_watchdog.hpp"
+#include "asio/connection/byte_stream.hpp"
+#include "asio/connection/coarse_clock.hpp"
+#include "asio/connection/read_watchdog.hpp"
 #include "proto/http1/response_parser.hpp"
 
 #include <courier/proxy.hpp>

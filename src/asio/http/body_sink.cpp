@@ -1,4 +1,4 @@
-#include "asio/body_sink.hpp"
+#include "asio/http/body_sink.hpp"
 #include "core/hot_path.hpp"
 
 #include <courier/error.hpp>

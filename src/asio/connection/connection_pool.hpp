@@ -2,7 +2,7 @@
 // cap on how many may be open at once.
 #pragma once
 
-#include "asio/transport.hpp"
+#include "asio/connection/transport.hpp"
 
 #include <boost/asio/awaitable.hpp>
 

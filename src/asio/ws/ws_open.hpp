@@ -4,7 +4,7 @@
 #pragma once
 
 #include "asio/backend_impl.hpp"
-#include "asio/byte_stream.hpp"
+#include "asio/connection/byte_stream.hpp"
 
 #include <courier/asio_backend.hpp>
 #include <courier/request.hpp>

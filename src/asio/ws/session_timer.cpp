@@ -1,4 +1,4 @@
-#include "asio/session_timer.hpp"
+#include "asio/ws/session_timer.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>

@@ -1,13 +1,15 @@
-// One HTTP request over the Asio backend, redirects included: the I/O loop that drives the
-// sans-I/O HTTP/1.1 core (proto/http1) and the content decoders.
+// One HTTP request over the Asio backend, redirects included. Each hop goes over HTTP/2
+// (asio/http2/h2_exchange) or HTTP/1.1, whose I/O loop is here: it writes the head
+// (asio/http1/request_head) and body, and drives the response reader (asio/http1).
 #include "asio/backend_impl.hpp"
-#include "asio/body_piece.hpp"
-#include "asio/h2_exchange.hpp"
-#include "asio/response_reader.hpp"
-#include "asio/retry_policy.hpp"
+#include "asio/http/body_piece.hpp"
+#include "asio/http/retry_policy.hpp"
+#include "asio/http/stream_progress.hpp"
+#include "asio/http1/request_head.hpp"
+#include "asio/http1/response_reader.hpp"
+#include "asio/http1/stream_response.hpp"
+#include "asio/http2/h2_exchange.hpp"
 #include "asio/spawned_cancellation.hpp"
-#include "asio/stream_progress.hpp"
-#include "asio/stream_response.hpp"
 #include "core/hot_path.hpp"
 
 #include "core/body_encoder.hpp"
@@ -74,140 +76,6 @@ struct exchange_state {
     throw timeout_error(std::string(what_timed_out) + " " + where + " for " + ms(per_op));
   }
 };
-
-// The request fields build_head replaces, checks or supplies a default for.
-enum class special_field {
-  none,
-  proxy_authorization,
-  content_length,
-  transfer_encoding,
-  host,
-  user_agent,
-  accept,
-  content_type
-};
-
-// One comparison at most per field: their lengths differ.
-COURIER_HOT special_field special_field_of(std::string_view name) {
-  const auto is = [&](std::string_view known, special_field f) {
-    return iequals(name, known) ? f : special_field::none;
-  };
-  switch (name.size()) {
-    case 4:
-      return is("Host", special_field::host);
-    case 6:
-      return is("Accept", special_field::accept);
-    case 10:
-      return is("User-Agent", special_field::user_agent);
-    case 12:
-      return is("Content-Type", special_field::content_type);
-    case 14:
-      return is("Content-Length", special_field::content_length);
-    case 17:
-      return is("Transfer-Encoding", special_field::transfer_encoding);
-    case 19:
-      return is("Proxy-Authorization", special_field::proxy_authorization);
-    default:
-      return special_field::none;
-  }
-}
-
-// RFC 9112 3.2.2: a request to a forwarding proxy names the whole uri (never its userinfo).
-COURIER_COLD std::string built_target(const courier::uri& u, bool forwarding) {
-  if (forwarding) return std::string(u.scheme()) + "://" + u.authority() + u.target();
-  return u.target();
-}
-
-// Most requests send all three defaults: their lines are written (and checked) once per
-// connection and kept on it. A pooled connection serves one origin; only the host's case may
-// differ.
-COURIER_COLD void remember_default_fields(const courier::method& m, const courier::uri& u,
-                                          const asio_backend_options& opts, transport& conn) {
-  http1::request_head_writer defaults(m, "/");
-  defaults.field("Host", u.authority());
-  if (!opts.user_agent.empty()) defaults.field("User-Agent", opts.user_agent);
-  defaults.field("Accept", "*/*");
-  conn.default_fields = defaults.fields();
-  conn.default_fields_host = u.host();
-}
-
-// The framing of a request body, and its type unless the request names one.
-COURIER_COLD void write_body_fields(http1::request_head_writer& w, const detail::encoded_body& body,
-                                    bool has_type) {
-  if (!has_type && !body.content_type.empty()) w.field("Content-Type", body.content_type);
-  if (auto size = body.source->size()) {
-    w.field("Content-Length", std::to_string(*size));
-  } else {
-    w.field("Transfer-Encoding", "chunked");
-  }
-}
-
-COURIER_HOT std::string build_head(const courier::method& m, const courier::uri& u,
-                                   const headers& given, const detail::encoded_body& body,
-                                   const asio_backend_options& opts, transport& conn) {
-  const bool forwarding = conn.forwards_through_proxy();
-  const std::string proxy_auth = forwarding ? conn.proxy_authorization() : std::string();
-  std::string target_built;
-  std::string_view target = u.path();  // most requests: no query, no proxy, nothing to build
-  if (forwarding || u.query()) {
-    target_built = built_target(u, forwarding);
-    target = target_built;
-  }
-  http1::request_head_writer w(m, target, std::move(conn.head_storage));
-  // The request's fields in order, less those replaced below; then the defaults it lacks.
-  bool has_host = false, has_agent = false, has_accept = false, has_type = false;
-  bool has_length = false;
-  for (const header_field& f : given) {
-    const std::string_view name = f.name;
-    switch (special_field_of(name)) {
-      case special_field::proxy_authorization:
-        // Through a tunnel the origin would see it: proxy credentials belong to CONNECT only.
-        if ((conn.via() && !forwarding) || !proxy_auth.empty()) continue;
-        break;
-      case special_field::content_length:
-        if (body.source) continue;  // the body's own framing is written below
-        has_length = true;
-        break;
-      case special_field::transfer_encoding:
-        if (body.source) continue;
-        break;
-      case special_field::host:
-        has_host = true;
-        break;
-      case special_field::user_agent:
-        has_agent = true;
-        break;
-      case special_field::accept:
-        has_accept = true;
-        break;
-      case special_field::content_type:
-        has_type = true;
-        break;
-      case special_field::none:
-        break;
-    }
-    w.field(name, f.value);
-  }
-  if (!has_host && !has_agent && !has_accept) {
-    if (conn.default_fields.empty() || conn.default_fields_host != u.host()) {
-      remember_default_fields(m, u, opts, conn);
-    }
-    w.fields_from(conn.default_fields);
-  } else {
-    if (!has_host) w.field("Host", u.authority());
-    if (!has_agent && !opts.user_agent.empty()) w.field("User-Agent", opts.user_agent);
-    if (!has_accept) w.field("Accept", "*/*");
-  }
-  if (body.source) {
-    write_body_fields(w, body, has_type);
-  } else if ((m == courier::method::post || m == courier::method::put ||
-              m == courier::method::patch) &&
-             !has_length) {
-    w.field("Content-Length", "0");
-  }
-  if (!proxy_auth.empty()) w.field("Proxy-Authorization", proxy_auth);
-  return w.finish();
-}
 
 // One write or read within `limit`, reported as ec = timed_out when it passes. A blocking call
 // on a plain connection does it on its own thread (one syscall when the socket is ready);
@@ -442,8 +310,8 @@ struct hop_start {
 COURIER_HOT hop_result exchange_here(exchange_state& st, hop_plan& plan,
                                      std::unique_ptr<transport>& conn, const std::string& where,
                                      bool may_retry) {
-  std::string head =
-      build_head(plan.method(), plan.uri(), plan.fields(), plan.body(), st.backend.options, *conn);
+  std::string head = build_http1_head(plan.method(), plan.uri(), plan.fields(), plan.body(),
+                                      st.backend.options, *conn);
   try {
     write_head_here(st, *conn, head, where);
   } catch (const write_error&) {
@@ -590,7 +458,7 @@ net::awaitable<hop_result> run_hop(exchange_state& st, hop_plan& plan, hop_start
         co_return exchange_here(st, plan, conn, where, may_retry);  // a fresh connection
       }
       std::string head =
-          build_head(plan.method(), u, plan.fields(), body, st.backend.options, *conn);
+          build_http1_head(plan.method(), u, plan.fields(), body, st.backend.options, *conn);
       try {
         co_await write_request(st, *conn, head, body, where);
       } catch (const write_error&) {

@@ -1,8 +1,8 @@
-#include "asio/response_reader.hpp"
-#include "asio/body_sink.hpp"
+#include "asio/http1/response_reader.hpp"
+#include "asio/http/body_sink.hpp"
 #include "core/hot_path.hpp"
 
-#include "asio/stream_response.hpp"
+#include "asio/http1/stream_response.hpp"
 
 #include <courier/error.hpp>
 

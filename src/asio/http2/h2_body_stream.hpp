@@ -3,8 +3,8 @@
 // slow reader holds at most one window and the other streams of the connection go on.
 #pragma once
 
-#include "asio/h2_connection.hpp"
-#include "asio/stream_progress.hpp"
+#include "asio/http/stream_progress.hpp"
+#include "asio/http2/h2_connection.hpp"
 
 #include "core/content_decoder.hpp"
 

@@ -5,9 +5,9 @@
 // message on its own thread without waking the I/O thread.
 #pragma once
 
-#include "asio/byte_stream.hpp"
-#include "asio/session_timer.hpp"
-#include "asio/transport.hpp"
+#include "asio/connection/byte_stream.hpp"
+#include "asio/connection/transport.hpp"
+#include "asio/ws/session_timer.hpp"
 #include "proto/ws/connection.hpp"
 
 #include <courier/ws/frame.hpp>

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "asio/backend_impl.hpp"
-#include "asio/stream_progress.hpp"
+#include "asio/http/stream_progress.hpp"
 
 #include "core/content_decoder.hpp"
 #include "proto/http1/response_parser.hpp"

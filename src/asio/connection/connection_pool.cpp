@@ -1,4 +1,4 @@
-#include "asio/connection_pool.hpp"
+#include "asio/connection/connection_pool.hpp"
 #include "core/hot_path.hpp"
 
 #include <courier/error.hpp>

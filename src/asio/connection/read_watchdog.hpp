@@ -5,7 +5,7 @@
 // socket of a read that outlived its deadline; the read returns, and reports the timeout.
 #pragma once
 
-#include "asio/coarse_clock.hpp"
+#include "asio/connection/coarse_clock.hpp"
 
 #include <atomic>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "asio/ws_session.hpp"
+#include "asio/ws/ws_session.hpp"
 
 #include <courier/error.hpp>
 #include <courier/ws/errors.hpp>

@@ -1,4 +1,4 @@
-#include "asio/ws_handlers.hpp"
+#include "asio/ws/ws_handlers.hpp"
 
 #include "asio/backend_impl.hpp"
 

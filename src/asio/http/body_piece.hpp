@@ -1,7 +1,7 @@
 // The next piece of a request body from its source, sync or async, for HTTP/1.1 and HTTP/2.
 #pragma once
 
-#include "asio/transport.hpp"
+#include "asio/connection/transport.hpp"
 
 #include "core/body_encoder.hpp"
 

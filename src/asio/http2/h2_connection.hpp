@@ -5,7 +5,7 @@
 // its stream's events on a timer of its own executor, which the connection wakes.
 #pragma once
 
-#include "asio/transport.hpp"
+#include "asio/connection/transport.hpp"
 
 #include "proto/http2/client_connection.hpp"
 

@@ -1,4 +1,4 @@
-#include "asio/h2_connection.hpp"
+#include "asio/http2/h2_connection.hpp"
 
 #include <courier/error.hpp>
 

@@ -1,4 +1,4 @@
-#include "asio/body_piece.hpp"
+#include "asio/http/body_piece.hpp"
 
 #include <courier/body_source.hpp>
 #include <courier/error.hpp>

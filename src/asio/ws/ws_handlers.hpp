@@ -2,7 +2,7 @@
 // ws::websocket, and the adaptor that calls a user's ws::listener.
 #pragma once
 
-#include "asio/ws_session.hpp"
+#include "asio/ws/ws_session.hpp"
 
 #include <courier/asio_backend.hpp>
 #include <courier/headers.hpp>

@@ -1,4 +1,4 @@
-#include "asio/read_watchdog.hpp"
+#include "asio/connection/read_watchdog.hpp"
 #include "core/hot_path.hpp"
 
 #include <algorithm>

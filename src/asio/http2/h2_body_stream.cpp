@@ -1,4 +1,4 @@
-#include "asio/h2_body_stream.hpp"
+#include "asio/http2/h2_body_stream.hpp"
 #include "asio/spawned_cancellation.hpp"
 
 #include <courier/error.hpp>
