@@ -366,8 +366,7 @@ COURIER_HOT std::optional<hop_result> try_hop_here(exchange_state& st, hop_plan&
 
 // The hop over HTTP/2 (h2_exchange.cpp), with this exchange's deadlines.
 COURIER_COLD net::awaitable<hop_result> run_http2_hop(exchange_state& st, hop_plan& plan,
-                                                      const std::string& where,
-                                                      std::unique_ptr<transport>* adopt = nullptr) {
+                                                      const std::string& where) {
   const h2_hop hop{st.backend,
                    st.options,
                    st.progress,
@@ -382,8 +381,7 @@ COURIER_COLD net::awaitable<hop_result> run_http2_hop(exchange_state& st, hop_pl
                    st.connect_deadline(),
                    [&st, &where] {
                      st.throw_timeout("read timeout: no data from", st.options.read_timeout, where);
-                   },
-                   adopt};
+                   }};
   co_return co_await run_h2_hop(hop);
 }
 
@@ -392,34 +390,47 @@ COURIER_COLD net::awaitable<hop_result> run_http2_hop(exchange_state& st, hop_pl
 // http/1.1 and ALPN chose h2 (that connection becomes the origin's HTTP/2 connection).
 // Otherwise the new connection (when one was made) for HTTP/1.1, or nullptr with nothing
 // made (the origin speaks HTTP/1.1, or stopped speaking h2): the caller connects as before.
+// While one request finds out what a new origin speaks, the others to it wait (in the HTTP/2
+// pool, as for a connection being opened): had each opened its own, an h2 origin would get
+// one TLS connection per request of the first burst, where one serves them all.
 COURIER_COLD net::awaitable<std::optional<hop_result>> try_alpn_hop(
     exchange_state& st, hop_plan& plan, const std::string& where, bool can_resend,
     std::unique_ptr<transport>& conn) {
   using protocol = asio_backend::impl::origin_protocol;
   const courier::uri& u = plan.uri();
-  const std::string key =
-      transport::make_pool_key(u.origin(), st.backend.proxy_for(u, st.options), false);
+  const auto via = st.backend.proxy_for(u, st.options);
+  const std::string key = transport::make_pool_key(u.origin(), via, false);
   const protocol known = st.backend.known_protocol(key);
   if (known == protocol::http1_1) co_return std::nullopt;
-  if (known == protocol::http2) {
-    bool declined = false;
-    try {
-      co_return co_await run_http2_hop(st, plan, where);
-    } catch (const h2_declined&) {
-      declined = true;
+  if (known == protocol::unknown) {
+    asio_backend::impl& backend = st.backend;
+    const auto probe = [&]() -> net::awaitable<std::shared_ptr<h2_connection>> {
+      // A request that waited for another's probe finds the answer here.
+      if (backend.known_protocol(key) == protocol::http1_1) co_return nullptr;
+      conn = co_await backend.connect(u, st.options, st.connect_deadline(), can_resend, true);
+      if (conn->requests_served > 0) co_return nullptr;  // an idle one, returned meanwhile
+      if (conn->alpn_selected() != "h2") {
+        backend.remember_protocol(key, protocol::http1_1);
+        co_return nullptr;
+      }
+      backend.pool.give_back_slot(conn->pool_key());  // HTTP/1.1's pool will not have it
+      auto h2 =
+          std::make_shared<h2_connection>(std::move(conn), net::make_strand(backend.ioc), where);
+      h2->start();
+      backend.remember_protocol(key, protocol::http2);
+      co_return h2;
+    };
+    if (!co_await backend.h2.get(h2_pool_key(u, via), st.connect_deadline(), probe)) {
+      co_return std::nullopt;  // HTTP/1.1, on `conn` when the probe made it
     }
-    if (declined) co_return std::nullopt;
   }
-  conn = co_await st.backend.connect(u, st.options, st.connect_deadline(), can_resend, true);
-  if (conn->requests_served > 0) co_return std::nullopt;  // an idle one, returned meanwhile
-  if (conn->alpn_selected() != "h2") {
-    st.backend.remember_protocol(key, protocol::http1_1);
-    co_return std::nullopt;
+  bool declined = false;
+  try {
+    co_return co_await run_http2_hop(st, plan, where);
+  } catch (const h2_declined&) {
+    declined = true;
   }
-  st.backend.remember_protocol(key, protocol::http2);
-  st.backend.pool.give_back_slot(conn->pool_key());  // HTTP/1.1's pool will not have it
-  std::unique_ptr<transport> fresh = std::move(conn);
-  co_return co_await run_http2_hop(st, plan, where, &fresh);  // closes `fresh` if not adopted
+  if (declined) co_return std::nullopt;
 }
 
 // Runs one hop on one connection, from `start` (a connection already taken, or the attempt

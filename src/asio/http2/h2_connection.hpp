@@ -113,6 +113,8 @@ class h2_pool {
 
   /// A connection for `key` that accepts streams, made with `connect` when there is none.
   /// Waits (until `until`, then timeout_error) while another request of the key connects.
+  /// `connect` may make nothing (nullptr: the origin speaks HTTP/1.1); get then returns
+  /// nullptr, and each waiting request runs its own `connect` in turn.
   net::awaitable<std::shared_ptr<h2_connection>> get(const std::string& key,
                                                      clock::time_point until,
                                                      const connector& connect);

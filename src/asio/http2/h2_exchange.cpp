@@ -81,11 +81,6 @@ courier::headers request_fields(const h2_hop& hop) {
 // Opens the origin's HTTP/2 connection: TLS with ALPN, or prior knowledge on cleartext TCP.
 net::awaitable<std::shared_ptr<h2_connection>> open_connection(const h2_hop& hop) {
   auto strand = net::make_strand(hop.backend.ioc);
-  if (hop.adopt && *hop.adopt) {
-    auto c = std::make_shared<h2_connection>(std::move(*hop.adopt), strand, hop.where);
-    c->start();
-    co_return c;
-  }
   auto t = std::make_unique<transport>(strand, hop.uri.origin(), std::string(hop.uri.host()),
                                        hop.uri.port());
   if (auto via = hop.backend.proxy_for(hop.uri, hop.options)) t->use_proxy(std::move(*via), true);
@@ -337,12 +332,14 @@ bool uses_http2(const asio_backend::impl& backend, const request_options& option
   return false;
 }
 
+std::string h2_pool_key(const courier::uri& u, const std::optional<courier::proxy>& via) {
+  return transport::make_pool_key(u.origin(), via, true) + " h2";
+}
+
 net::awaitable<hop_result> run_h2_hop(const h2_hop& hop) {
   const http2::request_head head =
       http2::make_request_head(hop.method, hop.uri, request_fields(hop));
-  const std::string key = transport::make_pool_key(
-                              hop.uri.origin(), hop.backend.proxy_for(hop.uri, hop.options), true) +
-                          " h2";
+  const std::string key = h2_pool_key(hop.uri, hop.backend.proxy_for(hop.uri, hop.options));
   for (int attempt = 1;; ++attempt) {
     auto conn = co_await hop.backend.h2.get(key, hop.connect_deadline,
                                             [&hop] { return open_connection(hop); });

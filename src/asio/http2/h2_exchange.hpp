@@ -39,16 +39,15 @@ struct h2_hop {
   clock::time_point connect_deadline;
   /// Throws the timeout_error of a wait that passed io_deadline().
   std::function<void()> throw_read_timeout;
-  /// A TLS connection just opened for this hop on which ALPN chose h2 (http_version::any): it
-  /// becomes the origin's HTTP/2 connection unless the origin already has one (then it is
-  /// left here, for the caller to close).
-  std::unique_ptr<transport>* adopt = nullptr;
 };
 
 /// Thrown by run_h2_hop under http_version::any when a new connection to an origin known to
 /// speak h2 got http/1.1 (or nothing) from ALPN: the origin is forgotten, and the hop goes
 /// on over HTTP/1.1. Nothing was sent.
 struct h2_declined {};
+
+/// The key of an origin's HTTP/2 connections in the backend's h2_pool.
+std::string h2_pool_key(const courier::uri& u, const std::optional<courier::proxy>& via);
 
 /// Sends the hop's request on a stream of the origin's HTTP/2 connection and reads the answer.
 /// A stream the server did not process (REFUSED_STREAM, above a GOAWAY's last-stream-id) is
