@@ -638,6 +638,9 @@ def http2_options_and_the_version_that_answered():
            "--http2 falls back to HTTP/1.1", (code, out[:300], err))
     code, out, err = run("-h", "--cacert", CA, h2 + "/small.txt")
     expect(code == 0 and out.startswith(b"HTTP/2 200\n"), "h2 by default over TLS", (code, out[:80], err))
+    code, out, err = run("-v", "--cacert", CA, h2 + "/small.txt")
+    expect(code == 0 and out.startswith(b"GET /small.txt HTTP/2\n") and b"\nHTTP/2 200\n" in out,
+           "-v names the version ALPN chose", (code, out[:300], err))
     code, out, err = run("--http2", "--http1.1", HTTPS + "/small.txt")
     expect(code != 0 and "excludes" in err, "one version at a time", (code, err))
 

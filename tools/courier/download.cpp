@@ -159,9 +159,12 @@ int run_download(courier::asio_backend& backend, const request_plan& plan, const
   const bool show_bar = is_terminal(STDERR_FILENO);
   const palette err_colours(show_bar && colours_wanted());
 
-  if (args.verbose) {
-    print_request(std::cout, to_request(plan).data(), plan, backend.options().user_agent, style);
-  }
+  const std::optional<http_version> known = version_before_sending(plan);
+  const auto show_request = [&](http_version used) {
+    print_request(std::cout, to_request(plan).data(), plan, backend.options().user_agent, used,
+                  style);
+  };
+  if (args.verbose && known) show_request(*known);
 
   const auto start = std::chrono::steady_clock::now();
   courier::response<courier::body_stream> res;
@@ -179,6 +182,7 @@ int run_download(courier::asio_backend& backend, const request_plan& plan, const
                                       std::memory_order_relaxed);
               })
               .send(backend);
+    if (args.verbose && !known) show_request(first_hop_version(res));
     // An error page is not read at all; a good body goes to the temporary file as it arrives.
     if (res.is_success()) {
       const body_limits limit = limits_for(args, start);
@@ -188,6 +192,8 @@ int run_download(courier::asio_backend& backend, const request_plan& plan, const
   } catch (...) {
     files.remove_all();
     on_interrupt({});
+    // No answer says which version ALPN chose; every server speaks HTTP/1.1.
+    if (args.verbose && !known && !res.status()) show_request(http_version::http1_1);
     throw;
   }
   const double seconds =

@@ -24,15 +24,26 @@ namespace {
 int exchange(courier::asio_backend& backend, const request_plan& plan, const http_args& args,
              const output_style& style) {
   const auto req = to_request(plan);
-  if (args.verbose) {
-    print_request(std::cout, req.data(), plan, backend.options().user_agent, style);
+  const std::optional<http_version> known = version_before_sending(plan);
+  const auto show_request = [&](http_version used) {
+    print_request(std::cout, req.data(), plan, backend.options().user_agent, used, style);
     std::cout << std::flush;
-  }
+  };
+  if (args.verbose && known) show_request(*known);
   const auto start = std::chrono::steady_clock::now();
   // The head first; the body is pulled as it is printed, so its size does not matter.
-  auto res = req.response_as(courier::as_stream()).send(backend);
+  std::optional<courier::response<courier::body_stream>> sent;
+  try {
+    sent.emplace(req.response_as(courier::as_stream()).send(backend));
+  } catch (...) {
+    // No answer says which version ALPN chose; every server speaks HTTP/1.1.
+    if (args.verbose && !known) show_request(http_version::http1_1);
+    throw;
+  }
+  auto& res = *sent;
 
   if (args.verbose) {
+    if (!known) show_request(first_hop_version(res));
     for (const auto& hop : res.history()) {
       print_head(std::cout, hop.head, style);
       std::cout << "\n";

@@ -45,16 +45,11 @@ output_style make_output_style(const http_args& args) {
 }
 
 void print_request(std::ostream& out, const request_data& req, const request_plan& plan,
-                   std::string_view user_agent, const output_style& style) {
+                   std::string_view user_agent, http_version version, const output_style& style) {
   const auto& c = style.colours;
   const courier::uri u = req.uri().value_or(plan.uri);
   out << c.paint(req.method().name(), palette::bold) << " " << c.paint(u.target(), palette::cyan)
-      << " "
-      << c.paint(plan.options.version && *plan.options.version != http_version::any
-                     ? to_string(*plan.options.version)
-                     : "HTTP/1.1",
-                 palette::blue)
-      << "\n";
+      << " " << c.paint(to_string(version), palette::blue) << "\n";
   const auto& hs = req.headers();
   print_field(out, "Host", u.authority(), style);
   if (!hs.contains("User-Agent")) print_field(out, "User-Agent", user_agent, style);
@@ -101,6 +96,13 @@ void print_request(std::ostream& out, const request_data& req, const request_pla
       out << "\n";
       return;
   }
+}
+
+std::optional<http_version> version_before_sending(const request_plan& plan) {
+  const http_version asked = plan.options.version.value_or(http_version::any);
+  if (asked != http_version::any) return asked;
+  if (plan.uri.is_secure()) return std::nullopt;
+  return http_version::http1_1;
 }
 
 void print_head(std::ostream& out, const response_head& head, const output_style& style) {

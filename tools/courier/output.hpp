@@ -6,6 +6,7 @@
 #include "terminal.hpp"
 
 #include <courier/request.hpp>
+#include <courier/response.hpp>
 #include <courier/response_head.hpp>
 
 #include <cstdint>
@@ -26,9 +27,19 @@ struct output_style {
 output_style make_output_style(const http_args& args);
 
 /// The request as it goes on the wire (-v): request line, headers (with the ones the backend
-/// adds), and the body when it is text.
+/// adds), and the body when it is text. `version` is the protocol that carried it.
 void print_request(std::ostream& out, const request_data& req, const request_plan& plan,
-                   std::string_view user_agent, const output_style& style);
+                   std::string_view user_agent, http_version version, const output_style& style);
+
+/// The version a request goes out with, when it is known before sending: not when ALPN picks
+/// it (no version asked for, over TLS), which -v then shows once the answer says.
+std::optional<http_version> version_before_sending(const request_plan& plan);
+
+/// The version that carried the first hop of `res` (the request -v shows).
+template <class T>
+http_version first_hop_version(const response<T>& res) {
+  return res.history().empty() ? res.version() : res.history().front().head.version;
+}
 
 /// "HTTP/1.1 200 OK" and the header fields.
 void print_head(std::ostream& out, const response_head& head, const output_style& style);
