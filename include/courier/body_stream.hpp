@@ -7,6 +7,7 @@
 
 #include <courier/capabilities.hpp>
 #include <courier/error.hpp>
+#include <courier/headers.hpp>
 #include <courier/response_as.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -46,6 +47,8 @@ class body_stream_source {
   virtual std::uint64_t bytes_received() const noexcept = 0;
   /// The whole body was read (a read returned 0).
   virtual bool at_end() const noexcept = 0;
+  /// The trailer fields that followed the body, once it was read to its end.
+  virtual courier::headers trailers() const { return {}; }
 };
 }  // namespace detail
 
@@ -136,6 +139,10 @@ class body_stream {
   bool at_end() const noexcept { return source_ && source_->at_end(); }
   /// Body bytes received so far (as on the wire, before content decoding).
   std::uint64_t bytes_received() const noexcept { return source_ ? source_->bytes_received() : 0; }
+  /// The trailer fields the server sent after the body (HTTP/2 trailers, or those of a chunked
+  /// HTTP/1.1 body), once the body was read to its end (at_end()); empty before, and when there
+  /// were none. For a response read whole, response::trailers() has them.
+  courier::headers trailers() const { return source_ ? source_->trailers() : courier::headers{}; }
 
  private:
   detail::body_stream_source& source() {

@@ -62,7 +62,8 @@ class response {
   const response_head& head() const noexcept { return head_; }
   /// The protocol that answered: http_version::http1_1 or http_version::http2.
   http_version version() const noexcept { return head_.version; }
-  /// Trailer fields sent after the body (HTTP/2); empty when there were none.
+  /// Trailer fields sent after the body (HTTP/2, or a chunked HTTP/1.1 body); empty when there
+  /// were none. An as_stream() body has them on body_stream::trailers() instead.
   const courier::headers& trailers() const noexcept { return head_.trailers; }
 
   /// The body, read as T.

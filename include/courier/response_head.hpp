@@ -20,7 +20,8 @@ struct response_head {
   courier::headers headers;
   /// The protocol that answered: http_version::http1_1 or http_version::http2.
   http_version version = http_version::http1_1;
-  /// Trailer fields sent after the body (HTTP/2), once the body has been read; empty when
+  /// Trailer fields sent after the body (HTTP/2, or a chunked HTTP/1.1 body), once the body
+  /// has been read; empty when
   /// there were none or the body is read as a stream.
   courier::headers trailers;
 

@@ -538,6 +538,30 @@ TEST(HttpBasic, StaleConnectionIsCheckedBeforeABodyThatCannotBeSentAgain) {
   EXPECT_EQ(server.connections_accepted(), 3);
 }
 
+TEST(HttpBasic, TrailersOfAChunkedBodyReachTheResponseAndTheStreamReader) {
+  const std::string answer =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nhello\r\n0\r\nChecksum: abc123\r\nServer-Timing: db;dur=53\r\n\r\n";
+  ct::fault_server server([&](ct::connection& c) {
+    for (int i = 0; i < 2; ++i) {
+      c.read_request_head();
+      c.write(answer);
+    }
+  });
+  cr::asio_backend local;
+  const auto req = cr::basic_request().get(cr::uri(server.url("/")));
+  auto whole = req.send(local);
+  EXPECT_EQ(*whole.body(), "hello");
+  EXPECT_EQ(whole.trailers().get("Checksum"), "abc123");
+  EXPECT_EQ(whole.trailers().get("Server-Timing"), "db;dur=53");
+
+  auto streamed = req.response_as(cr::as_stream()).send(local);
+  EXPECT_TRUE(streamed.body().trailers().empty());  // not before the body is read
+  EXPECT_EQ(streamed.body().read_all(1024), "hello");
+  EXPECT_EQ(streamed.body().trailers().get("Checksum"), "abc123");
+  EXPECT_EQ(server.connections_accepted(), 1);
+}
+
 TEST(HttpBasic, ClientCertificate) {
   cr::asio_backend_options o;
   o.tls.ca_file = ct::env("CA_FILE");

@@ -161,6 +161,7 @@ COURIER_HOT void response_reader::take_events() {
       deliver(b->data);
     } else if (auto* e = std::get_if<http1::end_event>(ev)) {
       keep_alive_ = keep_alive_ && e->keep_alive;
+      out_.head.trailers = std::move(e->trailers);
       complete_ = true;
       return;
     }
@@ -271,7 +272,8 @@ COURIER_COLD hop_result response_reader::finish_streaming(std::unique_ptr<transp
                               options_.read_timeout,
                               content_length_,
                               progress_callback_ ? *progress_callback_ : progress_callback{},
-                              options_.progress_interval};
+                              options_.progress_interval,
+                              out_.head.trailers};
   result_.stream = std::make_shared<stream_response>(std::move(parts));
   return std::move(result_);
 }

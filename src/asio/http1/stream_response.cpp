@@ -61,6 +61,7 @@ void stream_response::take_events() {
       reporter_.add(b->data.size(), clock::now());
     } else if (auto* e = std::get_if<http1::end_event>(&*ev)) {
       p_.keep_alive = p_.keep_alive && e->keep_alive;
+      p_.trailers = std::move(e->trailers);
       p_.complete = true;
       break;
     }

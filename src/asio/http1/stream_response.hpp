@@ -36,6 +36,7 @@ struct stream_response_parts {
   std::optional<std::uint64_t> content_length;
   progress_callback progress;
   std::chrono::milliseconds progress_interval{100};
+  courier::headers trailers;  // a chunked body's, once complete
 };
 
 class stream_response final : public detail::body_stream_source,
@@ -49,6 +50,9 @@ class stream_response final : public detail::body_stream_source,
   void async_read_some(std::span<char> buffer, read_handler done) override;
   std::uint64_t bytes_received() const noexcept override { return received_.load(); }
   bool at_end() const noexcept override { return at_end_.load(); }
+  courier::headers trailers() const override {
+    return at_end_.load() ? p_.trailers : courier::headers{};
+  }
 
  private:
   net::awaitable<std::size_t> fill(std::span<char> out);

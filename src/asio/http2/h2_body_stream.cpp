@@ -37,6 +37,10 @@ h2_body_stream::~h2_body_stream() {
   conn_->cancel(*stream_);  // nothing when the stream is over
 }
 
+courier::headers h2_body_stream::trailers() const {
+  return at_end_.load() ? trailers_ : courier::headers{};
+}
+
 std::optional<std::size_t> h2_body_stream::take_ready(std::span<char> out) {
   if (failed_) std::rethrow_exception(failed_);
   try {
@@ -79,7 +83,9 @@ std::optional<std::size_t> h2_body_stream::take_ready(std::span<char> out) {
                                     std::to_string(received_.load()) + " bytes: " + r->message;
         if (r->protocol_violation) throw protocol_error(message);
         throw read_error(message);
-      }  // trailers: the head was handed out already
+      } else if (auto* t = std::get_if<http2::trailers_event>(&*e)) {
+        trailers_ = std::move(t->trailers);
+      }
     }
   } catch (...) {
     failed_ = std::current_exception();

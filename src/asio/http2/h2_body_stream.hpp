@@ -34,6 +34,7 @@ class h2_body_stream final : public detail::body_stream_source,
   void async_read_some(std::span<char> buffer, read_handler done) override;
   std::uint64_t bytes_received() const noexcept override { return received_.load(); }
   bool at_end() const noexcept override { return at_end_.load(); }
+  courier::headers trailers() const override;
 
  private:
   // What can be handed out without waiting: a count (0 at the end), or nullopt.
@@ -53,6 +54,7 @@ class h2_body_stream final : public detail::body_stream_source,
   std::size_t ready_from_ = 0;
   bool ended_ = false;
   std::exception_ptr failed_;
+  courier::headers trailers_;  // complete once at_end_ is set
   std::atomic<bool> busy_{false};
   std::atomic<std::uint64_t> received_{0};
   std::atomic<bool> at_end_{false};
