@@ -291,6 +291,26 @@ TEST(Http2HostileServer, PingsAnsweredAsTheyComeStillCountAsAFlood) {
   expect_contains(errors[0].message, "more than 1000");
 }
 
+TEST(Http2HostileServer, PingsSpreadOverTimeAreNotAFlood) {
+  // A long-lived connection gets a server's keep-alive PINGs for hours: the driver forgives
+  // the count as time passes, so only PINGs close together add up.
+  h2::connection_options options;
+  options.max_idle_frames = 100;
+  fixture f(options);
+  for (int second = 0; second < 20; ++second) {
+    for (int i = 0; i < 90; ++i)
+      f.feed(frame(PING, 0, 0, std::string(8, 'p')));
+    f.client.forgive_idle_frames();
+  }
+  EXPECT_TRUE(f.all<h2::connection_error_event>().empty());
+  EXPECT_TRUE(f.client.can_submit());
+  std::string burst;
+  for (int i = 0; i < 101; ++i)
+    burst += frame(PING, 0, 0, std::string(8, 'p'));
+  f.feed(burst);
+  EXPECT_EQ(f.all<h2::connection_error_event>().size(), 1u);
+}
+
 TEST(Http2HostileServer, EmptyDataFloodIsAConnectionError) {
   h2::connection_options options;
   options.max_idle_frames = 100;

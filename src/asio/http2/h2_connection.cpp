@@ -198,12 +198,21 @@ net::awaitable<void> h2_connection::write_loop() {
 net::awaitable<void> h2_connection::read_loop() {
   auto self = shared_from_this();
   std::vector<char> buffer(read_chunk);
+  auto forgiven_at = coarse_clock::now();
   for (;;) {
     boost::system::error_code ec;
     const std::size_t n = co_await transport_->read_some(net::buffer(buffer), ec);
     std::lock_guard lock(mutex_);
     if (closed_) co_return;
-    if (n > 0) core_.receive(std::string_view(buffer.data(), n));
+    if (n > 0) {
+      // Frames without progress count as a flood only when they come close together.
+      const auto now = coarse_clock::now();
+      if (now - forgiven_at >= std::chrono::seconds(1)) {
+        core_.forgive_idle_frames();
+        forgiven_at = now;
+      }
+      core_.receive(std::string_view(buffer.data(), n));
+    }
     if (ec) core_.receive_eof();
     route_events();
     if (ec || core_.done()) {

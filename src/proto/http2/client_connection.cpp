@@ -669,6 +669,10 @@ stream_id client_connection::submit_request(const request_head& head, request_bo
   return id;
 }
 
+void client_connection::forgive_idle_frames() noexcept {
+  impl_->idle_frames = 0;
+}
+
 stream_id client_connection::submit_request(const request_head& head, std::string body) {
   const stream_id id = submit_request(head, request_body::supplied);
   supply_body(id, std::move(body), true);

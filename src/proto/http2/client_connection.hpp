@@ -52,6 +52,10 @@ class client_connection {
   void cancel(stream_id stream);
   /// Graceful shutdown: sends GOAWAY(NO_ERROR); no new streams, open ones run to their end.
   void shutdown();
+  /// Starts the count of frames without progress (options.max_idle_frames) again. The core
+  /// has no clock: a driver calls this as time passes (say each second), so that a server's
+  /// keep-alive PINGs on a long-lived connection never add up to a flood.
+  void forgive_idle_frames() noexcept;
 
   // ---- input ----
 

@@ -20,8 +20,9 @@ struct connection_options {
   /// CONTINUATION frames allowed after one HEADERS frame before the connection is failed.
   std::size_t max_continuations = 8;
   /// PING, SETTINGS, PRIORITY, empty DATA and unknown frames accepted in a row with nothing useful
-  /// (a header block or body bytes) between them, and without a request submitted meanwhile. One
-  /// more fails the connection with ENHANCE_YOUR_CALM: no clock, so a count.
+  /// (a header block or body bytes) between them, and without a request submitted or
+  /// forgive_idle_frames() called meanwhile. One more fails the connection with
+  /// ENHANCE_YOUR_CALM. The core has no clock: its driver forgives once a second.
   std::size_t max_idle_frames = 1000;
   /// Output stops being produced for one take_output() once this many bytes are ready (whole
   /// frames, so the batch may pass it by one frame; the rest waits for the next call). Bounds
