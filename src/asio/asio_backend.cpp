@@ -136,6 +136,20 @@ asio_backend::~asio_backend() {
          std::any_of(woken.begin(), woken.end(), [](const auto& w) { return !w.expired(); })) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  // Connections being opened wait on the I/O threads: cancel them (again until each has seen
+  // it: one may be between two steps) and let their requests fail before the threads stop.
+  for (int round = 0; round < 20; ++round) {
+    auto counted = std::make_shared<std::promise<std::size_t>>();
+    auto left = counted->get_future();
+    asio_detail::net::post(impl_->ioc, [impl = impl_.get(), counted] {
+      counted->set_value(impl->cancel_connecting());
+    });
+    if (left.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready ||
+        left.get() == 0) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   impl_->ioc.stop();
   for (auto& t : impl_->threads) {
     if (t.joinable()) t.join();

@@ -49,6 +49,14 @@ struct asio_backend::impl : std::enable_shared_from_this<asio_backend::impl> {
   asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>> connect_unpooled(
       asio_detail::net::any_io_executor ex, const courier::uri& u, const request_options& ro,
       asio_detail::clock::time_point until);
+  /// Connects `t` (transport::connect) while registered as connecting: destroying the backend
+  /// cancels it, and it then throws operation_aborted instead of waiting for its deadline on
+  /// I/O threads that are stopping. Every new connection goes through here.
+  asio_detail::net::awaitable<void> connect_transport(asio_detail::transport& t,
+                                                      const courier::uri& u,
+                                                      asio_detail::clock::time_point until);
+  /// Cancels every connection being opened (on an I/O thread); returns how many there are.
+  std::size_t cancel_connecting();
   /// The proxy for `u`: the request's settings when it has its own, else the backend's.
   std::optional<proxy> proxy_for(const courier::uri& u, const request_options& ro) const;
   /// Throws proxy_error when a forwarded plain-http request got the proxy's 407.
@@ -91,6 +99,8 @@ struct asio_backend::impl : std::enable_shared_from_this<asio_backend::impl> {
   }
   std::mutex protocols_mutex;
   std::map<std::string, origin_protocol> protocols;
+  std::mutex connecting_mutex;
+  std::vector<asio_detail::transport*> connecting;  // see connect_transport
   std::vector<std::thread> threads;
   std::vector<std::thread::id> thread_ids;
   std::atomic<bool> stopped{false};

@@ -418,3 +418,73 @@ TEST(Http2More, DestroyingTheBackendEndsWaitingStreams) {
   }
   caller.join();
 }
+
+// A request still opening its connection (here: a TLS handshake the server never answers)
+// when the backend is destroyed fails at once, over either version, instead of waiting for
+// its connect timeout.
+class BackendDestroyedWhileConnecting : public ::testing::TestWithParam<cr::http_version> {};
+
+TEST_P(BackendDestroyedWhileConnecting, TheRequestFailsPromptly) {
+  std::atomic<int> accepted{0};
+  ct::fault_server server([&](ct::connection& c) {
+    ++accepted;
+    c.pause(10s);  // reads nothing, answers nothing: the handshake waits
+  });
+  auto backend = std::make_unique<cr::asio_backend>();
+  const auto req = cr::basic_request()
+                       .get(cr::uri(server.url("https", "/")))
+                       .version(GetParam())
+                       .connect_timeout(20s);
+  std::promise<std::exception_ptr> blocking;
+  std::thread caller([&] {
+    try {
+      req.send(*backend);
+      blocking.set_value(nullptr);
+    } catch (...) {
+      blocking.set_value(std::current_exception());
+    }
+  });
+  auto async = req.async_send(*backend, net::use_future);
+  // Over HTTP/2 the second request waits for the first one's connection.
+  const int connections = GetParam() == cr::http_version::http1_1 ? 2 : 1;
+  for (int i = 0; i < 500 && accepted < connections; ++i)
+    std::this_thread::sleep_for(10ms);
+  std::this_thread::sleep_for(100ms);
+  ASSERT_EQ(accepted.load(), connections);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  backend.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  auto b = blocking.get_future();
+  const bool ended = b.wait_for(3s) == std::future_status::ready;
+  EXPECT_TRUE(ended) << "the blocking call waits";
+  if (ended) {
+    const auto e = b.get();
+    ASSERT_TRUE(e);
+    EXPECT_EQ(cr::error_code_of(e), cr::errc::operation_aborted) << cr::message_of(e);
+  }
+  ASSERT_EQ(async.wait_for(3s), std::future_status::ready) << "the async request waits";
+  try {
+    async.get();
+    ADD_FAILURE() << "no error";
+  } catch (...) {
+    EXPECT_EQ(cr::error_code_of(std::current_exception()), cr::errc::operation_aborted)
+        << cr::message_of(std::current_exception());
+  }
+  if (!ended) b.wait_for(25s);  // lets the thread end before it is joined
+  caller.join();
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, BackendDestroyedWhileConnecting,
+                         ::testing::Values(cr::http_version::http1_1, cr::http_version::http2,
+                                           cr::http_version::any),
+                         [](const auto& info) {
+                           switch (info.param) {
+                             case cr::http_version::http1_1:
+                               return std::string("Http11");
+                             case cr::http_version::http2:
+                               return std::string("Http2");
+                             default:
+                               return std::string("Any");
+                           }
+                         });

@@ -36,9 +36,7 @@ asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>> asio_backen
   try {
     auto fresh = make_transport(ioc.get_executor(), u, std::move(via), false);
     if (offer_h2) fresh->offer_alpn(std::string("\x02h2\x08http/1.1", 12));
-    co_await fresh->connect(
-        u.is_secure(), [this]() -> auto& { return tls_context(); },
-        !options.tls.insecure_skip_verify, until);
+    co_await connect_transport(*fresh, u, until);
     co_return fresh;
   } catch (...) {
     pool.give_back_slot(key);
@@ -86,10 +84,47 @@ asio_backend::impl::connect_unpooled(asio_detail::net::any_io_executor ex, const
                                      const request_options& ro,
                                      asio_detail::clock::time_point until) {
   auto t = make_transport(std::move(ex), u, proxy_for(u, ro), true);
-  co_await t->connect(
-      u.is_secure(), [this]() -> auto& { return tls_context(); }, !options.tls.insecure_skip_verify,
-      until);
+  co_await connect_transport(*t, u, until);
   co_return t;
+}
+
+asio_detail::net::awaitable<void> asio_backend::impl::connect_transport(
+    asio_detail::transport& t, const courier::uri& u, asio_detail::clock::time_point until) {
+  struct registration {
+    impl& backend;
+    asio_detail::transport* t;
+    registration(impl& b, asio_detail::transport* tr) : backend(b), t(tr) {
+      std::lock_guard lock(backend.connecting_mutex);
+      backend.connecting.push_back(t);
+    }
+    ~registration() {
+      std::lock_guard lock(backend.connecting_mutex);
+      std::erase(backend.connecting, t);
+    }
+  };
+  const registration registered(*this, &t);
+  if (stopped) throw operation_aborted("the asio_backend of this request was destroyed");
+  std::exception_ptr failed;
+  try {
+    co_await t.connect(
+        u.is_secure(), [this]() -> auto& { return tls_context(); },
+        !options.tls.insecure_skip_verify, until);
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  if (failed && stopped) {
+    throw operation_aborted(
+        "the asio_backend of this request was destroyed while it connected to " +
+        asio_detail::host_port(u.host(), u.port()));
+  }
+  if (failed) std::rethrow_exception(failed);
+}
+
+std::size_t asio_backend::impl::cancel_connecting() {
+  std::lock_guard lock(connecting_mutex);
+  for (auto* t : connecting)
+    t->cancel();
+  return connecting.size();
 }
 
 void asio_backend::impl::check_forwarded_answer(const courier::uri& u, const request_options& ro,

@@ -87,9 +87,7 @@ net::awaitable<std::shared_ptr<h2_connection>> open_connection(const h2_hop& hop
   const bool secure = hop.uri.is_secure();
   if (secure) t->offer_alpn(std::string("\x02h2\x08http/1.1", 12));
   asio_backend::impl& backend = hop.backend;
-  co_await t->connect(
-      secure, [&backend]() -> auto& { return backend.tls_context(); },
-      !backend.options.tls.insecure_skip_verify, hop.connect_deadline);
+  co_await backend.connect_transport(*t, hop.uri, hop.connect_deadline);
   if (secure && t->alpn_selected() != "h2" &&
       chosen_version(backend, hop.options) == http_version::any) {
     // The origin spoke h2 before; this server does not (now). HTTP/1.1 takes the hop.
