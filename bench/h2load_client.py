@@ -26,9 +26,11 @@ import tempfile
 import time
 
 
-def fail(workload, error):
-    print(f'FAIL client=h2load workload={workload} error="{error}"', flush=True)
-    sys.exit(1)
+def fail(workload, error, status=1):
+    server = next((a.split("=", 1)[1] for a in sys.argv[2:] if a.startswith("server=")), None)
+    print(f'FAIL client=h2load workload={workload} error="{error}"' +
+          (f" server={server}" if server else ""), flush=True)
+    sys.exit(status)
 
 
 def main():
@@ -63,9 +65,8 @@ def main():
         fail(workload, f"h2load exited with status {status}: {text.strip().splitlines()[-1:]}")
     protocol = re.search(r"Application protocol: (\S+)", text)
     if not protocol or protocol.group(1) not in ("h2", "h2c"):
-        print(f'FAIL client=h2load workload={workload} error="h2load spoke '
-              f'{protocol.group(1) if protocol else "nothing"}, not HTTP/2"', flush=True)
-        sys.exit(3)  # the wrong protocol stops the whole run, as in bench_client
+        # The wrong protocol stops the whole run, as in bench_client.
+        fail(workload, f"h2load spoke {protocol.group(1) if protocol else 'nothing'}, not HTTP/2", 3)
     finished = re.search(r"finished in ([\d.]+)(m?s)", text)
     succeeded = re.search(r"(\d+) succeeded", text)
     ok_2xx = re.search(r"status codes: (\d+) 2xx", text)

@@ -286,7 +286,8 @@ def main():
     if failures:
         out.append("## Failed runs\n")
         for f in failures:
-            out.append(f"- {f.get('client')} / {f.get('workload')}: {f.get('error', '').strip(chr(34))}")
+            where = f.get('workload', '') + (f"/{f['server']}" if "server" in f else "")
+            out.append(f"- {f.get('client')} / {where}: {f.get('error', '').strip(chr(34))}")
         out.append("")
     print("\n".join(out))
 

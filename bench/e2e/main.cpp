@@ -103,18 +103,19 @@ int main(int argc, char** argv) {
   getrusage(RUSAGE_SELF, &before);
   const auto t0 = std::chrono::steady_clock::now();
   bench::outcome out;
+  const auto fail = [&](const char* what, int status) {
+    std::printf("FAIL client=%s workload=%s error=\"%s\"", client.c_str(), w.name.c_str(), what);
+    if (!w.server.empty()) std::printf(" server=%s", w.server.c_str());
+    std::printf("\n");
+    std::fflush(stdout);
+    std::_Exit(status);  // skip destructors of half-open clients
+  };
   try {
     out = c->second.at(w.name)(w);
   } catch (const bench::wrong_protocol& e) {
-    std::printf("FAIL client=%s workload=%s error=\"%s\"\n", client.c_str(), w.name.c_str(),
-                e.what());
-    std::fflush(stdout);
-    std::_Exit(3);
+    fail(e.what(), 3);
   } catch (const std::exception& e) {
-    std::printf("FAIL client=%s workload=%s error=\"%s\"\n", client.c_str(), w.name.c_str(),
-                e.what());
-    std::fflush(stdout);
-    std::_Exit(1);  // skip destructors of half-open clients
+    fail(e.what(), 1);
   }
   const auto t1 = std::chrono::steady_clock::now();
   getrusage(RUSAGE_SELF, &after);
