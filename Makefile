@@ -5,7 +5,7 @@
 #   make test-clang     the same built with clang 14
 #   make test-tsan      the same under ThreadSanitizer (not in CI, see README; no 4 GiB stream)
 #   make fuzz           every libFuzzer target for a minute from its seed corpus
-#   make bench          courier vs Beast vs libcurl vs raw TCP on local servers (bench/)
+#   make bench          courier vs Beast vs libcurl vs h2load vs raw TCP on local servers (bench/)
 #   make docs           the API reference of include/courier, in build/docs/html/index.html
 SHELL := /bin/bash
 .DEFAULT_GOAL := demo
@@ -15,7 +15,8 @@ DEPS := build-essential cmake ninja-build ccache clang pkgconf \
         libboost1.81-dev libboost-url1.81-dev libssl-dev openssl zlib1g-dev \
         libbrotli-dev libzstd-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev \
         libcli11-dev nginx-light python3 python3-httpbin python3-websockets curl tinyproxy microsocks \
-        libcurl4-openssl-dev libclang-rt-14-dev doxygen libnghttp2-dev nghttp2-server strace
+        libcurl4-openssl-dev libclang-rt-14-dev doxygen libnghttp2-dev nghttp2-server nghttp2-client \
+        strace
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS ?= $(shell nproc)
@@ -79,8 +80,8 @@ format:
 clean:
 	@rm -rf build build-sanitize build-clang build-release build-bench build-fuzz
 
-# End-to-end benchmarks (bench/run.sh): courier vs Boost.Beast vs libcurl vs raw TCP on local
-# servers, table to bench/results/. BENCH_QUICK=1 scales the workloads down.
+# End-to-end benchmarks (bench/run.sh): courier vs Boost.Beast vs libcurl vs h2load vs raw TCP
+# on local servers, table to bench/results/. BENCH_QUICK=1 scales the workloads down.
 .PHONY: bench fuzz
 bench: deps
 	@bash bench/run.sh

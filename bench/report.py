@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
 """Turns bench_client RESULT lines into the Markdown report: one table of figures per
-workload (medians with min-max over the runs), the ratios courier/Beast, courier/libcurl and
-courier/raw TCP, and the performance targets marked met or missed."""
+workload (medians with min-max over the runs), the ratios courier/Beast, courier/libcurl,
+courier/h2load and courier/raw TCP, and the performance targets marked met or missed.
+
+The HTTP/2 workloads run once per server; their lines name it (server=nginx_tls), and the
+report keeps them apart as "h2_multi/nginx_tls" and so on."""
 import argparse
 import re
 import statistics
 from collections import defaultdict
 
-ORDER = ["ws_latency", "ws_pipeline", "ws_binary", "ws_text", "http_seq", "http_conc",
-         "http_download", "ws_idle"]
+H2_SERVERS = ["nginx_tls", "nghttpd_h2c"]
+ORDER = (["ws_latency", "ws_pipeline", "ws_binary", "ws_text", "http_seq", "http_conc",
+          "http_download", "ws_idle"] +
+         [f"{w}/{s}" for w in ("h2_multi", "h2_download", "h2_streams_rss") for s in H2_SERVERS])
+SERVER_NAMES = {"nginx_tls": "nginx over TLS (ALPN h2)", "nghttpd_h2c": "nghttpd over h2c"}
 TITLES = {
     "ws_latency": "WebSocket latency: 32 B binary, one in flight",
     "ws_pipeline": "WebSocket pipelined: 128 B binary, 64 in flight",
@@ -19,7 +25,14 @@ TITLES = {
     "http_download": "HTTP: 32 MiB downloads",
     "ws_idle": "10,000 idle WebSockets from one process",
 }
-BYTES_WORKLOADS = {"ws_binary", "ws_text", "http_download"}
+for _s in H2_SERVERS:
+    TITLES[f"h2_multi/{_s}"] = (f"HTTP/2: GETs of 100 B, 100 streams in flight on one connection, "
+                                f"{SERVER_NAMES[_s]}")
+    TITLES[f"h2_download/{_s}"] = f"HTTP/2: 32 MiB downloads, {SERVER_NAMES[_s]}"
+    TITLES[f"h2_streams_rss/{_s}"] = (f"HTTP/2: 1,000 concurrent streams on one connection, "
+                                      f"{SERVER_NAMES[_s]}")
+BYTES_WORKLOADS = {"ws_binary", "ws_text", "http_download"} | {
+    f"h2_download/{s}" for s in H2_SERVERS}
 
 
 # (workload, client) -> (system calls per operation, the SYSCALLS line), from bench/syscalls.py
@@ -34,7 +47,8 @@ def parse(path):
         kind, _, rest = line.partition(" ")
         fields = dict(re.findall(r'(\w+)=("[^"]*"|\S+)', rest))
         if kind == "RESULT":
-            runs[(fields["workload"], fields["client"])].append(fields)
+            w = fields["workload"] + (f"/{fields['server']}" if "server" in fields else "")
+            runs[(w, fields["client"])].append(fields)
         elif kind == "FAIL":
             failures.append(fields)
         elif kind == "SYSCALLS":
@@ -81,8 +95,8 @@ def main():
     runs, failures = parse(a.raw)
     out = []
     out.append("# courier end-to-end benchmark\n")
-    out.append(f"- Machine: {a.machine}. Servers (epoll echo server, nginx with one worker) "
-               "pinned to CPU 0, each client run its own process pinned to CPU 1.")
+    out.append(f"- Machine: {a.machine}. Servers (epoll echo server, nginx with one worker, "
+               "nghttpd) pinned to CPU 0, each client run its own process pinned to CPU 1.")
     out.append(f"- {a.reps} runs per client and workload, interleaved; figures are medians "
                "with (min–max). CPU is the client process's user + system time (getrusage) "
                "divided by operations, and \"of which user\" its user-space part; RSS is the "
@@ -109,6 +123,18 @@ def main():
                 per = med([float(r.get("idle_kib_per_conn", 0)) for r in rs])
                 fig[(w, c)] = {"idle": per}
                 out.append(f"| {c} | {rs[0]['ops']} | {fmt(per, 1)} | "
+                           f"{fmt(med([int(r['maxrss_kib']) / 1024 for r in rs]), 1)} |")
+            out.append("")
+            continue
+        if w.startswith("h2_streams_rss/"):
+            out.append("| client | streams | RSS growth, KiB | CPU µs/stream | peak RSS, MiB |")
+            out.append("|---|---|---|---|---|")
+            for c in clients:
+                rs = runs[(w, c)]
+                growth = med([float(r.get("rss_growth_kib", 0)) for r in rs])
+                fig[(w, c)] = {"growth": growth}
+                out.append(f"| {c} | {rs[0]['ops']} | {fmt(growth, 0)} | "
+                           f"{fmt(figures(rs, w)['cpu'])} | "
                            f"{fmt(med([int(r['maxrss_kib']) / 1024 for r in rs]), 1)} |")
             out.append("")
             continue
@@ -144,10 +170,12 @@ def main():
                "means courier is faster.\n")
     out.append("| workload | courier client | reference | CPU/op ratio | throughput ratio |")
     out.append("|---|---|---|---|---|")
-    refs = {"courier_sync": ["beast_sync", "curl_easy", "curl_multi", "raw_tcp"],
-            "courier_async": ["beast_async", "beast_sync", "curl_easy", "curl_multi", "raw_tcp"]}
+    refs = {"courier_sync": ["beast_sync", "curl_easy", "curl_multi", "h2load",
+                             "courier_sync_http1", "raw_tcp"],
+            "courier_async": ["beast_async", "beast_sync", "curl_easy", "curl_multi", "h2load",
+                              "raw_tcp"]}
     for w in ORDER:
-        if w == "ws_idle":
+        if w == "ws_idle" or w.startswith("h2_streams_rss/"):
             continue
         for c in ("courier_sync", "courier_async"):
             for ref in refs[c]:
@@ -155,6 +183,14 @@ def main():
                 if cr is None:
                     continue
                 out.append(f"| {w} | {c} | {ref} | {cr:.2f} | {tr:.2f} |")
+    # HTTP/2 downloads against courier's own HTTP/1.1 download (another workload, same client).
+    for s in H2_SERVERS:
+        w = f"h2_download/{s}"
+        if (w, "courier_sync") in fig and ("http_download", "courier_sync") in fig:
+            cr = fig[(w, "courier_sync")]["cpu"][0] / fig[("http_download", "courier_sync")]["cpu"][0]
+            tr = fig[(w, "courier_sync")]["tput"][0] / fig[("http_download", "courier_sync")]["tput"][0]
+            out.append(f"| {w} | courier_sync | courier_sync on http_download (HTTP/1.1) | "
+                       f"{cr:.2f} | {tr:.2f} |")
     out.append("")
 
     if syscalls:
@@ -204,6 +240,32 @@ def main():
         ("32 MiB download: ≥ 95% of raw TCP throughput (best courier client)",
          best("http_download", "raw_tcp", "tput", "high"), lambda r: r >= 0.95),
     ]
+
+    def h2_download_ratio(server, ref_workload, ref_client):
+        w = f"h2_download/{server}"
+        if (w, "courier_sync") not in fig or (ref_workload, ref_client) not in fig:
+            return None
+        return fig[(w, "courier_sync")]["tput"][0] / fig[(ref_workload, ref_client)]["tput"][0]
+
+    # HTTP/2 (libcurl 7.88 cannot multiplex over h2c: its targets are for nginx over TLS only).
+    targets += [
+        ("HTTP/2 100 streams, nginx TLS: CPU per request ≤ ½ of libcurl multi (best courier client)",
+         best("h2_multi/nginx_tls", "curl_multi", "cpu", "low"), lambda r: r <= 0.5),
+        ("HTTP/2 100 streams, nginx TLS: requests/s ≥ libcurl multi (best courier client)",
+         best("h2_multi/nginx_tls", "curl_multi", "tput", "high"), lambda r: r >= 1.0),
+    ]
+    for s in H2_SERVERS:
+        targets.append((f"HTTP/2 100 streams, {s}: CPU per request ≤ 1.5 × h2load (best courier client)",
+                        best(f"h2_multi/{s}", "h2load", "cpu", "low"), lambda r: r <= 1.5))
+    # Over h2c against the cleartext HTTP/1.1 download; over TLS against HTTP/1.1 on the same
+    # TLS server, which pays for the encryption alike.
+    targets += [
+        ("HTTP/2 32 MiB download, nghttpd_h2c: ≥ 90% of courier's HTTP/1.1 http_download (sync)",
+         h2_download_ratio("nghttpd_h2c", "http_download", "courier_sync"), lambda r: r >= 0.9),
+        ("HTTP/2 32 MiB download, nginx_tls: ≥ 90% of courier's HTTP/1.1 over the same TLS (sync)",
+         h2_download_ratio("nginx_tls", "h2_download/nginx_tls", "courier_sync_http1"),
+         lambda r: r >= 0.9),
+    ]
     out.append("## Targets\n")
     out.append("| target | measured ratio | met? |")
     out.append("|---|---|---|")
@@ -215,11 +277,17 @@ def main():
     if ("ws_idle", "courier_sync") in fig:
         kib = fig[("ws_idle", "courier_sync")]["idle"][0]
         out.append(f"| 10k idle WebSockets: < 20 KiB RSS each | {kib:.1f} KiB | {'yes' if kib < 20 else '**no**'} |")
+    for s in H2_SERVERS:
+        if (f"h2_streams_rss/{s}", "courier_async") in fig:
+            kib = fig[(f"h2_streams_rss/{s}", "courier_async")]["growth"][0]
+            out.append(f"| HTTP/2 1,000 concurrent streams, {s}: RSS growth ≤ 4 MiB | {kib:.0f} KiB | "
+                       f"{'yes' if kib <= 4096 else '**no**'} |")
     out.append("")
     if failures:
         out.append("## Failed runs\n")
         for f in failures:
-            out.append(f"- {f.get('client')} / {f.get('workload')}: {f.get('error', '').strip(chr(34))}")
+            where = f.get('workload', '') + (f"/{f['server']}" if "server" in f else "")
+            out.append(f"- {f.get('client')} / {where}: {f.get('error', '').strip(chr(34))}")
         out.append("")
     print("\n".join(out))
 

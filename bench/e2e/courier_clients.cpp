@@ -8,8 +8,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <exception>
+#include <mutex>
+#include <string>
 #include <thread>
 
 namespace bench {
@@ -259,6 +262,131 @@ outcome http_async(const workload& w) {
   return out;
 }
 
+// --- HTTP/2 ---------------------------------------------------------------------------------
+
+// https:// chooses h2 with ALPN; http:// needs prior knowledge (h2c).
+cr::http_version h2_version(const workload& w) {
+  return w.url.rfind("https://", 0) == 0 ? cr::http_version::http2
+                                         : cr::http_version::http2_prior_knowledge;
+}
+
+cr::asio_backend_options h2_backend_options(const workload& w) {
+  cr::asio_backend_options o;
+  if (!w.ca_file.empty()) o.tls.ca_file = w.ca_file;
+  return o;
+}
+
+// A response that came over HTTP/1.1 would measure the wrong protocol: the run stops.
+template <class Response>
+void check_h2(const Response& r) {
+  if (r.version() != cr::http_version::http2)
+    throw wrong_protocol(std::string("response over ") + cr::to_string(r.version()) +
+                         ", not HTTP/2");
+  if (r.status() != 200) throw std::runtime_error("status " + std::to_string(r.status()));
+}
+
+// h2_download: one download after the other; over HTTP/1.1 on the same TLS server too
+// (courier_sync_http1), the reference that pays for TLS alike.
+outcome h2_download(const workload& w, cr::http_version version) {
+  cr::asio_backend backend(h2_backend_options(w));
+  const auto req =
+      cr::basic_request().get(cr::uri(w.url)).version(version).response_as(cr::ignore());
+  for (long i = 0; i < w.count; ++i) {
+    check_deadline(w);
+    auto r = backend.send(req);
+    if (version == cr::http_version::http1_1) {
+      if (r.version() != version) throw wrong_protocol("response not over HTTP/1.1");
+      if (r.status() != 200) throw std::runtime_error("status " + std::to_string(r.status()));
+    } else {
+      check_h2(r);
+    }
+  }
+  outcome out;
+  out.bytes = static_cast<std::uint64_t>(w.count) * w.size;
+  out.ops = w.count;
+  return out;
+}
+
+// h2_multi: in_flight threads each blocking in send() on one backend, so their requests are
+// streams of the origin's one connection.
+outcome h2_sync(const workload& w) {
+  if (w.name == "h2_download") return h2_download(w, h2_version(w));
+  cr::asio_backend backend(h2_backend_options(w));
+  const cr::uri target(w.url);
+  outcome out;
+  const auto req =
+      cr::basic_request().get(target).version(h2_version(w)).response_as(cr::as_string());
+  std::atomic<long> next{0};
+  std::atomic<std::uint64_t> bytes{0};
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+  auto worker = [&] {
+    try {
+      while (next.fetch_add(1) < w.count) {
+        check_deadline(w);
+        auto r = backend.send(req);
+        check_h2(r);
+        bytes += r.body().size();
+      }
+    } catch (...) {
+      std::lock_guard lock(failure_mutex);
+      if (!failure) failure = std::current_exception();
+      next = w.count;  // the others stop too
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < w.in_flight; ++t)
+    pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool)
+    t.join();
+  if (failure) std::rethrow_exception(failure);
+  out.bytes = bytes;
+  out.ops = w.count;
+  return out;
+}
+
+// h2_multi: in_flight coroutines on one io_context sharing the connection. h2_streams_rss: one
+// request opens the connection, then in_flight coroutines send one request each at once; the
+// RSS growth is the highest RSS seen as the responses arrive and after, minus the RSS before.
+outcome h2_async(const workload& w) {
+  cr::asio_backend backend(h2_backend_options(w));
+  const cr::uri target(w.url);
+  const auto req =
+      cr::basic_request().get(target).version(h2_version(w)).response_as(cr::as_string());
+  outcome out;
+  std::uint64_t bytes = 0;  // only touched on the io_context's one thread
+  if (w.name == "h2_streams_rss") {
+    check_h2(backend.send(req));  // the connection, the backend's thread, the TLS context
+    const double before = current_rss_kib();
+    double highest = before;
+    long done = 0;
+    run_coroutines(w.in_flight, [&](int) -> asio::awaitable<void> {
+      auto r = co_await backend.async_send(req, asio::use_awaitable);
+      check_h2(r);
+      bytes += r.body().size();
+      ++done;
+      highest = std::max(highest, current_rss_kib());
+    });
+    out.rss_growth_kib = std::max(highest, current_rss_kib()) - before;
+    out.ops = done;
+    out.bytes = bytes;
+    return out;
+  }
+  long next = 0;
+  run_coroutines(w.in_flight, [&](int) -> asio::awaitable<void> {
+    while (next++ < w.count) {
+      check_deadline(w);
+      auto r = co_await backend.async_send(req, asio::use_awaitable);
+      check_h2(r);
+      bytes += r.body().size();
+    }
+  });
+  out.ops = w.count;
+  out.bytes = bytes;
+  return out;
+}
+
 }  // namespace
 
 void register_courier(registry& r) {
@@ -271,6 +399,13 @@ void register_courier(registry& r) {
     r["courier_sync"][h] = http_sync;
     r["courier_async"][h] = http_async;
   }
+  r["courier_sync"]["h2_multi"] = h2_sync;
+  r["courier_sync"]["h2_download"] = h2_sync;
+  r["courier_sync_http1"]["h2_download"] = [](const workload& w) {
+    return h2_download(w, cr::http_version::http1_1);
+  };
+  r["courier_async"]["h2_multi"] = h2_async;
+  r["courier_async"]["h2_streams_rss"] = h2_async;
 }
 
 }  // namespace bench

@@ -1,7 +1,8 @@
 // bench_client CLIENT WORKLOAD key=value...: runs one workload with one client in this process
 // and prints one line: RESULT client=.. workload=.. ops wall_s cpu_s (user_s + sys_s) maxrss_kib
-// [p50_us p99_us] [idle_kib_per_conn]. Each run is its own process, so getrusage and the peak RSS
-// are the client's alone.
+// [p50_us p99_us] [idle_kib_per_conn] [server] [rss_growth_kib]. It exits with 3 when a response
+// came over the wrong protocol (bench/run.sh then stops). Each run is its own process, so getrusage
+// and the peak RSS are the client's alone.
 #include "bench_client.hpp"
 
 #include "../payloads.hpp"
@@ -72,6 +73,12 @@ int main(int argc, char** argv) {
       w.connections = std::stoi(value);
     else if (key == "path")
       w.path = value;
+    else if (key == "url")
+      w.url = value;
+    else if (key == "server")
+      w.server = value;
+    else if (key == "ca_file")
+      w.ca_file = value;
     else if (key == "time_limit")
       time_limit = std::stod(value);
   }
@@ -96,13 +103,19 @@ int main(int argc, char** argv) {
   getrusage(RUSAGE_SELF, &before);
   const auto t0 = std::chrono::steady_clock::now();
   bench::outcome out;
+  const auto fail = [&](const char* what, int status) {
+    std::printf("FAIL client=%s workload=%s error=\"%s\"", client.c_str(), w.name.c_str(), what);
+    if (!w.server.empty()) std::printf(" server=%s", w.server.c_str());
+    std::printf("\n");
+    std::fflush(stdout);
+    std::_Exit(status);  // skip destructors of half-open clients
+  };
   try {
     out = c->second.at(w.name)(w);
+  } catch (const bench::wrong_protocol& e) {
+    fail(e.what(), 3);
   } catch (const std::exception& e) {
-    std::printf("FAIL client=%s workload=%s error=\"%s\"\n", client.c_str(), w.name.c_str(),
-                e.what());
-    std::fflush(stdout);
-    std::_Exit(1);  // skip destructors of half-open clients
+    fail(e.what(), 1);
   }
   const auto t1 = std::chrono::steady_clock::now();
   getrusage(RUSAGE_SELF, &after);
@@ -118,6 +131,8 @@ int main(int argc, char** argv) {
     std::printf(" p50_us=%.2f p99_us=%.2f", percentile(out.latencies_us, 0.5),
                 percentile(out.latencies_us, 0.99));
   if (out.idle_rss_kib > 0) std::printf(" idle_kib_per_conn=%.2f", out.idle_rss_kib);
+  if (!w.server.empty()) std::printf(" server=%s", w.server.c_str());
+  if (out.rss_growth_kib >= 0) std::printf(" rss_growth_kib=%.0f", out.rss_growth_kib);
   std::printf("\n");
   std::fflush(stdout);
   std::_Exit(0);  // the measurement is taken; do not time teardown

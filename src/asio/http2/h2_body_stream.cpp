@@ -57,7 +57,7 @@ std::optional<std::size_t> h2_body_stream::take_ready(std::span<char> out) {
       }
       auto e = conn_->take_event(*stream_);
       if (!e) {
-        if (stream_->over) {
+        if (conn_->drained(*stream_)) {
           throw read_error("the HTTP/2 stream from " + where_ + " ended before its body did");
         }
         return std::nullopt;

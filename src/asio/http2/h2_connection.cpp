@@ -149,6 +149,13 @@ std::optional<http2::event> h2_connection::take_event(h2_stream& s) {
   return std::nullopt;
 }
 
+bool h2_connection::drained(const h2_stream& s) const {
+  std::lock_guard lock(mutex_);
+  if (!s.events.empty()) return false;
+  if (s.failure) std::rethrow_exception(s.failure);
+  return s.over;
+}
+
 void h2_connection::kick_writer() {
   if (!writer_waiting_ || !core_.wants_write()) return;
   writer_waiting_ = false;

@@ -74,6 +74,10 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   bool wait_here(const std::shared_ptr<h2_stream>& s, clock::time_point until);
   /// The stream's next event when one is queued; throws the connection's failure.
   std::optional<http2::event> take_event(h2_stream& s);
+  /// No event will come any more and none is queued; throws the connection's failure. Checked
+  /// under the lock, as the read loop may queue the last events just after take_event() found
+  /// none.
+  bool drained(const h2_stream& s) const;
 
   /// Fails every stream with `failure` and closes the connection (from any thread). Returns
   /// the streams whose exchanges were waiting and are woken now: each expires once its

@@ -301,7 +301,7 @@ net::awaitable<hop_result> run_on(const h2_hop& hop, const std::shared_ptr<h2_co
       }
       co_return r;
     }
-    if (s->over && !s->failure) {
+    if (conn.drained(*s)) {
       throw read_error("the HTTP/2 stream to " + hop.where + " ended without a response");
     }
     if (!co_await conn.wait(s, hop.io_deadline())) hop.throw_read_timeout();
