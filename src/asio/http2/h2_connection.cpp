@@ -156,6 +156,11 @@ bool h2_connection::drained(const h2_stream& s) const {
   return s.over;
 }
 
+bool h2_connection::ended(const h2_stream& s) const {
+  std::lock_guard lock(mutex_);
+  return s.over || s.failure;
+}
+
 void h2_connection::kick_writer() {
   if (!writer_waiting_ || !core_.wants_write()) return;
   writer_waiting_ = false;

@@ -78,6 +78,8 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   /// under the lock, as the read loop may queue the last events just after take_event() found
   /// none.
   bool drained(const h2_stream& s) const;
+  /// Whether the stream is over or failed (read under the lock, as drained()).
+  bool ended(const h2_stream& s) const;
 
   /// Fails every stream with `failure` and closes the connection (from any thread). Returns
   /// the streams whose exchanges were waiting and are woken now: each expires once its

@@ -122,7 +122,7 @@ net::awaitable<void> send_body(const h2_hop& hop, h2_connection& conn,
       if (!co_await conn.wait(s, hop.io_deadline())) {
         hop.throw_read_timeout();
       }
-      if (s->over || s->failure) co_return;  // the answer came early, or the connection failed
+      if (conn.ended(*s)) co_return;  // the answer came early, or the connection failed
     }
     piece.resize(detail::body_chunk_size);
     const std::size_t n = co_await read_body_piece(hop.body, piece, hop.where);
