@@ -44,7 +44,8 @@ struct asio_backend_options {
   tls_options tls{};
   /// Open connections kept per origin (scheme, host, port); further requests wait for one.
   std::size_t max_connections_per_origin = 8;
-  /// An idle pooled connection older than this is closed instead of reused.
+  /// An idle pooled connection older than this is closed instead of reused (an HTTP/2
+  /// connection: once none of its streams was open for this long).
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(30)};
   /// Sent as User-Agent unless the request sets one.
   std::string user_agent = "courier/0.1";

@@ -42,7 +42,9 @@ void configure_tls(asio_detail::net::ssl::context& ctx, const tls_options& opts)
 }  // namespace
 
 asio_backend::impl::impl(asio_backend_options opts)
-    : options(std::move(opts)), pool(options.max_connections_per_origin, options.idle_timeout) {
+    : options(std::move(opts)),
+      pool(options.max_connections_per_origin, options.idle_timeout),
+      h2(options.idle_timeout) {
   if (options.tls.ca_file || options.tls.client_cert_file) make_tls_context();
 }
 

@@ -516,6 +516,24 @@ TEST(Http2, AnyConcurrentFirstRequestsToAnHttp11OriginEachGetAConnection) {
   EXPECT_EQ(ok.load(), 6);
 }
 
+TEST(Http2, AConnectionIdleLongerThanTheIdleTimeoutIsReplaced) {
+  auto options = test_ca_options(cr::http_version::http2);
+  options.idle_timeout = 300ms;
+  cr::asio_backend backend(options);
+  const auto req = cr::basic_request().get(cr::uri(h2_url("/small.txt")));
+  const auto connection = [&] {
+    auto res = req.send(backend);
+    EXPECT_EQ(res.version(), cr::http_version::http2);
+    return std::string(res.header("x-connection").value_or("none"));
+  };
+  const std::string first = connection();
+  EXPECT_EQ(connection(), first);  // in use: kept
+  std::this_thread::sleep_for(700ms);
+  const std::string second = connection();
+  EXPECT_NE(second, first);  // idle past the timeout: closed with a GOAWAY, a new one opened
+  EXPECT_EQ(connection(), second);
+}
+
 TEST(Http2, AnyFallsBackToHttp11AndKeepsPooling) {
   cr::asio_backend backend(test_ca_options(cr::http_version::any));
   const auto req = cr::basic_request().get(cr::uri(ct::https_url("/connection")));

@@ -53,9 +53,22 @@ std::size_t h2_connection::open_streams() const {
   return core_.open_streams();
 }
 
+bool h2_connection::idle_longer_than(std::chrono::milliseconds limit) const {
+  std::lock_guard lock(mutex_);
+  return core_.open_streams() == 0 && coarse_clock::now() - last_used_ > limit;
+}
+
+void h2_connection::retire() {
+  std::lock_guard lock(mutex_);
+  if (failure_) return;
+  core_.shutdown();
+  kick_writer();
+}
+
 std::shared_ptr<h2_stream> h2_connection::submit(const http2::request_head& head, bool with_body) {
   std::lock_guard lock(mutex_);
   if (failure_) std::rethrow_exception(failure_);
+  last_used_ = coarse_clock::now();
   auto s = std::make_shared<h2_stream>();
   s->id = core_.submit_request(
       head, with_body ? http2::request_body::supplied : http2::request_body::none);
@@ -300,7 +313,13 @@ std::vector<std::weak_ptr<h2_stream>> h2_connection::fail(std::exception_ptr fai
 std::shared_ptr<h2_connection> h2_pool::usable(per_key& k) {
   std::erase_if(k.live, [](const auto& w) { return w.expired(); });
   for (auto& w : k.live) {
-    if (auto c = w.lock(); c && c->can_submit()) return c;
+    auto c = w.lock();
+    if (!c || !c->can_submit()) continue;
+    if (c->idle_longer_than(idle_timeout_)) {
+      c->retire();  // the server may be about to close it: a new one serves the request
+      continue;
+    }
+    return c;
   }
   return nullptr;
 }

@@ -52,6 +52,11 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   bool can_submit() const;
   /// Streams submitted and not yet over.
   std::size_t open_streams() const;
+  /// No stream open and none submitted for longer than `limit`.
+  bool idle_longer_than(std::chrono::milliseconds limit) const;
+  /// Graceful close: GOAWAY(NO_ERROR), no new streams; the connection closes once its open
+  /// streams are over (at once when there are none).
+  void retire();
 
   /// Starts a request. Throws as client_connection::submit_request, or the connection's
   /// failure.
@@ -107,6 +112,7 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   net::steady_timer write_signal_;
   bool writer_waiting_ = false;
   bool closed_ = false;
+  coarse_clock::time_point last_used_ = coarse_clock::now();  // the last submit
 };
 
 /// The live HTTP/2 connections of a backend, per pool key: a request uses one that accepts
@@ -115,6 +121,10 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
 /// wait in their connection until a stream ends.
 class h2_pool {
  public:
+  /// A connection idle (no open stream) for longer than `idle_timeout` is retired instead of
+  /// used, as an idle HTTP/1.1 connection is closed instead of reused.
+  explicit h2_pool(std::chrono::milliseconds idle_timeout) : idle_timeout_(idle_timeout) {}
+
   using connector = std::function<net::awaitable<std::shared_ptr<h2_connection>>()>;
 
   /// A connection for `key` that accepts streams, made with `connect` when there is none.
@@ -140,6 +150,7 @@ class h2_pool {
     std::vector<waiter> waiting;
   };
   std::shared_ptr<h2_connection> usable(per_key& k);
+  std::chrono::milliseconds idle_timeout_;
   std::mutex mutex_;
   std::map<std::string, per_key> keys_;
   bool closed_ = false;
