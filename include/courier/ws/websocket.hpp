@@ -11,6 +11,8 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -36,6 +38,16 @@ boost::asio::any_io_executor executor_hint(const Handler& h) {
     return {};
   }
 }
+
+/// Whether `Token` is use_awaitable (with any executor): then a receive of a message already
+/// buffered, or a send queued at once, lets the coroutine go on without a round through its
+/// io_context (see websocket::ready_or_wait).
+template <class Token>
+struct awaitable_token : std::false_type {};
+template <class Executor>
+struct awaitable_token<boost::asio::use_awaitable_t<Executor>> : std::true_type {
+  using executor = Executor;
+};
 }  // namespace detail
 
 class message_range;
@@ -124,39 +136,43 @@ class websocket {
   /// void(std::exception_ptr, incoming).
   template <class Token>
   auto async_receive(Token&& token) {
-    return initiate_receive<incoming>(&websocket::do_async_receive, std::nullopt,
-                                      std::forward<Token>(token));
+    return initiate_receive<incoming>(&websocket::do_async_receive, &websocket::take_ready_frame,
+                                      std::nullopt, std::forward<Token>(token));
   }
   /// The same, waiting at most `timeout`.
   template <class Token>
   auto async_receive(std::chrono::milliseconds timeout, Token&& token) {
-    return initiate_receive<incoming>(&websocket::do_async_receive, timeout,
-                                      std::forward<Token>(token));
+    return initiate_receive<incoming>(&websocket::do_async_receive, &websocket::take_ready_frame,
+                                      timeout, std::forward<Token>(token));
   }
   /// receive_message() with any Asio completion token; completes with
   /// void(std::exception_ptr, message).
   template <class Token>
   auto async_receive_message(Token&& token) {
-    return initiate_receive<message>(&websocket::do_async_receive_message, std::nullopt,
+    return initiate_receive<message>(&websocket::do_async_receive_message,
+                                     &websocket::take_ready_message, std::nullopt,
                                      std::forward<Token>(token));
   }
   /// The same, waiting at most `timeout`.
   template <class Token>
   auto async_receive_message(std::chrono::milliseconds timeout, Token&& token) {
-    return initiate_receive<message>(&websocket::do_async_receive_message, timeout,
+    return initiate_receive<message>(&websocket::do_async_receive_message,
+                                     &websocket::take_ready_message, timeout,
                                      std::forward<Token>(token));
   }
   /// receive_text() with any Asio completion token; completes with
   /// void(std::exception_ptr, std::string).
   template <class Token>
   auto async_receive_text(Token&& token) {
-    return initiate_receive<std::string>(&websocket::do_async_receive_text, std::nullopt,
+    return initiate_receive<std::string>(&websocket::do_async_receive_text,
+                                         &websocket::take_ready_text, std::nullopt,
                                          std::forward<Token>(token));
   }
   /// The same, waiting at most `timeout`.
   template <class Token>
   auto async_receive_text(std::chrono::milliseconds timeout, Token&& token) {
-    return initiate_receive<std::string>(&websocket::do_async_receive_text, timeout,
+    return initiate_receive<std::string>(&websocket::do_async_receive_text,
+                                         &websocket::take_ready_text, timeout,
                                          std::forward<Token>(token));
   }
   /// receive_binary() with any Asio completion token; completes with
@@ -164,24 +180,26 @@ class websocket {
   template <class Token>
   auto async_receive_binary(Token&& token) {
     return initiate_receive<std::vector<std::byte>>(&websocket::do_async_receive_binary,
-                                                    std::nullopt, std::forward<Token>(token));
+                                                    &websocket::take_ready_binary, std::nullopt,
+                                                    std::forward<Token>(token));
   }
   /// The same, waiting at most `timeout`.
   template <class Token>
   auto async_receive_binary(std::chrono::milliseconds timeout, Token&& token) {
-    return initiate_receive<std::vector<std::byte>>(&websocket::do_async_receive_binary, timeout,
+    return initiate_receive<std::vector<std::byte>>(&websocket::do_async_receive_binary,
+                                                    &websocket::take_ready_binary, timeout,
                                                     std::forward<Token>(token));
   }
   /// send() with any Asio completion token; completes with void(std::exception_ptr) once
   /// the frame is queued.
   template <class Token>
   auto async_send(frame f, bool is_continuation, Token&& token) {
-    return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
-        [this](auto h, frame message, bool c) {
-          auto hint = detail::executor_hint(h);
-          do_async_send(std::move(message), c, std::move(h), std::move(hint));
-        },
-        token, std::move(f), is_continuation);
+    if constexpr (detail::awaitable_token<std::decay_t<Token>>::value) {
+      return send_or_wait<typename detail::awaitable_token<std::decay_t<Token>>::executor>(
+          *this, std::move(f), is_continuation);
+    } else {
+      return initiate_send(std::move(f), is_continuation, std::forward<Token>(token));
+    }
   }
   /// async_send() of a whole frame (not a continuation).
   template <class Token>
@@ -234,10 +252,25 @@ class websocket {
 
  private:
   using receive_timeout = std::optional<std::chrono::milliseconds>;
+  template <class T>
+  using receive_start = void (websocket::*)(completion<T>, boost::asio::any_io_executor,
+                                            receive_timeout);
+  template <class T>
+  using ready_take = std::optional<T> (websocket::*)();
+
   template <class T, class Token>
-  auto initiate_receive(void (websocket::*start)(completion<T>, boost::asio::any_io_executor,
-                                                 receive_timeout),
-                        receive_timeout timeout, Token&& token) {
+  auto initiate_receive(receive_start<T> start, ready_take<T> take, receive_timeout timeout,
+                        Token&& token) {
+    if constexpr (detail::awaitable_token<std::decay_t<Token>>::value) {
+      return ready_or_wait<T, typename detail::awaitable_token<std::decay_t<Token>>::executor>(
+          *this, start, take, timeout);
+    } else {
+      (void)take;
+      return initiate_posted<T>(start, timeout, std::forward<Token>(token));
+    }
+  }
+  template <class T, class Token>
+  auto initiate_posted(receive_start<T> start, receive_timeout timeout, Token&& token) {
     return boost::asio::async_initiate<Token, void(std::exception_ptr, T)>(
         [this, start, timeout](auto h) {
           auto hint = detail::executor_hint(h);
@@ -245,6 +278,50 @@ class websocket {
         },
         token);
   }
+  template <class Token>
+  auto initiate_send(frame f, bool is_continuation, Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
+        [this](auto h, frame message, bool c) {
+          auto hint = detail::executor_hint(h);
+          do_async_send(std::move(message), c, std::move(h), std::move(hint));
+        },
+        token, std::move(f), is_continuation);
+  }
+
+  // For a coroutine (use_awaitable): Asio never lets a handler run inside its initiating
+  // function, so an operation that is done at once would still complete through a post to the
+  // coroutine's io_context, a round through its reactor each. Instead, what is ready is
+  // returned from a nested awaitable, which the coroutine's own loop resumes from: no post, no
+  // recursion, on the coroutine's executor, nothing left in its cancellation slot. What has to
+  // wait is the ordinary operation. Every few operations in a row the ordinary (posting) path
+  // is taken anyway, so that a peer that keeps the buffer full cannot keep a coroutine from
+  // letting others on its io_context run. `self` keeps the connection while it runs.
+  template <class T, class Executor>
+  static boost::asio::awaitable<T, Executor> ready_or_wait(websocket self, receive_start<T> start,
+                                                           ready_take<T> take,
+                                                           receive_timeout timeout) {
+    if (std::optional<T> ready = (self.*take)()) co_return std::move(*ready);
+    co_return co_await self.initiate_posted<T>(start, timeout,
+                                               boost::asio::use_awaitable_t<Executor>{});
+  }
+  template <class Executor>
+  static boost::asio::awaitable<void, Executor> send_or_wait(websocket self, frame f,
+                                                             bool is_continuation) {
+    if (self.send_ready(f, is_continuation)) co_return;
+    co_await self.initiate_send(std::move(f), is_continuation,
+                                boost::asio::use_awaitable_t<Executor>{});
+  }
+
+  // What a coroutine's receive takes at once, when no earlier receive waits (nullopt: the
+  // receive has to wait, or it is time to let the io_context run). They throw what the
+  // receive would complete with (a whole message of the other type: decode_error, consumed).
+  std::optional<incoming> take_ready_frame();
+  std::optional<message> take_ready_message();
+  std::optional<std::string> take_ready_text();
+  std::optional<std::vector<std::byte>> take_ready_binary();
+  /// Queues `f` when that needs no waiting (true, `f` taken; throws what the send would
+  /// complete with); false, with `f` untouched, when the send has to go the ordinary way.
+  bool send_ready(frame& f, bool is_continuation);
 
   // `hint`: the handler's executor, when it is an any_io_executor (see detail::executor_hint).
   void do_async_receive(receive_handler h, boost::asio::any_io_executor hint,

@@ -782,6 +782,49 @@ void websocket::do_async_close(std::uint16_t code, std::string reason, done_hand
   });
 }
 
+// --- what a coroutine's operations take at once (websocket::ready_or_wait) --------------------
+
+std::optional<incoming> websocket::take_ready_frame() {
+  auto& st = *state_;
+  std::lock_guard lock(st.session->mutex());
+  if (!st.receivers.empty() || st.buffer.empty()) return std::nullopt;
+  auto* f = std::get_if<frame>(&st.buffer.front());
+  if (!f || !st.may_resume_directly()) return std::nullopt;
+  incoming in(std::move(*f));
+  st.buffer.pop_front();
+  st.pump();  // resumes reading if the buffer was full
+  return in;
+}
+
+std::optional<message> websocket::take_ready_message() {
+  auto& st = *state_;
+  std::lock_guard lock(st.session->mutex());
+  if (!st.receivers.empty() || st.buffer.empty() || !st.may_resume_directly()) return std::nullopt;
+  return take_buffered_message(st);
+}
+
+std::optional<std::string> websocket::take_ready_text() {
+  auto m = take_ready_message();
+  if (!m) return std::nullopt;
+  if (m->type != opcode::text) std::rethrow_exception(wrong_type(opcode::text, m->type));
+  return std::move(m->data);
+}
+
+std::optional<std::vector<std::byte>> websocket::take_ready_binary() {
+  auto m = take_ready_message();
+  if (!m) return std::nullopt;
+  if (m->type != opcode::binary) std::rethrow_exception(wrong_type(opcode::binary, m->type));
+  return to_bytes(m->data);
+}
+
+bool websocket::send_ready(frame& f, bool is_continuation) {
+  if (!state_->may_resume_directly()) return false;
+  std::exception_ptr error;
+  if (!state_->session->send_now(f, is_continuation, error)) return false;
+  if (error) std::rethrow_exception(error);
+  return true;
+}
+
 bool message_range::next() {
   try {
     current_ = ws_.receive_message();

@@ -10,6 +10,7 @@
 #include <courier/ws/listener.hpp>
 #include <courier/ws/websocket.hpp>
 
+#include <atomic>
 #include <deque>
 #include <exception>
 #include <functional>
@@ -66,6 +67,16 @@ struct websocket::state final : asio_detail::ws_event_sink,
   /// (every caller holds it: sink callbacks run under it).
   void pump();
   void push(item it);
+  /// Whether an operation that is done at once may resume its coroutine without a post: false
+  /// once in every ready_in_a_row_limit calls, so that the coroutine's io_context runs its other
+  /// work now and then (see websocket::ready_or_wait).
+  bool may_resume_directly() noexcept {
+    if (ready_in_a_row.fetch_add(1, std::memory_order_relaxed) + 1 < ready_in_a_row_limit)
+      return true;
+    ready_in_a_row.store(0, std::memory_order_relaxed);
+    return false;
+  }
+  static constexpr unsigned ready_in_a_row_limit = 16;
 
   /// Kept alive while the websocket is: its io_context owns the socket. Declared first so that
   /// it is destroyed last, after the session and its socket.
@@ -81,6 +92,7 @@ struct websocket::state final : asio_detail::ws_event_sink,
   bool terminal = false;               // the close event has been handed out
   close_event final_close{close_code::abnormal, "closed"};
   std::atomic<bool> open{true};
+  std::atomic<unsigned> ready_in_a_row{0};  // see may_resume_directly
 };
 
 struct sender::state {
