@@ -15,7 +15,8 @@ DEPS := build-essential cmake ninja-build ccache clang pkgconf \
         libboost1.81-dev libboost-url1.81-dev libssl-dev openssl zlib1g-dev \
         libbrotli-dev libzstd-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev \
         libcli11-dev nginx-light python3 python3-httpbin python3-websockets curl tinyproxy microsocks \
-        libcurl4-openssl-dev libclang-rt-14-dev doxygen libnghttp2-dev nghttp2-server strace
+        libcurl4-openssl-dev libclang-rt-14-dev doxygen libnghttp2-dev nghttp2-server strace \
+        python3-h2
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS ?= $(shell nproc)
