@@ -275,14 +275,14 @@ async def rst(s, sid, params, body):
 
 async def goaway_before(s, sid, params, body):
     """First try: GOAWAY whose last-stream-id is below this stream (it was never processed, so
-    it is safe to retry on a new connection). Later tries: 200."""
+    it is safe to retry on a new connection). Later tries: 200 with the request body, if any."""
     if s.server.counters.first_time(("goaway", params.get("t"))):
         s.h2.close_connection(error_code=ErrorCodes.NO_ERROR, last_stream_id=max(sid - 2, 0))
         await s.flush()
         await asyncio.sleep(0.5)
         await s.close()
         return
-    await respond(s, sid, 200, b"answered after GOAWAY\n")
+    await respond(s, sid, 200, body or b"answered after GOAWAY\n")
 
 
 async def goaway_after(s, sid, params, body):
@@ -292,13 +292,34 @@ async def goaway_after(s, sid, params, body):
     await s.flush()
 
 
+async def goaway_mid_body(s, sid, params, body):
+    """Half a body, then GOAWAY with `code` naming this stream as processed, and the end of the
+    connection: the stream can neither finish nor be retried."""
+    s.h2.send_headers(sid, [(":status", "200"), ("content-length", "2000")])
+    await s.send_body(sid, b"g" * 1000, end_stream=False)
+    s.h2.close_connection(error_code=int(params.get("code", ErrorCodes.PROTOCOL_ERROR)),
+                          additional_data=b"going away mid-body", last_stream_id=sid)
+    await s.flush()
+    await asyncio.sleep(0.2)
+    await s.close()
+
+
+async def drop_mid_body(s, sid, params, body):
+    """Half a body, then the TCP connection closes without another frame."""
+    s.h2.send_headers(sid, [(":status", "200"), ("content-length", "2000")])
+    await s.send_body(sid, b"d" * 1000, end_stream=False)
+    await asyncio.sleep(0.1)
+    await s.close()
+
+
 async def refused(s, sid, params, body):
-    """First try: RST_STREAM REFUSED_STREAM (not processed, safe to retry). Later tries: 200."""
+    """First try: RST_STREAM REFUSED_STREAM (not processed, safe to retry). Later tries: 200 with
+    the request body, if any."""
     if s.server.counters.first_time(("refused", params.get("t"))):
         s.h2.reset_stream(sid, error_code=ErrorCodes.REFUSED_STREAM)
         await s.flush()
         return
-    await respond(s, sid, 200, b"answered after REFUSED_STREAM\n")
+    await respond(s, sid, 200, body or b"answered after REFUSED_STREAM\n")
 
 
 async def bad_headers(s, sid, headers, end_stream=False, body=None):
@@ -465,6 +486,8 @@ BEHAVIOURS = {
     "/goaway-before": goaway_before,
     "/goaway-after": goaway_after,
     "/refused-once": refused,
+    "/goaway-mid-body": goaway_mid_body,
+    "/drop-mid-body": drop_mid_body,
     "/connection-header": conn_header,
     "/uppercase-header": upper_header,
     "/no-status": no_status,
