@@ -38,7 +38,7 @@ import h2.events
 import h2.exceptions
 import h2.settings
 from h2.errors import ErrorCodes
-from hyperframe.frame import (ContinuationFrame, DataFrame, GoAwayFrame, HeadersFrame,
+from hyperframe.frame import (ContinuationFrame, DataFrame, HeadersFrame,
                               PingFrame, PushPromiseFrame, SettingsFrame)
 
 from pid_file import write_pid_file  # beside this script
@@ -170,7 +170,9 @@ class H2Session:
         await self.flush()
         data = already_read
         while True:
-            if data:
+            # After our GOAWAY h2 takes no more frames: it would answer the client's next one
+            # with a second GOAWAY (PROTOCOL_ERROR) that hides the first.
+            if data and self.h2.state_machine.state != h2.connection.ConnectionState.CLOSED:
                 try:
                     events = self.h2.receive_data(data)
                 except h2.exceptions.ProtocolError:
