@@ -16,7 +16,7 @@ DEPS := build-essential cmake ninja-build ccache clang pkgconf \
         libbrotli-dev libzstd-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev \
         libcli11-dev nginx-light python3 python3-httpbin python3-websockets curl tinyproxy microsocks \
         libcurl4-openssl-dev libclang-rt-14-dev doxygen libnghttp2-dev nghttp2-server nghttp2-client \
-        strace
+        strace python3-h2
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS ?= $(shell nproc)

@@ -7,6 +7,7 @@
 #   httpbin   python3-httpbin on Werkzeug's threaded server (httpbin_server.py)
 #   ws        python3-websockets, ws and wss (ws_server.py)
 #   nghttpd   HTTP/2 over cleartext TCP (h2c, prior knowledge) serving the docroot
+#   h2fault   HTTP/2 on python3-h2 that misbehaves frame by frame (h2_fault_server.py)
 # Then writes STATE_DIR/env (KEY=VALUE lines, the file COURIER_TEST_ENV names). See
 # tests/servers/README.md for every key and endpoint. Stop with stop.sh STATE_DIR.
 #
@@ -639,6 +640,38 @@ until start_nghttpd; do
   attempt=$((attempt + 1))
 done
 
+# --- h2_fault_server.py: HTTP/2 on python3-h2 that misbehaves on request (TLS with ALPN, h2c
+# with prior knowledge, and an HTTP/1.1-only TLS port), logging what each client spoke.
+"$PY" -c 'import h2, hyperframe' 2>/dev/null || die "$PY cannot import h2 (apt-get install python3-h2)"
+start_h2fault() {
+  local ports
+  ports="$(pick_ports 3)" || return 1
+  read -r _ _ H2FAULT_TLS_PORT H2FAULT_H2C_PORT H2FAULT_H1_TLS_PORT <<<"$ports"
+  [[ "$H2FAULT_H1_TLS_PORT" =~ ^[0-9]+$ ]] || return 1
+  launch "$STATE/h2fault.pid" "$LOGS/h2fault.out" "$PY" "$HERE/h2_fault_server.py" \
+    --tls-port "$H2FAULT_TLS_PORT" --h2c-port "$H2FAULT_H2C_PORT" \
+    --h1-tls-port "$H2FAULT_H1_TLS_PORT" --cert "$TLS/server.pem" --key "$TLS/server.key" \
+    --log "$LOGS/h2fault.jsonl" --pid-file "$STATE/h2fault.pid"
+  local deadline=$((SECONDS + READY_TIMEOUT_S)) p
+  for p in "$H2FAULT_TLS_PORT" "$H2FAULT_H2C_PORT" "$H2FAULT_H1_TLS_PORT"; do
+    until accepts 127.0.0.1 "$p"; do
+      alive "$STATE/h2fault.pid" || return 1
+      ((SECONDS < deadline)) || return 1
+      sleep 0.1
+    done
+  done
+}
+attempt=1
+until start_h2fault; do
+  [[ -e "$STATE/h2fault.pid" ]] && kill -TERM "$(cat "$STATE/h2fault.pid")" 2>/dev/null
+  rm -f "$STATE/h2fault.pid"
+  if [[ $attempt -ge $ATTEMPTS ]]; then
+    [[ -s "$LOGS/h2fault.out" ]] && tail -n 25 -- "$LOGS/h2fault.out" >&2
+    die "h2_fault_server.py did not come up (state in $STATE)"
+  fi
+  attempt=$((attempt + 1))
+done
+
 {
   echo "STATE_DIR=$STATE"
   echo "DOCROOT=$DOCROOT"
@@ -672,6 +705,10 @@ done
   echo "SOCKS_USER=$SOCKS_USER"
   echo "SOCKS_PASSWORD=$SOCKS_PASSWORD"
   echo "NGHTTPD_PORT=$NGHTTPD_PORT"
+  echo "H2FAULT_TLS_PORT=$H2FAULT_TLS_PORT"
+  echo "H2FAULT_H2C_PORT=$H2FAULT_H2C_PORT"
+  echo "H2FAULT_H1_TLS_PORT=$H2FAULT_H1_TLS_PORT"
+  echo "H2FAULT_LOG=$LOGS/h2fault.jsonl"
 } >>"$STATE/env.tmp"
 mv -f "$STATE/env.tmp" "$STATE/env"
 
@@ -679,4 +716,4 @@ echo "courier test servers up ($STATE/env): http=$HTTP_PORT http6=$HTTP6_PORT ht
   "expired=$EXPIRED_PORT wronghost=$WRONGHOST_PORT untrusted=$UNTRUSTED_PORT" \
   "clientcert=$CLIENTCERT_PORT cnonly=$CNONLY_PORT http2=$HTTP2_PORT httpbin=$HTTPBIN_PORT ws=$WS_PORT wss=$WSS_PORT" \
   "tinyproxy=$TINYPROXY_PORT/$TINYPROXY_AUTH_PORT microsocks=$MICROSOCKS_PORT/$MICROSOCKS_AUTH_PORT" \
-  "nghttpd=$NGHTTPD_PORT"
+  "nghttpd=$NGHTTPD_PORT h2fault=$H2FAULT_TLS_PORT/$H2FAULT_H2C_PORT/$H2FAULT_H1_TLS_PORT"

@@ -70,7 +70,7 @@ stop_pid_file() {  # stop_pid_file PID_FILE
 for pid_file in "$STATE/nginx/nginx.pid" "$STATE/httpbin.pid" "$STATE/ws.pid" \
   "$STATE/tinyproxy.pid" "$STATE/tinyproxy-auth.pid" "$STATE/microsocks.pid" \
   "$STATE/microsocks-auth.pid" "$STATE/tinyproxy-tls.pid" "$STATE/tinyproxy-tls-cnonly.pid" \
-  "$STATE/nghttpd.pid"; do
+  "$STATE/nghttpd.pid" "$STATE/h2fault.pid"; do
   stop_pid_file "$pid_file"
 done
 exit 0

@@ -233,7 +233,8 @@ TEST(Http2HostileServer, HeaderListOverTheLimitResetsTheStream) {
   f.feed(frame(HEADERS, END_HEADERS | END_STREAM, 1, block));
   auto r = f.reset();
   ASSERT_TRUE(r);
-  expect_contains(r->message, "over the limit of 4096 bytes");
+  expect_contains(r->message,
+                  "the server sent a response header block over the limit of 4096 bytes");
   EXPECT_TRUE(f.all<h2::response_head_event>().empty());
   f.expect_connection_usable();
 }
@@ -383,6 +384,32 @@ TEST(Http2HostileServer, GarbageInsteadOfAPrefaceIsAConnectionError) {
   EXPECT_EQ(err->failed_streams, std::vector<h2::stream_id>{1});
   expect_contains(err->message, "does not speak HTTP/2 here? it began with \"HTTP/1.1 400 Bad\"");
   EXPECT_TRUE(client.done());
+}
+
+TEST(Http2HostileServer, DataBeyondTheStreamWindowIsNamedInTheReset) {
+  h2::connection_options options;
+  options.stream_window = 16384;
+  fixture f(options);
+  f.feed(frame(HEADERS, END_HEADERS, 1, status_200));
+  f.feed(frame(DATA, 0, 1, std::string(16384, 'a')) + frame(DATA, 0, 1, std::string(100, 'b')));
+  auto r = f.reset();
+  ASSERT_TRUE(r);
+  expect_contains(r->message, "the server sent more DATA than the stream's flow-control window");
+  expect_contains(r->message, "FLOW_CONTROL_ERROR");
+  f.expect_connection_usable();
+}
+
+TEST(Http2HostileServer, ClosingMidStreamAfterAGoawayNamesItsCodeAndDebugData) {
+  fixture f;
+  f.feed(frame(HEADERS, END_HEADERS, 1, status_200) + frame(DATA, 0, 1, "half"));
+  const std::string last_stream_and_code("\x00\x00\x00\x01\x00\x00\x00\x01", 8);
+  f.feed(frame(GOAWAY, 0, 0, last_stream_and_code + "bye\x01"));
+  f.client.receive_eof();
+  f.feed("");
+  auto errors = f.all<h2::connection_error_event>();
+  ASSERT_EQ(errors.size(), 1u);
+  expect_contains(errors[0].message,
+                  "with 1 stream(s) in flight after its GOAWAY PROTOCOL_ERROR (0x1): bye.");
 }
 
 }  // namespace

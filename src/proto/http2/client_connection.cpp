@@ -61,6 +61,15 @@ bool is_connection_specific(std::string_view lower_name) noexcept {
          lower_name == "upgrade";
 }
 
+// Server-chosen bytes (GOAWAY debug data) for a message: printable ASCII, at most limit of them.
+std::string printable(std::string_view bytes, std::size_t limit) {
+  std::string shown;
+  for (char ch : bytes.substr(0, limit))
+    shown += (ch >= 0x20 && ch < 0x7f) ? ch : '.';
+  if (bytes.size() > limit) shown += "...";
+  return shown;
+}
+
 // A sentence for nghttp2's reason for rejecting a frame or a message.
 std::string describe_library_error(int lib_error_code) {
   switch (lib_error_code) {
@@ -70,6 +79,8 @@ std::string describe_library_error(int lib_error_code) {
     case NGHTTP2_ERR_HTTP_MESSAGING:
       return "a response that breaks HTTP/2 messaging rules (a missing or bad :status, a "
              "content-length that disagrees with the DATA, DATA before the response head, ...)";
+    case NGHTTP2_ERR_FLOW_CONTROL:
+      return "more DATA than the stream's flow-control window allowed";
     default:
       return nghttp2_strerror(lib_error_code);
   }
@@ -130,6 +141,8 @@ struct client_connection::impl {
   bool eof = false;
   bool shutting_down = false;
   bool peer_goaway = false;
+  // The server's GOAWAY, as a message names it: "PROTOCOL_ERROR (0x1): its debug data".
+  std::string peer_goaway_text;
   // Set by a callback that fails the connection: the message, and the code for our GOAWAY.
   std::string fatal_message;
   std::uint32_t fatal_code = NGHTTP2_INTERNAL_ERROR;
@@ -238,10 +251,8 @@ struct client_connection::impl {
   // When the server never sent a valid frame, its first bytes say what it speaks instead.
   std::string not_http2_hint() const {
     if (frames_received != 0 || first_bytes.empty()) return {};
-    std::string shown;
-    for (char ch : first_bytes)
-      shown += (ch >= 0x20 && ch < 0x7f) ? ch : '.';
-    return " (the server does not speak HTTP/2 here? it began with \"" + shown + "\")";
+    return " (the server does not speak HTTP/2 here? it began with \"" +
+           printable(first_bytes, first_bytes.size()) + "\")";
   }
 
   // ---- nghttp2 callbacks ----
@@ -284,7 +295,7 @@ struct client_connection::impl {
     if (!s) return 0;
     s->block_size += namelen + valuelen + header_field_overhead;
     if (s->block_size > c.options.max_header_list_size) {
-      s->local_error = "the response header block is over the limit of " +
+      s->local_error = "a response header block over the limit of " +
                        std::to_string(c.options.max_header_list_size) + " bytes";
       s->block = courier::headers();
       return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
@@ -304,7 +315,7 @@ struct client_connection::impl {
       }
       s->block.add_unchecked(n, v);  // nghttp2 validated the name and value
     } catch (...) {
-      s->local_error = "out of memory for the response header block";
+      s->local_error = "a response header block larger than the memory at hand";
       return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     }
     return 0;
@@ -408,6 +419,8 @@ struct client_connection::impl {
         ev.code_name = std::string(error_code_name(ev.code));
         ev.debug_data.assign(reinterpret_cast<const char*>(frame->goaway.opaque_data),
                              std::min<std::size_t>(frame->goaway.opaque_data_len, 1024));
+        c.peer_goaway_text = describe_error_code(ev.code);
+        if (!ev.debug_data.empty()) c.peer_goaway_text += ": " + printable(ev.debug_data, 200);
         for (auto& [sid, s] : c.streams) {
           if (sid > ev.last_stream_id && !s.over && !s.cancelled) {
             s.unprocessed = true;
@@ -780,9 +793,11 @@ void client_connection::receive_eof() {
   if (c.failed || c.eof) return;
   c.eof = true;
   if (open_streams() != 0) {
+    // After a GOAWAY, its code and debug data are what the server had to say about it.
     c.fail_connection(NGHTTP2_NO_ERROR,
                       "the server closed the HTTP/2 connection with " +
-                          std::to_string(open_streams()) + " stream(s) in flight",
+                          std::to_string(open_streams()) + " stream(s) in flight" +
+                          (c.peer_goaway ? " after its GOAWAY " + c.peer_goaway_text : ""),
                       false);
   }
 }
