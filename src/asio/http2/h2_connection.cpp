@@ -329,7 +329,7 @@ net::awaitable<std::shared_ptr<h2_connection>> h2_pool::get(const std::string& k
                                                             const connector& connect) {
   const auto ex = co_await net::this_coro::executor;
   for (;;) {
-    auto timer = std::make_shared<net::steady_timer>(ex);
+    std::shared_ptr<net::steady_timer> timer;  // made only when this request has to wait
     {
       std::lock_guard lock(mutex_);
       if (closed_) throw operation_aborted("the asio_backend was destroyed");
@@ -339,6 +339,7 @@ net::awaitable<std::shared_ptr<h2_connection>> h2_pool::get(const std::string& k
         k.connecting = true;
         break;
       }
+      timer = std::make_shared<net::steady_timer>(ex);
       k.waiting.push_back({[ex, timer] { net::post(ex, [timer] { timer->cancel(); }); }, timer});
     }
     timer->expires_at(until);
