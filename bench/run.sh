@@ -21,7 +21,7 @@
 #                     ws_text http_seq http_conc http_download ws_idle h2_multi h2_download
 #                     h2_streams_rss)
 #   BENCH_BUILD=DIR   build directory (default build-bench)
-#   BENCH_PORT_BASE=N first of the five ports used (default 28700)
+#   BENCH_PORT_BASE=N first of the six ports used (default 28700)
 #   BENCH_NOTE=TEXT   a line added to the report (for example what else ran on the machine)
 #   BENCH_CMD=COMMAND run COMMAND once the servers are up, instead of the workloads (their
 #                     ports in BENCH_WS_PORT, BENCH_TCP_PORT, BENCH_HTTP_PORT, BENCH_H2_PORT
@@ -37,6 +37,7 @@ only=${BENCH_ONLY:-.}
 base=${BENCH_PORT_BASE:-28700}
 ws_port=$base tcp_port=$((base + 1)) http_port=$((base + 2))
 h2_port=$((base + 3)) h2c_port=$((base + 4))  # nginx over TLS (ALPN h2), nghttpd over h2c
+h2c_nginx_port=$((base + 5))                   # nginx over h2c, for the download
 time_limit=${BENCH_TIME_LIMIT:-120}  # seconds per client run; the client stops itself past it
 
 cmake -S bench -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -106,6 +107,10 @@ http {
     http2_max_concurrent_streams 1000;
     root $state/docroot;
   }
+  server {
+    listen 127.0.0.1:$h2c_nginx_port http2;
+    root $state/docroot;
+  }
 }
 NGINX
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
@@ -141,6 +146,9 @@ scale() { if [ "$quick" = 1 ]; then echo $(( ($1 + 9) / 10 )); else echo "$1"; f
 # over h2c); these arguments end with the server's origin, so "${h2c}/100b" is a whole URL.
 h2_tls="server=nginx_tls ca_file=$state/server.pem url=https://127.0.0.1:$h2_port"
 h2c="server=nghttpd_h2c url=http://127.0.0.1:$h2c_port"
+# The h2c download is served by nginx, as http_download is: nghttpd serves 32 MiB at about the
+# speed courier reads it, so it would measure the server.
+h2c_nginx="server=nginx_h2c url=http://127.0.0.1:$h2c_nginx_port"
 workloads=(
   "ws_latency|courier_sync courier_async beast_sync beast_async raw_tcp|count=$(scale 20000) size=32"
   "ws_pipeline|courier_sync courier_async beast_sync beast_async raw_tcp|count=$(scale 200000) size=128 in_flight=64"
@@ -154,8 +162,8 @@ workloads=(
   # Not libcurl over h2c: 7.88 (Debian 12) fails every request that reuses a prior-knowledge
   # connection with "Error in the HTTP2 framing layer" (fixed in 7.89).
   "h2_multi|courier_sync courier_async h2load|count=$(scale 100000) in_flight=100 ${h2c}/100b"
-  "h2_download|courier_sync courier_sync_http1|count=$(scale 20) size=$((32 << 20)) ${h2_tls}/32m"
-  "h2_download|courier_sync|count=$(scale 20) size=$((32 << 20)) ${h2c}/32m"
+  "h2_download|courier_sync courier_sync_http1 h2load|count=$(scale 20) size=$((32 << 20)) ${h2_tls}/32m"
+  "h2_download|courier_sync h2load|count=$(scale 20) size=$((32 << 20)) ${h2c_nginx}/32m"
   "h2_streams_rss|courier_async|count=1000 in_flight=1000 ${h2_tls}/100b"
   "h2_streams_rss|courier_async|count=1000 in_flight=1000 ${h2c}/100b"
 )

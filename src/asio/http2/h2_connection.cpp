@@ -15,7 +15,9 @@
 namespace courier::asio_detail {
 
 namespace {
-constexpr std::size_t read_chunk = 64 * 1024;
+// Each read's events go to their exchanges in one hand-over: 256 KiB reads took a quarter of
+// the CPU time off a 32 MiB h2c download against 64 KiB ones.
+constexpr std::size_t read_chunk = 256 * 1024;
 
 template <class... F>
 struct overloaded : F... {
