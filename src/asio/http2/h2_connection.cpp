@@ -57,7 +57,8 @@ std::size_t h2_connection::open_streams() const {
 
 bool h2_connection::idle_longer_than(std::chrono::milliseconds limit) const {
   std::lock_guard lock(mutex_);
-  return core_.open_streams() == 0 && coarse_clock::now() - last_used_ > limit;
+  // The clock first: counting the open streams walks them all.
+  return coarse_clock::now() - last_used_ > limit && core_.open_streams() == 0;
 }
 
 void h2_connection::retire() {

@@ -39,7 +39,8 @@ struct unprocessed_stream {
 };
 
 // The request's fields for HTTP/2, with the defaults an HTTP/1.1 request gets (User-Agent,
-// Accept) and the body's type and length. Host becomes :authority (make_request_head).
+// Accept) and the body's type and length, named in lower case as HTTP/2 sends them. Host
+// becomes :authority (make_request_head).
 courier::headers request_fields(const h2_hop& hop) {
   courier::headers out;
   out.reserve(hop.fields.size() + 4);
@@ -61,19 +62,19 @@ courier::headers request_fields(const h2_hop& hop) {
     out.add_unchecked(f.name, f.value);
   }
   const std::string& agent = hop.backend.options.user_agent;
-  if (!has_agent && !agent.empty()) out.add_unchecked("User-Agent", agent);
-  if (!has_accept) out.add_unchecked("Accept", "*/*");
+  if (!has_agent && !agent.empty()) out.add_unchecked("user-agent", agent);
+  if (!has_accept) out.add_unchecked("accept", "*/*");
   if (hop.body.source) {
     if (!has_type && !hop.body.content_type.empty()) {
-      out.add_unchecked("Content-Type", hop.body.content_type);
+      out.add_unchecked("content-type", hop.body.content_type);
     }
     if (auto size = hop.body.source->size()) {
-      out.add_unchecked("Content-Length", std::to_string(*size));
+      out.add_unchecked("content-length", std::to_string(*size));
     }
   } else if ((hop.method == courier::method::post || hop.method == courier::method::put ||
               hop.method == courier::method::patch) &&
              !has_length) {
-    out.add_unchecked("Content-Length", "0");
+    out.add_unchecked("content-length", "0");
   }
   return out;
 }

@@ -100,7 +100,7 @@ std::string describe_connection_error(std::uint32_t code) {
   }
 }
 
-nghttp2_nv make_nv(const std::string& name, const std::string& value, std::uint8_t flags) {
+nghttp2_nv make_nv(std::string_view name, std::string_view value, std::uint8_t flags) {
   return {reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
           reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
           value.size(), flags};
@@ -610,14 +610,14 @@ stream_id client_connection::submit_request(const request_head& head, request_bo
   if (head.path.empty()) throw courier::invalid_request("empty HTTP/2 :path");
   if (head.scheme.empty()) throw courier::invalid_request("empty HTTP/2 :scheme");
 
-  // Names and values live in `owned` while nghttp2 copies them.
-  std::vector<std::string> owned;
-  owned.reserve(2 * (head.fields.size() + 4));
-  std::vector<std::uint8_t> flags;
-  auto add = [&](std::string name, std::string value, std::uint8_t flag) {
-    owned.push_back(std::move(name));
-    owned.push_back(std::move(value));
-    flags.push_back(flag);
+  // nghttp2 copies the names and values: they are handed over as views of `head`, and of
+  // `lowered` for the names that HTTP/2 wants in lower case.
+  std::vector<nghttp2_nv> nva;
+  nva.reserve(head.fields.size() + 4);
+  std::vector<std::string> lowered;
+  lowered.reserve(head.fields.size());  // never reallocated: the views into it stay valid
+  auto add = [&](std::string_view name, std::string_view value, std::uint8_t flag) {
+    nva.push_back(make_nv(name, value, flag));
   };
   std::string authority = head.authority;
   if (authority.empty()) {
@@ -643,7 +643,10 @@ stream_id client_connection::submit_request(const request_head& head, request_bo
   add(":authority", authority, NGHTTP2_NV_FLAG_NONE);
   add(":path", head.path, NGHTTP2_NV_FLAG_NONE);
   for (const header_field& f : head.fields) {
-    std::string name = lowercase(f.name);
+    std::string_view name = f.name;
+    if (std::any_of(name.begin(), name.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; })) {
+      name = lowered.emplace_back(lowercase(name));
+    }
     if (name == "host" || is_connection_specific(name)) continue;
     if (name == "te" && !equals_ignoring_case(trim(f.value), "trailers")) continue;
     if (name.empty() || name.front() == ':' ||
@@ -660,12 +663,8 @@ stream_id client_connection::submit_request(const request_head& head, request_bo
     const std::uint8_t flag = (name == "authorization" || name == "proxy-authorization")
                                   ? NGHTTP2_NV_FLAG_NO_INDEX
                                   : NGHTTP2_NV_FLAG_NONE;
-    add(std::move(name), std::string(f.value), flag);
+    add(name, f.value, flag);
   }
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(flags.size());
-  for (std::size_t i = 0; i < flags.size(); ++i)
-    nva.push_back(make_nv(owned[2 * i], owned[2 * i + 1], flags[i]));
 
   nghttp2_data_provider provider{};
   provider.read_callback = &impl::read_body;
