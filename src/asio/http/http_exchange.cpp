@@ -424,13 +424,11 @@ COURIER_COLD net::awaitable<std::optional<hop_result>> try_alpn_hop(
       co_return std::nullopt;  // HTTP/1.1, on `conn` when the probe made it
     }
   }
-  bool declined = false;
   try {
     co_return co_await run_http2_hop(st, plan, where);
   } catch (const h2_declined&) {
-    declined = true;
   }
-  if (declined) co_return std::nullopt;
+  co_return std::nullopt;  // the origin stopped speaking h2: HTTP/1.1 takes the hop
 }
 
 // Runs one hop on one connection, from `start` (a connection already taken, or the attempt
