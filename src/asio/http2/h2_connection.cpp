@@ -125,7 +125,14 @@ net::awaitable<bool> h2_connection::wait(const std::shared_ptr<h2_stream>& s,
     if (!s->events.empty() || s->over || s->failure) co_return true;
     // Posted to the waiting coroutine's own serialized executor: it runs once the coroutine
     // is suspended in the wait below, never before.
-    s->wake = [ex, timer] { net::post(ex, [timer] { timer->cancel(); }); };
+    // Holds no part of the timer: the read loop may drop this function after the exchange,
+    // and the executor the timer lives on, are gone.
+    std::weak_ptr<net::steady_timer> weak = timer;
+    s->wake = [ex, weak] {
+      net::post(ex, [weak] {
+        if (auto t = weak.lock()) t->cancel();
+      });
+    };
   }
   timer->expires_at(until);
   boost::system::error_code ec;
@@ -331,8 +338,19 @@ net::awaitable<std::shared_ptr<h2_connection>> h2_pool::get(const std::string& k
                                                             clock::time_point until,
                                                             const connector& connect) {
   const auto ex = co_await net::this_coro::executor;
+  // Takes this request's entry out of the queue however its wait ends: woken, timed out, or
+  // its coroutine destroyed with its io_context.
+  struct registration {
+    h2_pool& pool;
+    const std::string& key;
+    std::uint64_t id = 0;
+    ~registration() {
+      if (id != 0) pool.forget_waiter(key, id);
+    }
+  };
   for (;;) {
     std::shared_ptr<net::steady_timer> timer;  // made only when this request has to wait
+    registration registered{*this, key};
     {
       std::lock_guard lock(mutex_);
       if (closed_) throw operation_aborted("the asio_backend was destroyed");
@@ -343,7 +361,17 @@ net::awaitable<std::shared_ptr<h2_connection>> h2_pool::get(const std::string& k
         break;
       }
       timer = std::make_shared<net::steady_timer>(ex);
-      k.waiting.push_back({[ex, timer] { net::post(ex, [timer] { timer->cancel(); }); }, timer});
+      registered.id = ++next_waiter_;
+      // The wake-up runs on the request's own executor, and finds the timer only while the
+      // request still waits on it.
+      std::weak_ptr<net::steady_timer> weak = timer;
+      k.waiting.push_back({registered.id,
+                           [ex, weak] {
+                             net::post(ex, [weak] {
+                               if (auto t = weak.lock()) t->cancel();
+                             });
+                           },
+                           timer});
     }
     timer->expires_at(until);
     boost::system::error_code ec;
@@ -374,11 +402,18 @@ net::awaitable<std::shared_ptr<h2_connection>> h2_pool::get(const std::string& k
       }
     }
     waiting.swap(k.waiting);
+    for (auto& w : waiting)
+      w.wake();  // under the lock: a waiter leaves only through forget_waiter
   }
-  for (auto& w : waiting)
-    w.wake();
   if (failed) std::rethrow_exception(failed);
   co_return made;
+}
+
+void h2_pool::forget_waiter(const std::string& key, std::uint64_t id) {
+  std::lock_guard lock(mutex_);
+  auto it = keys_.find(key);
+  if (it == keys_.end()) return;
+  std::erase_if(it->second.waiting, [id](const waiter& w) { return w.id == id; });
 }
 
 std::vector<std::weak_ptr<const void>> h2_pool::fail_all(const std::string& why) {
@@ -391,8 +426,10 @@ std::vector<std::weak_ptr<const void>> h2_pool::fail_all(const std::string& why)
       for (auto& w : k.live) {
         if (auto c = w.lock()) all.push_back(std::move(c));
       }
-      for (auto& w : k.waiting)
+      for (auto& w : k.waiting) {
+        w.wake();  // under the lock, as in get()
         waiting.push_back(std::move(w));
+      }
       k.waiting.clear();
     }
   }
@@ -401,10 +438,8 @@ std::vector<std::weak_ptr<const void>> h2_pool::fail_all(const std::string& why)
     for (auto& s : c->fail(std::make_exception_ptr(operation_aborted(why))))
       woken.push_back(std::move(s));
   }
-  for (auto& w : waiting) {
+  for (auto& w : waiting)
     woken.push_back(w.alive);
-    w.wake();
-  }
   return woken;
 }
 

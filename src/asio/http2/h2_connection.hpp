@@ -140,10 +140,15 @@ class h2_pool {
   std::vector<std::weak_ptr<const void>> fail_all(const std::string& why);
 
  private:
+  // A request waiting for another's connection. Its entry holds no part of it (its timer
+  // lives on its own executor, which may go away first): it is woken under mutex_, and it
+  // takes its entry out under mutex_ however its wait ends.
   struct waiter {
-    std::function<void()> wake;
+    std::uint64_t id;
+    std::function<void()> wake;       // called with mutex_ held
     std::weak_ptr<const void> alive;  // expires when the waiting request moved on
   };
+  void forget_waiter(const std::string& key, std::uint64_t id);
   struct per_key {
     std::vector<std::weak_ptr<h2_connection>> live;
     bool connecting = false;
@@ -151,6 +156,7 @@ class h2_pool {
   };
   std::shared_ptr<h2_connection> usable(per_key& k);
   std::chrono::milliseconds idle_timeout_;
+  std::uint64_t next_waiter_ = 0;
   std::mutex mutex_;
   std::map<std::string, per_key> keys_;
   bool closed_ = false;
