@@ -26,13 +26,21 @@ net::awaitable<std::unique_ptr<transport>> connection_pool::acquire(const std::s
       timer->expires_at(until);
       p.waiters.push_back(timer);
     }
+    // A wait that does not end (the exchange was cancelled before it began, or its coroutine
+    // is destroyed with its io_context) leaves the queue, so that no release touches the
+    // timer of a context that is gone.
+    struct leave_unless_ended {
+      connection_pool& pool;
+      const std::string& origin;
+      const std::shared_ptr<net::steady_timer>& timer;
+      bool ended = false;
+      ~leave_unless_ended() {
+        if (!ended) pool.leave_waiters(origin, timer);
+      }
+    } waiting{*this, origin, timer};
     boost::system::error_code ec;
-    try {
-      co_await timer->async_wait(net::redirect_error(net::use_awaitable, ec));
-    } catch (...) {  // the exchange was cancelled before the wait began
-      leave_waiters(origin, timer);
-      throw;
-    }
+    co_await timer->async_wait(net::redirect_error(net::use_awaitable, ec));
+    waiting.ended = true;
     if (!ec) {  // the deadline passed before a connection was free
       std::lock_guard lock(mutex_);
       origins_[origin].waiters.remove(timer);
