@@ -133,6 +133,42 @@ TEST(CancelHttp, OrWithATimerEndsTheRequestAndClosesItsConnection) {
   }
 }
 
+TEST(CancelHttp, ARequestWaitingForAFreeConnectionLeavesTheQueue) {
+  // One connection per origin, held by a slow request: the next one waits for it in the pool.
+  // Cancelled there, it ends at once; a timed-out wait says so; a third request gets the
+  // connection once it is free, and the pool never opened a second one.
+  ct::fault_server server([](ct::connection& c) {
+    for (int i = 0; i < 8; ++i) {
+      if (!c.try_read_request_head()) return;
+      std::this_thread::sleep_for(600ms);
+      c.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    }
+  });
+  cr::asio_backend_options options;
+  options.max_connections_per_origin = 1;
+  cr::asio_backend backend(options);
+  const auto req = cr::basic_request().get(cr::uri(server.url("/")));
+  auto slow = req.async_send(backend, net::use_future);
+  std::this_thread::sleep_for(100ms);  // the slow request holds the only connection
+  run_coroutine([&]() -> net::awaitable<void> {
+    net::steady_timer timer(co_await net::this_coro::executor, 100ms);
+    const auto t0 = clock_type::now();
+    auto winner = co_await (req.async_send(backend, net::use_awaitable) ||
+                            timer.async_wait(net::use_awaitable));
+    EXPECT_EQ(winner.index(), 1u);
+    EXPECT_LT(since(t0), 400ms) << "the cancelled request waited for the connection";
+  });
+  try {
+    req.connect_timeout(100ms).send(backend);
+    ADD_FAILURE() << "no timeout";
+  } catch (const cr::timeout_error& e) {
+    EXPECT_NE(std::string(e.what()).find("free connection"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(*slow.get().body(), "ok");
+  EXPECT_EQ(*req.send(backend).body(), "ok");
+  EXPECT_EQ(server.connections_accepted(), 1);
+}
+
 TEST(CancelHttp, ParallelGroupReportsOperationAborted) {
   ct::fault_server server(ct::never_answer());
   for (const int concurrency : {any_threads, one_thread}) {
