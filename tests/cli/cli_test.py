@@ -30,7 +30,10 @@ import shutil
 import tempfile
 import termios
 import time
-import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import Failure, expect, finish, test  # noqa: E402,F401
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON = "/usr/bin/python3"
@@ -39,7 +42,7 @@ TIMEOUT = 30  # seconds, for any one command
 if len(sys.argv) < 2:
     sys.exit("usage: cli_test.py PATH/TO/courier [NAME_FILTER]")
 COURIER = os.path.abspath(sys.argv[1])
-FILTER = sys.argv[2] if len(sys.argv) > 2 else ""
+harness.name_filter = sys.argv[2] if len(sys.argv) > 2 else ""
 
 
 def load_env():
@@ -71,38 +74,6 @@ CHILD_ENV.pop("NO_COLOR", None)
 CHILD_ENV["TERM"] = "xterm"
 for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
     CHILD_ENV.pop(proxy, None)
-
-passed = 0
-failed = 0
-
-
-class Failure(Exception):
-    pass
-
-
-def expect(cond, what, detail=""):
-    if not cond:
-        raise Failure(what + (("\n      " + str(detail)[:1500]) if detail != "" else ""))
-
-
-def test(fn):
-    """Runs fn now (unless filtered out) and records the outcome."""
-    global passed, failed
-    name = fn.__name__
-    if FILTER and FILTER not in name:
-        return fn
-    start = time.monotonic()
-    try:
-        fn()
-        passed += 1
-        print("ok    %-50s %5.2fs" % (name, time.monotonic() - start), flush=True)
-    except Failure as e:
-        failed += 1
-        print("FAIL  %s: %s" % (name, e), flush=True)
-    except Exception:
-        failed += 1
-        print("FAIL  %s: unexpected exception\n%s" % (name, traceback.format_exc()), flush=True)
-    return fn
 
 
 def run(*args, stdin=b"", timeout=TIMEOUT, cwd=None):
@@ -1071,5 +1042,4 @@ def proxy_errors():
 
 stop_big_body_server()
 shutil.rmtree(WORK, ignore_errors=True)  # what the tests wrote, files of tens of MiB among it
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+finish()

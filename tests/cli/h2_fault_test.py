@@ -21,7 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import Failure, expect, finish, test  # noqa: E402,F401
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -33,7 +36,7 @@ TIMEOUT = 30  # seconds, for any one command: courier's own --timeout is 10
 if len(sys.argv) < 2:
     sys.exit("usage: h2_fault_test.py PATH/TO/courier [NAME_FILTER]")
 COURIER = os.path.abspath(sys.argv[1])
-FILTER = sys.argv[2] if len(sys.argv) > 2 else ""
+harness.name_filter = sys.argv[2] if len(sys.argv) > 2 else ""
 
 
 def load_env():
@@ -61,37 +64,6 @@ WORK = tempfile.mkdtemp(prefix="courier-h2-fault-test-")
 CHILD_ENV = dict(os.environ)
 for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
     CHILD_ENV.pop(proxy, None)
-
-passed = 0
-failed = 0
-
-
-class Failure(Exception):
-    pass
-
-
-def expect(cond, what, detail=""):
-    if not cond:
-        raise Failure(what + (("\n      " + str(detail)[:1500]) if detail != "" else ""))
-
-
-def test(fn):
-    global passed, failed
-    name = fn.__name__
-    if FILTER and FILTER not in name:
-        return fn
-    start = time.monotonic()
-    try:
-        fn()
-        passed += 1
-        print("ok    %-45s %5.2fs" % (name, time.monotonic() - start), flush=True)
-    except Failure as e:
-        failed += 1
-        print("FAIL  %s: %s" % (name, e), flush=True)
-    except Exception:
-        failed += 1
-        print("FAIL  %s: unexpected exception\n%s" % (name, traceback.format_exc()), flush=True)
-    return fn
 
 
 def courier(*args, prior_knowledge=False, timeout_s=10):
@@ -516,5 +488,4 @@ def the_server_survives_clients_that_misbehave():
     expect_h2(t)
 
 
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+finish()
