@@ -35,25 +35,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-std::string docroot_file(std::string_view name) {
-  return read_file(ct::env("DOCROOT") + "/" + std::string(name));
-}
-
-std::string h2_url(std::string_view path) {
-  return ct::https_url(path, "NGINX_HTTP2_PORT");
-}
-
-cr::asio_backend_options h2_options() {
-  cr::asio_backend_options o;
-  o.tls.ca_file = ct::env("CA_FILE");
-  o.version = cr::http_version::http2;
-  return o;
-}
+using ct::docroot_file;
+using ct::h2_url;
 
 // How many lines of a proxy's log (under STATE_DIR/logs) contain `needle`, waiting a little
 // (bounded) for at least `at_least`: a proxy may write its line as it connects on.
@@ -112,7 +95,7 @@ std::string gzip(const std::string& plain) {
 // --- proxies: ALPN inside the tunnel ---
 
 TEST(Http2More, ThroughAnHttpProxysConnectTunnel) {
-  cr::asio_backend backend(h2_options());
+  cr::asio_backend backend(ct::test_ca_options(cr::http_version::http2));
   const auto proxy = cr::proxy("http://127.0.0.1:" + ct::env("TINYPROXY_PORT"));
   const std::string connect_line = "CONNECT localhost:" + ct::env("NGINX_HTTP2_PORT") + " ";
   const int before = log_lines("tinyproxy.log", connect_line);
@@ -131,7 +114,7 @@ TEST(Http2More, ThroughAnHttpProxysConnectTunnel) {
 }
 
 TEST(Http2More, ThroughSocks5) {
-  cr::asio_backend backend(h2_options());
+  cr::asio_backend backend(ct::test_ca_options(cr::http_version::http2));
   for (const char* scheme : {"socks5", "socks5h"}) {
     SCOPED_TRACE(scheme);
     // microsocks logs each connection it opens for a client: "connected to HOST:PORT".
@@ -151,7 +134,7 @@ TEST(Http2More, ThroughSocks5) {
 // --- the logging and recording wrappers ---
 
 TEST(Http2More, LoggingAndRecordingWrappersSeeHttp2Exchanges) {
-  cr::asio_backend inner(h2_options());
+  cr::asio_backend inner(ct::test_ca_options(cr::http_version::http2));
   cr::recording_backend recorder(inner);
   std::mutex m;
   std::vector<std::string> lines;
@@ -185,7 +168,7 @@ TEST(Http2More, LoggingAndRecordingWrappersSeeHttp2Exchanges) {
 // --- many threads, mixed sizes, a slow stream reader ---
 
 TEST(Http2More, ManyThreadsOfMixedSizesShareOneConnectionByteExact) {
-  cr::asio_backend backend(h2_options());
+  cr::asio_backend backend(ct::test_ca_options(cr::http_version::http2));
   const std::string small = docroot_file("small.txt"), large = docroot_file("large.bin");
   std::mutex m;
   std::set<std::string> connections;
@@ -218,7 +201,7 @@ TEST(Http2More, ManyThreadsOfMixedSizesShareOneConnectionByteExact) {
 }
 
 TEST(Http2More, ASlowStreamReaderDoesNotHoldUpTheOthers) {
-  cr::asio_backend backend(h2_options());
+  cr::asio_backend backend(ct::test_ca_options(cr::http_version::http2));
   const std::string small = docroot_file("small.txt"), large = docroot_file("large.bin");
   auto slow = cr::basic_request()
                   .get(cr::uri(h2_url("/sparse-512m.bin")))

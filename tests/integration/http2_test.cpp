@@ -34,18 +34,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-std::string h2c_url(std::string_view path) {
-  return "http://127.0.0.1:" + ct::env("NGHTTPD_PORT") + std::string(path);
-}
-
-std::string h2_url(std::string_view path) {
-  return ct::https_url(path, "NGINX_HTTP2_PORT");
-}
+using ct::h2_url;
+using ct::h2c_url;
+using ct::read_file;
+using ct::test_ca_options;
 
 // --- a scripted HTTP/2 server, frame by frame (RFC 9113 4.1) ---
 
@@ -67,11 +59,21 @@ std::string ok_response(std::uint32_t stream) {
   return ct::http2_ok_response(stream);
 }
 
-cr::asio_backend_options test_ca_options(cr::http_version v) {
-  cr::asio_backend_options o;
-  o.tls.ca_file = ct::env("CA_FILE");
-  o.version = v;
-  return o;
+// Runs `body` on `n` threads that start it together (as near as threads can), and joins them.
+template <class F>
+void run_at_once(int n, F body) {
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&] {
+      ++ready;
+      for (int spins = 0; ready.load() < n && spins < 100000; ++spins)
+        std::this_thread::yield();
+      body();
+    });
+  }
+  for (auto& t : threads)
+    t.join();
 }
 
 }  // namespace
@@ -84,7 +86,7 @@ TEST(Http2, PriorKnowledgeGetsAFileWithItsTrailer) {
   EXPECT_EQ(res.status(), 200);
   EXPECT_EQ(res.version(), cr::http_version::http2);
   ASSERT_TRUE(res.body().has_value());
-  EXPECT_EQ(*res.body(), read_file(ct::env("DOCROOT") + "/small.txt"));
+  EXPECT_EQ(*res.body(), ct::docroot_file("small.txt"));
   EXPECT_EQ(res.trailers().get("x-served-by"), "nghttpd");
 }
 
@@ -98,7 +100,7 @@ TEST(Http2, PriorKnowledgeFileIgnoreAndNotFound) {
                   .response_as(cr::as_file(target))
                   .send(ct::default_backend());
   EXPECT_EQ(file.status(), 200);
-  EXPECT_EQ(read_file(target), read_file(ct::env("DOCROOT") + "/large.bin"));
+  EXPECT_EQ(read_file(target), ct::docroot_file("large.bin"));
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 1) << "no temp file left";
   std::filesystem::remove_all(dir);
 
@@ -139,7 +141,7 @@ TEST(Http2, AlpnChoosesHttp2WithNginx) {
                  .send(ct::test_ca_backend());
   EXPECT_EQ(res.status(), 200);
   EXPECT_EQ(res.version(), cr::http_version::http2);
-  EXPECT_EQ(*res.body(), read_file(ct::env("DOCROOT") + "/small.txt"));
+  EXPECT_EQ(*res.body(), ct::docroot_file("small.txt"));
   EXPECT_TRUE(res.header("x-connection").has_value());
 
   // HTTP/1.1 on the same port, asked for.
@@ -171,7 +173,7 @@ TEST(Http2, RequiredHttp2FailsWhenTheServerOnlySpeaksHttp11) {
 TEST(Http2, ConcurrentRequestsFromThreadsAndCoroutinesShareOneConnection) {
   cr::asio_backend backend(test_ca_options(cr::http_version::http2));
   const auto req = cr::basic_request().get(cr::uri(h2_url("/large.bin")));
-  const auto expected_size = read_file(ct::env("DOCROOT") + "/large.bin").size();
+  const auto expected_size = ct::docroot_file("large.bin").size();
   std::mutex m;
   std::set<std::string> connections;
   std::atomic<int> ok{0};
@@ -205,7 +207,7 @@ TEST(Http2, ConcurrentRequestsFromThreadsAndCoroutinesShareOneConnection) {
 
 TEST(Http2, GzipIsDecodedAndRedirectsAreFollowed) {
   cr::asio_backend backend(test_ca_options(cr::http_version::http2));
-  const auto expected = read_file(ct::env("DOCROOT") + "/text/lorem.txt");
+  const auto expected = ct::docroot_file("text/lorem.txt");
   auto res = cr::basic_request().get(cr::uri(h2_url("/text/lorem.txt"))).send(backend);
   ASSERT_TRUE(res.body().has_value());
   EXPECT_EQ(*res.body(), expected);
@@ -220,7 +222,7 @@ TEST(Http2, GzipIsDecodedAndRedirectsAreFollowed) {
   EXPECT_EQ(redirected.history()[0].head.status, 302);
   EXPECT_EQ(redirected.history()[0].head.version, cr::http_version::http2);
   EXPECT_EQ(redirected.uri().path(), "/small.txt");
-  EXPECT_EQ(*redirected.body(), read_file(ct::env("DOCROOT") + "/small.txt"));
+  EXPECT_EQ(*redirected.body(), ct::docroot_file("small.txt"));
 }
 
 TEST(Http2, ACancelledStreamLeavesItsConnectionToTheOthers) {
@@ -336,7 +338,7 @@ TEST(Http2, ConnectionLossFailsEveryStreamInFlight) {
 }
 
 TEST(Http2, AsStreamReadsTheBodyAsTheCallerAsks) {
-  const auto expected = read_file(ct::env("DOCROOT") + "/large.bin");
+  const auto expected = ct::docroot_file("large.bin");
   const auto req = cr::basic_request()
                        .get(cr::uri(h2c_url("/large.bin")))
                        .version(cr::http_version::http2_prior_knowledge)
@@ -441,7 +443,7 @@ TEST(Http2, ProgressIsReportedBothWays) {
 TEST(Http2, AnyChoosesHttp2WhereOfferedAndConcurrentRequestsShareOneConnection) {
   cr::asio_backend backend(test_ca_options(cr::http_version::any));
   const auto req = cr::basic_request().get(cr::uri(h2_url("/small.txt")));
-  const auto expected = read_file(ct::env("DOCROOT") + "/small.txt");
+  const auto expected = ct::docroot_file("small.txt");
   std::mutex m;
   std::set<std::string> connections;
   std::atomic<int> ok{0};
@@ -475,21 +477,12 @@ TEST(Http2, AnyConcurrentFirstRequestsShareOneConnection) {
   std::mutex m;
   std::set<std::string> connections;
   std::atomic<int> ok{0};
-  std::atomic<int> ready{0};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 6; ++i) {
-    threads.emplace_back([&] {
-      ++ready;
-      for (int spins = 0; ready.load() < 6 && spins < 100000; ++spins)
-        std::this_thread::yield();
-      auto res = req.send(backend);
-      if (res.version() == cr::http_version::http2) ++ok;
-      std::lock_guard lock(m);
-      connections.insert(std::string(res.header("x-connection").value_or("none")));
-    });
-  }
-  for (auto& t : threads)
-    t.join();
+  run_at_once(6, [&] {
+    auto res = req.send(backend);
+    if (res.version() == cr::http_version::http2) ++ok;
+    std::lock_guard lock(m);
+    connections.insert(std::string(res.header("x-connection").value_or("none")));
+  });
   EXPECT_EQ(ok.load(), 6);
   EXPECT_EQ(connections.size(), 1u) << "the requests used " << connections.size() << " connections";
 }
@@ -500,19 +493,10 @@ TEST(Http2, AnyConcurrentFirstRequestsToAnHttp11OriginEachGetAConnection) {
   cr::asio_backend backend(test_ca_options(cr::http_version::any));
   const auto req = cr::basic_request().get(cr::uri(ct::https_url("/connection")));
   std::atomic<int> ok{0};
-  std::atomic<int> ready{0};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 6; ++i) {
-    threads.emplace_back([&] {
-      ++ready;
-      for (int spins = 0; ready.load() < 6 && spins < 100000; ++spins)
-        std::this_thread::yield();
-      auto res = req.send(backend);
-      if (res.status() == 200 && res.version() == cr::http_version::http1_1) ++ok;
-    });
-  }
-  for (auto& t : threads)
-    t.join();
+  run_at_once(6, [&] {
+    auto res = req.send(backend);
+    if (res.status() == 200 && res.version() == cr::http_version::http1_1) ++ok;
+  });
   EXPECT_EQ(ok.load(), 6);
 }
 
@@ -555,5 +539,5 @@ TEST(Http2, AnyFollowsARedirectFromAnHttp2OriginToAnHttp11One) {
   EXPECT_EQ(res.version(), cr::http_version::http1_1);
   ASSERT_EQ(res.history().size(), 1u);
   EXPECT_EQ(res.history()[0].head.version, cr::http_version::http2);
-  EXPECT_EQ(res.body(), read_file(ct::env("DOCROOT") + "/small.txt"));
+  EXPECT_EQ(res.body(), ct::docroot_file("small.txt"));
 }

@@ -17,12 +17,15 @@ courier::asio_backend& default_backend() {
   return b;
 }
 
+courier::asio_backend_options test_ca_options(courier::http_version version) {
+  courier::asio_backend_options o;
+  o.tls.ca_file = env("CA_FILE");
+  o.version = version;
+  return o;
+}
+
 courier::asio_backend& test_ca_backend() {
-  static courier::asio_backend b([] {
-    courier::asio_backend_options o;
-    o.tls.ca_file = env("CA_FILE");
-    return o;
-  }());
+  static courier::asio_backend b(test_ca_options());
   return b;
 }
 

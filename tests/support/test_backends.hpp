@@ -9,5 +9,7 @@ namespace courier::test {
 courier::asio_backend& default_backend();
 /// Trusts the CA that tests/servers/start.sh made for this run.
 courier::asio_backend& test_ca_backend();
+/// Options for a backend of one's own that trusts that CA and speaks `version`.
+courier::asio_backend_options test_ca_options(courier::http_version version = http_version::any);
 
 }  // namespace courier::test

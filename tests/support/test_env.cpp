@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <utility>
 
@@ -90,6 +91,21 @@ std::string https_url(std::string_view path, std::string_view port_key) {
 std::string ws_url(std::string_view path) {
   return url("ws", "127.0.0.1", "WS_PORT", path);
 }
+std::string h2_url(std::string_view path) {
+  return https_url(path, "NGINX_HTTP2_PORT");
+}
+std::string h2c_url(std::string_view path) {
+  return url("http", "127.0.0.1", "NGHTTPD_PORT", path);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+std::string docroot_file(std::string_view name) {
+  return read_file(env("DOCROOT") + "/" + std::string(name));
+}
+
 std::string wss_url(std::string_view path) {
   return url("wss", "localhost", "WSS_PORT", path);
 }

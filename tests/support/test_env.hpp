@@ -35,5 +35,14 @@ std::string https_url(std::string_view path, std::string_view port_key = "NGINX_
 std::string ws_url(std::string_view path);
 /// wss://localhost:WSS_PORT/path (the certificate is for localhost).
 std::string wss_url(std::string_view path);
+/// https://localhost:NGINX_HTTP2_PORT/path: nginx with http2 on TLS (ALPN offers h2).
+std::string h2_url(std::string_view path);
+/// http://127.0.0.1:NGHTTPD_PORT/path: nghttpd, HTTP/2 with prior knowledge (h2c).
+std::string h2c_url(std::string_view path);
+
+/// The bytes of a file (empty when it cannot be read).
+std::string read_file(const std::string& path);
+/// The bytes of DOCROOT/name, the files the HTTP servers serve.
+std::string docroot_file(std::string_view name);
 
 }  // namespace courier::test
