@@ -116,11 +116,44 @@ outcome ws_idle(const workload& w) {
   return out;
 }
 
+// w.count blocking sends of `req` from `threads` threads sharing `backend` (one is the calling
+// thread), each response checked by `check`; the first failure stops them all and is thrown.
+// Returns the body bytes received.
+template <class Request, class Check>
+std::uint64_t send_from_threads(cr::asio_backend& backend, const Request& req, const workload& w,
+                                int threads, Check check) {
+  std::atomic<long> next{0};
+  std::atomic<std::uint64_t> bytes{0};
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+  auto worker = [&] {
+    try {
+      while (next.fetch_add(1) < w.count) {
+        check_deadline(w);
+        auto r = backend.send(req);
+        check(r);
+        bytes += r.body().size();
+      }
+    } catch (...) {
+      std::lock_guard lock(failure_mutex);
+      if (!failure) failure = std::current_exception();
+      next = w.count;  // the others stop too
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t)
+    pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool)
+    t.join();
+  if (failure) std::rethrow_exception(failure);
+  return bytes;
+}
+
 outcome http_sync(const workload& w) {
   cr::asio_backend backend(backend_options(w));
   const cr::uri target(http_url(w));
   outcome out;
-  std::atomic<std::uint64_t> bytes{0};
   if (w.name == "http_download") {
     const auto req = cr::basic_request().get(target).response_as(cr::ignore());
     for (long i = 0; i < w.count; ++i) {
@@ -140,31 +173,9 @@ outcome http_sync(const workload& w) {
     }
   } else {
     const auto req = cr::basic_request().get(target).response_as(cr::as_string());
-    const int threads = w.connections;
-    std::atomic<long> next{0};
-    std::exception_ptr failure;
-    std::mutex failure_mutex;
-    auto worker = [&] {
-      try {
-        while (next.fetch_add(1) < w.count) {
-          check_deadline(w);
-          auto r = backend.send(req);
-          if (r.status() != 200) throw std::runtime_error("status " + std::to_string(r.status()));
-          bytes += r.body().size();
-        }
-      } catch (...) {
-        std::lock_guard lock(failure_mutex);
-        failure = std::current_exception();
-      }
-    };
-    std::vector<std::thread> pool;
-    for (int t = 1; t < threads; ++t)
-      pool.emplace_back(worker);
-    worker();
-    for (auto& t : pool)
-      t.join();
-    if (failure) std::rethrow_exception(failure);
-    out.bytes = bytes;
+    out.bytes = send_from_threads(backend, req, w, w.connections, [](const auto& r) {
+      if (r.status() != 200) throw std::runtime_error("status " + std::to_string(r.status()));
+    });
   }
   out.ops = w.count;
   return out;
@@ -316,32 +327,7 @@ outcome h2_sync(const workload& w) {
   outcome out;
   const auto req =
       cr::basic_request().get(target).version(h2_version(w)).response_as(cr::as_string());
-  std::atomic<long> next{0};
-  std::atomic<std::uint64_t> bytes{0};
-  std::exception_ptr failure;
-  std::mutex failure_mutex;
-  auto worker = [&] {
-    try {
-      while (next.fetch_add(1) < w.count) {
-        check_deadline(w);
-        auto r = backend.send(req);
-        check_h2(r);
-        bytes += r.body().size();
-      }
-    } catch (...) {
-      std::lock_guard lock(failure_mutex);
-      if (!failure) failure = std::current_exception();
-      next = w.count;  // the others stop too
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < w.in_flight; ++t)
-    pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool)
-    t.join();
-  if (failure) std::rethrow_exception(failure);
-  out.bytes = bytes;
+  out.bytes = send_from_threads(backend, req, w, w.in_flight, [](const auto& r) { check_h2(r); });
   out.ops = w.count;
   return out;
 }

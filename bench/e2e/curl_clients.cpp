@@ -48,18 +48,12 @@ outcome easy(const workload& w) {
   return out;
 }
 
-outcome multi(const workload& w) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  outcome out;
-  const std::string u = url(w);
-  CURLM* m = curl_multi_init();
-  curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(w.connections));
-  std::vector<CURL*> handles;
-  long started = 0, done = 0;
-  for (int i = 0; i < w.connections && started < w.count; ++i, ++started) {
-    handles.push_back(make_easy(u, &out.bytes));
-    curl_multi_add_handle(m, handles.back());
-  }
+// Runs w.count transfers on `handles` (already added to `m`, `started` of them begun): each
+// handle that finishes goes again until the count is reached. `check` sees each finished one.
+template <class Check>
+void run_multi(CURLM* m, const std::vector<CURL*>& handles, long started, const workload& w,
+               Check check) {
+  long done = 0;
   while (done < w.count) {
     check_deadline(w);
     int running = 0;
@@ -69,10 +63,11 @@ outcome multi(const workload& w) {
       if (msg->msg != CURLMSG_DONE) continue;
       if (msg->data.result != CURLE_OK)
         throw std::runtime_error(curl_easy_strerror(msg->data.result));
-      ++done;
       CURL* h = msg->easy_handle;
+      check(h);
+      ++done;
       curl_multi_remove_handle(m, h);
-      if (started < w.count) {  // reuse the handle (and its connection) for the next request
+      if (started < w.count) {  // reuse the handle (and its connection or stream) again
         curl_multi_add_handle(m, h);
         ++started;
       }
@@ -82,6 +77,21 @@ outcome multi(const workload& w) {
   for (CURL* h : handles)
     curl_easy_cleanup(h);
   curl_multi_cleanup(m);
+}
+
+outcome multi(const workload& w) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  outcome out;
+  const std::string u = url(w);
+  CURLM* m = curl_multi_init();
+  curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(w.connections));
+  std::vector<CURL*> handles;
+  long started = 0;
+  for (int i = 0; i < w.connections && started < w.count; ++i, ++started) {
+    handles.push_back(make_easy(u, &out.bytes));
+    curl_multi_add_handle(m, handles.back());
+  }
+  run_multi(m, handles, started, w, [](CURL*) {});
   out.ops = w.count;
   return out;
 }
@@ -97,7 +107,7 @@ outcome h2_multi(const workload& w) {
   curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, 1L);
   curl_multi_setopt(m, CURLMOPT_MAX_CONCURRENT_STREAMS, static_cast<long>(w.in_flight));
   std::vector<CURL*> handles;
-  long started = 0, done = 0;
+  long started = 0;
   for (int i = 0; i < w.in_flight && started < w.count; ++i, ++started) {
     CURL* h = make_easy(w.url, &out.bytes);
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
@@ -107,35 +117,15 @@ outcome h2_multi(const workload& w) {
     handles.push_back(h);
     curl_multi_add_handle(m, h);
   }
-  while (done < w.count) {
-    check_deadline(w);
-    int running = 0;
-    curl_multi_perform(m, &running);
-    int left = 0;
-    while (CURLMsg* msg = curl_multi_info_read(m, &left)) {
-      if (msg->msg != CURLMSG_DONE) continue;
-      if (msg->data.result != CURLE_OK)
-        throw std::runtime_error(curl_easy_strerror(msg->data.result));
-      CURL* h = msg->easy_handle;
-      long status = 0, version = 0;
-      curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-      curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
-      if (version != CURL_HTTP_VERSION_2_0)
-        throw wrong_protocol("libcurl's response came over HTTP version code " +
-                             std::to_string(version) + ", not HTTP/2");
-      if (status != 200) throw std::runtime_error("status " + std::to_string(status));
-      ++done;
-      curl_multi_remove_handle(m, h);
-      if (started < w.count) {  // the handle goes again, as another stream
-        curl_multi_add_handle(m, h);
-        ++started;
-      }
-    }
-    if (done < w.count) curl_multi_poll(m, nullptr, 0, 100, nullptr);
-  }
-  for (CURL* h : handles)
-    curl_easy_cleanup(h);
-  curl_multi_cleanup(m);
+  run_multi(m, handles, started, w, [](CURL* h) {
+    long status = 0, version = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
+    if (version != CURL_HTTP_VERSION_2_0)
+      throw wrong_protocol("libcurl's response came over HTTP version code " +
+                           std::to_string(version) + ", not HTTP/2");
+    if (status != 200) throw std::runtime_error("status " + std::to_string(status));
+  });
   out.ops = w.count;
   return out;
 }
