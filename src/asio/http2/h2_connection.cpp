@@ -45,27 +45,14 @@ void h2_connection::start() {
       strand_, [self]() { return self->write_loop(); }, net::detached);
 }
 
-bool h2_connection::can_submit() const {
+bool h2_connection::accepts_streams(std::chrono::milliseconds idle_limit) {
   std::lock_guard lock(mutex_);
-  return !failure_ && core_.can_submit();
-}
-
-std::size_t h2_connection::open_streams() const {
-  std::lock_guard lock(mutex_);
-  return core_.open_streams();
-}
-
-bool h2_connection::idle_longer_than(std::chrono::milliseconds limit) const {
-  std::lock_guard lock(mutex_);
+  if (failure_ || !core_.can_submit()) return false;
   // The clock first: counting the open streams walks them all.
-  return coarse_clock::now() - last_used_ > limit && core_.open_streams() == 0;
-}
-
-void h2_connection::retire() {
-  std::lock_guard lock(mutex_);
-  if (failure_) return;
+  if (coarse_clock::now() - last_used_ <= idle_limit || core_.open_streams() != 0) return true;
   core_.shutdown();
   kick_writer();
+  return false;
 }
 
 std::shared_ptr<h2_stream> h2_connection::submit(const http2::request_head& head, bool with_body) {
@@ -323,13 +310,7 @@ std::vector<std::weak_ptr<h2_stream>> h2_connection::fail(std::exception_ptr fai
 std::shared_ptr<h2_connection> h2_pool::usable(per_key& k) {
   std::erase_if(k.live, [](const auto& w) { return w.expired(); });
   for (auto& w : k.live) {
-    auto c = w.lock();
-    if (!c || !c->can_submit()) continue;
-    if (c->idle_longer_than(idle_timeout_)) {
-      c->retire();  // the server may be about to close it: a new one serves the request
-      continue;
-    }
-    return c;
+    if (auto c = w.lock(); c && c->accepts_streams(idle_timeout_)) return c;
   }
   return nullptr;
 }

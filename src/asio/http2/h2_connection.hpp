@@ -48,15 +48,10 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   /// Starts the read and write loops (the preface and SETTINGS go out first).
   void start();
 
-  /// New streams are accepted: not failed, no GOAWAY sent or received.
-  bool can_submit() const;
-  /// Streams submitted and not yet over.
-  std::size_t open_streams() const;
-  /// No stream open and none submitted for longer than `limit`.
-  bool idle_longer_than(std::chrono::milliseconds limit) const;
-  /// Graceful close: GOAWAY(NO_ERROR), no new streams; the connection closes once its open
-  /// streams are over (at once when there are none).
-  void retire();
+  /// New streams are accepted: not failed, no GOAWAY sent or received, and not idle (no
+  /// stream open or submitted) for longer than `idle_limit`. An idle one is retired instead:
+  /// GOAWAY(NO_ERROR), and it closes at once, as its server may be about to.
+  bool accepts_streams(std::chrono::milliseconds idle_limit);
 
   /// Starts a request. Throws as client_connection::submit_request, or the connection's
   /// failure.
