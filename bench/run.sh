@@ -72,6 +72,14 @@ head -c $((32 << 20)) /dev/urandom >"$state/docroot/32m"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
   -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout "$state/server.key" \
   -out "$state/server.pem" >"$state/logs/openssl.log" 2>&1
+# nginx answers /100b from memory: as a file it costs nginx five system calls a request (two
+# TCP_CORK setsockopt, writev, sendfile, recv) and the server, not the client, sets the pace of
+# the concurrent workloads. The body is the file's, so every client reads the same bytes.
+small_body=$(cat "$state/docroot/100b")
+small_location="location = /100b { return 200 \"$small_body\"; }"
+# HTTP/2 bodies go out in DATA frames of up to 256 KiB (courier allows that size, curl and
+# h2load 16 KiB): in its default 8 KiB frames nginx, not the client, is a download's limit.
+h2_chunk="http2_chunk_size 256k;"
 user_line=""
 [ "$(id -u)" -eq 0 ] && user_line="user root root;"
 cat >"$state/nginx.conf" <<NGINX
@@ -99,17 +107,22 @@ http {
   server {
     listen 127.0.0.1:$http_port;
     root $state/docroot;
+    $small_location
   }
   server {
     listen 127.0.0.1:$h2_port ssl http2;
     ssl_certificate $state/server.pem;
     ssl_certificate_key $state/server.key;
     http2_max_concurrent_streams 1000;
+    $h2_chunk
     root $state/docroot;
+    $small_location
   }
   server {
     listen 127.0.0.1:$h2c_nginx_port http2;
+    $h2_chunk
     root $state/docroot;
+    $small_location
   }
 }
 NGINX
