@@ -190,6 +190,33 @@ TEST(Http2HostileServer, ContentLengthThatDisagreesWithTheDataIsAStreamProtocolE
   f.expect_connection_usable();
 }
 
+TEST(Http2HostileServer, DataFramesUpToTheAdvertisedMaxFrameSizeAreTaken) {
+  h2::connection_options options;
+  fixture f(options);
+  f.feed(frame(HEADERS, END_HEADERS, 1, status_200));
+  const std::string body(options.max_frame_size, 'x');
+  f.feed(frame(DATA, END_STREAM, 1, body));
+  std::size_t received = 0;
+  for (const auto& d : f.all<h2::data_event>())
+    received += d.data.size();
+  EXPECT_EQ(received, body.size());
+  EXPECT_EQ(f.all<h2::end_of_stream_event>().size(), 1u);
+  EXPECT_TRUE(f.all<h2::connection_error_event>().empty());
+}
+
+TEST(Http2HostileServer, AFrameOverTheAdvertisedMaxFrameSizeIsAConnectionError) {
+  h2::connection_options options;
+  options.max_frame_size = 1 << 15;
+  fixture f(options);
+  f.feed(frame(HEADERS, END_HEADERS, 1, status_200));
+  f.feed(frame(DATA, END_STREAM, 1, std::string(options.max_frame_size + 1, 'x')));
+  auto errors = f.all<h2::connection_error_event>();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].code_name, "FRAME_SIZE_ERROR");
+  EXPECT_TRUE(errors[0].protocol_violation);
+  EXPECT_EQ(f.goaway_sent(), 0x6u);
+}
+
 TEST(Http2HostileServer, PushPromiseWithPushDisabledIsAConnectionError) {
   fixture f;
   const std::string promised("\x00\x00\x00\x02", 4);

@@ -585,6 +585,7 @@ client_connection::client_connection(connection_options options)
       {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, options.stream_window},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, options.max_header_list_size},
+      {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, options.max_frame_size},
   };
   if (nghttp2_submit_settings(impl_->session, NGHTTP2_FLAG_NONE, settings, std::size(settings)) !=
           0 ||
