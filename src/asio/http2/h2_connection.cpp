@@ -62,13 +62,15 @@ std::shared_ptr<h2_stream> h2_connection::submit(const http2::request_head& head
   auto s = std::make_shared<h2_stream>();
   s->id = core_.submit_request(
       head, with_body ? http2::request_body::supplied : http2::request_body::none);
+  s->sending_body = with_body;
   streams_.emplace(s->id, s);
   kick_writer();
   return s;
 }
 
-void h2_connection::supply_body(const h2_stream& s, std::string piece, bool end) {
+void h2_connection::supply_body(h2_stream& s, std::string piece, bool end) {
   std::lock_guard lock(mutex_);
+  if (end) s.sending_body = false;
   if (failure_ || s.over) return;
   core_.supply_body(s.id, std::move(piece), end);
   kick_writer();
@@ -150,11 +152,7 @@ bool h2_connection::wait_here(const std::shared_ptr<h2_stream>& s, clock::time_p
 
 std::optional<http2::event> h2_connection::take_event(h2_stream& s) {
   std::lock_guard lock(mutex_);
-  if (!s.events.empty()) {
-    http2::event e = std::move(s.events.front());
-    s.events.pop_front();
-    return e;
-  }
+  if (!s.events.empty()) return s.events.take_front();
   if (s.failure) std::rethrow_exception(s.failure);
   return std::nullopt;
 }
@@ -211,9 +209,11 @@ net::awaitable<void> h2_connection::write_loop() {
                   true);
       co_return;
     }
-    // Streams uploading a body may supply more now.
-    for (auto& [id, s] : streams_)
-      wake(*s);
+    // Streams uploading a body may supply more now (only they: a stream waiting for its
+    // answer would wake for nothing).
+    for (auto& [id, s] : streams_) {
+      if (s->sending_body) wake(*s);
+    }
   }
 }
 
