@@ -22,7 +22,8 @@ namespace courier::asio_detail {
 bool uses_http2(const asio_backend::impl& backend, const request_options& options,
                 const courier::uri& u);
 
-/// What one HTTP/2 hop reads and writes; every reference outlives the hop.
+/// What one HTTP/2 hop reads and writes; every reference outlives the hop. The hop's coroutine
+/// holds it by value: its frame is the only one between the exchange and the stream's waits.
 struct h2_hop {
   asio_backend::impl& backend;
   const request_options& options;
@@ -32,13 +33,13 @@ struct h2_hop {
   const courier::method& method;
   const courier::headers& fields;
   detail::encoded_body& body;
-  raw_response& out;         // gets the head (and the body for the memory destination)
-  const std::string& where;  // host:port
+  raw_response& out;  // gets the head (and the body for the memory destination)
+  std::string where;  // host:port
   /// The deadline of one wait for the server (read_timeout within the whole-request one).
   std::function<clock::time_point()> io_deadline;
   clock::time_point connect_deadline;
-  /// Throws the timeout_error of a wait that passed io_deadline().
-  std::function<void()> throw_read_timeout;
+  /// Throws the timeout_error of a wait for `where` that passed io_deadline().
+  std::function<void(const std::string& where)> throw_read_timeout;
 };
 
 /// Thrown by run_h2_hop under http_version::any when a new connection to an origin known to
@@ -53,6 +54,6 @@ std::string h2_pool_key(const courier::uri& u, const std::optional<courier::prox
 /// A stream the server did not process (REFUSED_STREAM, above a GOAWAY's last-stream-id) is
 /// sent again on another connection. When the awaiting coroutine is cancelled, the stream is
 /// reset (RST_STREAM(CANCEL)) and the connection lives on.
-net::awaitable<hop_result> run_h2_hop(const h2_hop& hop);
+net::awaitable<hop_result> run_h2_hop(h2_hop hop);
 
 }  // namespace courier::asio_detail
