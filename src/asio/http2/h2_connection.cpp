@@ -336,6 +336,13 @@ std::shared_ptr<h2_connection> h2_pool::usable(per_key& k) {
   return nullptr;
 }
 
+std::shared_ptr<h2_connection> h2_pool::find(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  if (closed_) throw operation_aborted("the asio_backend was destroyed");
+  auto it = keys_.find(key);
+  return it == keys_.end() ? nullptr : usable(it->second);
+}
+
 net::awaitable<std::shared_ptr<h2_connection>> h2_pool::get(const std::string& key,
                                                             clock::time_point until,
                                                             const connector& connect) {

@@ -125,6 +125,10 @@ class h2_pool {
 
   using connector = std::function<net::awaitable<std::shared_ptr<h2_connection>>()>;
 
+  /// A connection for `key` that accepts streams now, or nullptr (then get() waits for one or
+  /// makes one). The usual case, without a coroutine frame: most requests find one.
+  std::shared_ptr<h2_connection> find(const std::string& key);
+
   /// A connection for `key` that accepts streams, made with `connect` when there is none.
   /// Waits (until `until`, then timeout_error) while another request of the key connects.
   /// `connect` may make nothing (nullptr: the origin speaks HTTP/1.1); get then returns

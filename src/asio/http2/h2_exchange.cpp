@@ -330,11 +330,11 @@ std::string h2_pool_key(const courier::uri& u, const std::optional<courier::prox
 
 net::awaitable<hop_result> run_h2_hop(h2_hop hop) {
   for (int attempt = 1;; ++attempt) {
-    std::shared_ptr<h2_connection> c;
-    {
-      const std::string key = h2_pool_key(hop.uri, hop.backend.proxy_for(hop.uri, hop.options));
-      const h2_pool::connector connect = [&hop] { return open_connection(hop); };
-      c = co_await hop.backend.h2.get(key, hop.connect_deadline, connect);
+    const std::string key = h2_pool_key(hop.uri, hop.backend.proxy_for(hop.uri, hop.options));
+    auto c = hop.backend.h2.find(key);
+    if (!c) {
+      c = co_await hop.backend.h2.get(key, hop.connect_deadline,
+                                      [&hop] { return open_connection(hop); });
     }
     if (hop.body.source && attempt > 1) {
       if (!hop.body.source->rewindable()) {
