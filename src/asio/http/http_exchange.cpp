@@ -43,11 +43,13 @@ std::string ms(std::chrono::milliseconds d) {
   return std::to_string(d.count()) + " ms";
 }
 
-struct exchange_state {
+struct exchange_state final : hop_deadlines {
   exchange_state(asio_backend::impl& b, const request_data& req, const body_destination& d)
       : backend(b), options(req.options()), progress(req.progress()), dest(d) {
     if (options.timeout) overall = after(clock::now(), *options.timeout);
   }
+  exchange_state(const exchange_state&) = delete;
+  exchange_state& operator=(const exchange_state&) = delete;
 
   asio_backend::impl& backend;
   const request_options& options;            // the request's, which outlives the exchange
@@ -74,6 +76,11 @@ struct exchange_state {
                           " took longer than " + ms(*options.timeout));
     }
     throw timeout_error(std::string(what_timed_out) + " " + where + " for " + ms(per_op));
+  }
+
+  clock::time_point io_deadline() const override { return io_limit().until(); }
+  [[noreturn]] void throw_read_timeout(const std::string& where) const override {
+    throw_timeout("read timeout: no data from", options.read_timeout, where);
   }
 };
 
@@ -368,12 +375,8 @@ COURIER_HOT std::optional<hop_result> try_hop_here(exchange_state& st, hop_plan&
 // hop's own frame holds what it needs.
 net::awaitable<hop_result> run_http2_hop(exchange_state& st, hop_plan& plan, std::string where) {
   return run_h2_hop(h2_hop{st.backend, st.options, st.progress, st.dest, plan.uri(), plan.method(),
-                           plan.fields(), plan.body(), plan.response(), std::move(where),
-                           [&st] { return st.io_limit().until(); }, st.connect_deadline(),
-                           [&st](const std::string& where) {
-                             st.throw_timeout("read timeout: no data from", st.options.read_timeout,
-                                              where);
-                           }});
+                           plan.fields(), plan.body(), plan.response(), std::move(where), st,
+                           st.connect_deadline()});
 }
 
 // For http_version::any on https:// with no idle HTTP/1.1 connection to the origin: the hop

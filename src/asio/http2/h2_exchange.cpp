@@ -120,7 +120,9 @@ net::awaitable<void> send_body(const h2_hop& hop, h2_connection& conn,
   std::string piece;
   for (;;) {
     while (conn.body_buffered(*s) > upload_ahead) {
-      if (!co_await conn.wait(s, hop.io_deadline())) hop.throw_read_timeout(hop.where);
+      if (!co_await conn.wait(s, hop.deadlines.io_deadline())) {
+        hop.deadlines.throw_read_timeout(hop.where);
+      }
       if (conn.ended(*s)) co_return;  // the answer came early, or the connection failed
     }
     piece.resize(detail::body_chunk_size);
@@ -180,17 +182,18 @@ class h2_response {
     return false;
   }
 
-  hop_result result() { return std::move(result_); }
-
-  /// The final head arrived for as_stream(): the rest of the body is the caller's to read.
-  bool streaming() const noexcept { return streaming_; }
-  /// The body stream of a streaming() response.
-  std::shared_ptr<detail::body_stream_source> body_stream(std::shared_ptr<h2_connection> conn,
-                                                          std::shared_ptr<h2_stream> s) {
-    return std::make_shared<h2_body_stream>(
-        net::make_strand(hop_.backend.ioc), std::move(conn), std::move(s), std::move(decoder_),
-        hop_.where, hop_.options.read_timeout, length_,
-        hop_.progress ? *hop_.progress : progress_callback{}, hop_.options.progress_interval);
+  /// The hop's result once take_queued() said so. A response read as_stream() gets the rest
+  /// of its body as a body stream, which then owns the stream (`handed_over`).
+  hop_result result(std::shared_ptr<h2_connection> conn, std::shared_ptr<h2_stream> s,
+                    bool& handed_over) {
+    if (streaming_) {
+      result_.stream = std::make_shared<h2_body_stream>(
+          net::make_strand(hop_.backend.ioc), std::move(conn), std::move(s), std::move(decoder_),
+          hop_.where, hop_.options.read_timeout, length_,
+          hop_.progress ? *hop_.progress : progress_callback{}, hop_.options.progress_interval);
+      handed_over = true;
+    }
+    return std::move(result_);
   }
 
  private:
@@ -302,6 +305,14 @@ std::shared_ptr<h2_stream> submit(const h2_hop& hop, h2_connection& conn) {
                      hop.body.source != nullptr);
 }
 
+// The origin's connection when none accepts streams now: waited for, or opened. Its own
+// coroutine, so that run_h2_hop's frame holds nothing of it.
+net::awaitable<std::shared_ptr<h2_connection>> wait_for_connection(const h2_hop& hop) {
+  const std::string key = h2_pool_key(hop.uri, hop.backend.proxy_for(hop.uri, hop.options));
+  co_return co_await hop.backend.h2.get(key, hop.connect_deadline,
+                                        [&hop] { return open_connection(hop); });
+}
+
 }  // namespace
 
 bool uses_http2(const asio_backend::impl& backend, const request_options& options,
@@ -330,12 +341,8 @@ std::string h2_pool_key(const courier::uri& u, const std::optional<courier::prox
 
 net::awaitable<hop_result> run_h2_hop(h2_hop hop) {
   for (int attempt = 1;; ++attempt) {
-    const std::string key = h2_pool_key(hop.uri, hop.backend.proxy_for(hop.uri, hop.options));
-    auto c = hop.backend.h2.find(key);
-    if (!c) {
-      c = co_await hop.backend.h2.get(key, hop.connect_deadline,
-                                      [&hop] { return open_connection(hop); });
-    }
+    auto c = hop.backend.h2.find(h2_pool_key(hop.uri, hop.backend.proxy_for(hop.uri, hop.options)));
+    if (!c) c = co_await wait_for_connection(hop);
     if (hop.body.source && attempt > 1) {
       if (!hop.body.source->rewindable()) {
         throw read_error("the HTTP/2 server " + hop.where +
@@ -351,14 +358,11 @@ net::awaitable<hop_result> run_h2_hop(h2_hop hop) {
       if (hop.body.source) co_await send_body(hop, conn, s);
       h2_response reader(hop, conn, *s);
       while (!reader.take_queued()) {
-        if (!co_await conn.wait(s, hop.io_deadline())) hop.throw_read_timeout(hop.where);
+        if (!co_await conn.wait(s, hop.deadlines.io_deadline())) {
+          hop.deadlines.throw_read_timeout(hop.where);
+        }
       }
-      hop_result r = reader.result();
-      if (reader.streaming()) {
-        r.stream = reader.body_stream(c, s);
-        guard.handed_over = true;
-      }
-      co_return r;
+      co_return reader.result(c, s, guard.handed_over);
     } catch (const unprocessed_stream& u) {
       if (attempt >= max_h2_attempts) {
         throw read_error(u.message + " (tried " + std::to_string(attempt) + " times)");

@@ -10,7 +10,6 @@
 
 #include <courier/response.hpp>
 
-#include <functional>
 #include <memory>
 #include <string>
 
@@ -21,6 +20,18 @@ namespace courier::asio_detail {
 /// prior knowledge).
 bool uses_http2(const asio_backend::impl& backend, const request_options& options,
                 const courier::uri& u);
+
+/// The deadlines of a hop's waits for the server, kept by its exchange.
+class hop_deadlines {
+ public:
+  /// The deadline of one wait for the server (read_timeout within the whole-request one).
+  virtual clock::time_point io_deadline() const = 0;
+  /// Throws the timeout_error of a wait for `where` that passed io_deadline().
+  [[noreturn]] virtual void throw_read_timeout(const std::string& where) const = 0;
+
+ protected:
+  ~hop_deadlines() = default;
+};
 
 /// What one HTTP/2 hop reads and writes; every reference outlives the hop. The hop's coroutine
 /// holds it by value: its frame is the only one between the exchange and the stream's waits.
@@ -35,11 +46,8 @@ struct h2_hop {
   detail::encoded_body& body;
   raw_response& out;  // gets the head (and the body for the memory destination)
   std::string where;  // host:port
-  /// The deadline of one wait for the server (read_timeout within the whole-request one).
-  std::function<clock::time_point()> io_deadline;
+  const hop_deadlines& deadlines;
   clock::time_point connect_deadline;
-  /// Throws the timeout_error of a wait for `where` that passed io_deadline().
-  std::function<void(const std::string& where)> throw_read_timeout;
 };
 
 /// Thrown by run_h2_hop under http_version::any when a new connection to an origin known to
