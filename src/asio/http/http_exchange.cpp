@@ -43,11 +43,13 @@ std::string ms(std::chrono::milliseconds d) {
   return std::to_string(d.count()) + " ms";
 }
 
-struct exchange_state {
+struct exchange_state final : hop_deadlines {
   exchange_state(asio_backend::impl& b, const request_data& req, const body_destination& d)
       : backend(b), options(req.options()), progress(req.progress()), dest(d) {
     if (options.timeout) overall = after(clock::now(), *options.timeout);
   }
+  exchange_state(const exchange_state&) = delete;
+  exchange_state& operator=(const exchange_state&) = delete;
 
   asio_backend::impl& backend;
   const request_options& options;            // the request's, which outlives the exchange
@@ -74,6 +76,11 @@ struct exchange_state {
                           " took longer than " + ms(*options.timeout));
     }
     throw timeout_error(std::string(what_timed_out) + " " + where + " for " + ms(per_op));
+  }
+
+  clock::time_point io_deadline() const override { return io_limit().until(); }
+  [[noreturn]] void throw_read_timeout(const std::string& where) const override {
+    throw_timeout("read timeout: no data from", options.read_timeout, where);
   }
 };
 
@@ -364,25 +371,12 @@ COURIER_HOT std::optional<hop_result> try_hop_here(exchange_state& st, hop_plan&
   }
 }
 
-// The hop over HTTP/2 (h2_exchange.cpp), with this exchange's deadlines.
-COURIER_COLD net::awaitable<hop_result> run_http2_hop(exchange_state& st, hop_plan& plan,
-                                                      const std::string& where) {
-  const h2_hop hop{st.backend,
-                   st.options,
-                   st.progress,
-                   st.dest,
-                   plan.uri(),
-                   plan.method(),
-                   plan.fields(),
-                   plan.body(),
-                   plan.response(),
-                   where,
-                   [&st] { return st.io_limit().until(); },
-                   st.connect_deadline(),
-                   [&st, &where] {
-                     st.throw_timeout("read timeout: no data from", st.options.read_timeout, where);
-                   }};
-  co_return co_await run_h2_hop(hop);
+// The hop over HTTP/2 (h2_exchange.cpp), with this exchange's deadlines. Not a coroutine: the
+// hop's own frame holds what it needs.
+net::awaitable<hop_result> run_http2_hop(exchange_state& st, hop_plan& plan, std::string where) {
+  return run_h2_hop(h2_hop{st.backend, st.options, st.progress, st.dest, plan.uri(), plan.method(),
+                           plan.fields(), plan.body(), plan.response(), std::move(where), st,
+                           st.connect_deadline()});
 }
 
 // For http_version::any on https:// with no idle HTTP/1.1 connection to the origin: the hop
@@ -437,9 +431,6 @@ net::awaitable<hop_result> run_hop(exchange_state& st, hop_plan& plan, hop_start
   const courier::uri& u = plan.uri();
   detail::encoded_body& body = plan.body();
   const std::string where = host_port(u.host(), u.port());
-  if (st.options.version || st.backend.options.version != http_version::any) [[unlikely]] {
-    if (uses_http2(st.backend, st.options, u)) co_return co_await run_http2_hop(st, plan, where);
-  }
   // http_version::any over TLS: ALPN offers h2 as well (the choice is remembered per origin).
   const bool offers_h2 =
       u.is_secure() && st.options.version.value_or(st.backend.options.version) == http_version::any;
@@ -513,26 +504,33 @@ net::awaitable<hop_result> run_hop(exchange_state& st, hop_plan& plan, hop_start
   }
 }
 
-// `req` and `dest` must outlive the exchange: the async entry points go through
-// run_owned_exchange, which holds copies. The response is built in `out` (a response is
-// large: every move of it costs).
-net::awaitable<void> run_exchange(asio_backend::impl& backend, const request_data& req,
-                                  const body_destination& dest, bool on_caller_context,
-                                  raw_response& out) {
-  exchange_state st(backend, req, dest);
-  st.on_caller_context = on_caller_context;
-  hop_plan plan(req, out);
-  while (!plan.take(co_await run_hop(st, plan, hop_start{}), st)) {
+// One hop as a coroutine. A request whose version says HTTP/2 goes straight to the HTTP/2 hop,
+// without run_hop's frame, which only HTTP/1.1 needs: a frame is held as long as its request
+// is in flight, and an HTTP/2 connection carries many at once.
+net::awaitable<hop_result> start_hop(exchange_state& st, hop_plan& plan, hop_start start) {
+  const courier::uri& u = plan.uri();
+  if (st.options.version || st.backend.options.version != http_version::any) [[unlikely]] {
+    if (uses_http2(st.backend, st.options, u)) {
+      return run_http2_hop(st, plan, host_port(u.host(), u.port()));
+    }
   }
+  return run_hop(st, plan, std::move(start));
 }
 
-// `backend` is held: an exchange on the caller's own io_context may outlive the asio_backend
-// object (it then ends normally, and its connection is closed rather than pooled).
-net::awaitable<raw_response> run_owned_exchange(std::shared_ptr<asio_backend::impl> backend,
-                                                request_data req, body_destination dest,
-                                                bool on_caller_context) {
-  raw_response out;
-  co_await run_exchange(*backend, req, dest, on_caller_context, out);
+// The async exchange, redirects included. `backend` is held: an exchange on the caller's own
+// io_context may outlive the asio_backend object (it then ends normally, and its connection
+// is closed rather than pooled). The response is built where it is handed over: a response
+// held by value would be in this frame, its result and co_spawn's, once each, for as long as
+// the request is in flight.
+net::awaitable<std::unique_ptr<raw_response>> run_owned_exchange(
+    std::shared_ptr<asio_backend::impl> backend, request_data req, body_destination dest,
+    bool on_caller_context) {
+  auto out = std::make_unique<raw_response>();
+  exchange_state st(*backend, req, dest);
+  st.on_caller_context = on_caller_context;
+  hop_plan plan(req, *out);
+  while (!plan.take(co_await start_hop(st, plan, hop_start{}), st)) {
+  }
   co_return out;
 }
 
@@ -559,10 +557,11 @@ COURIER_COLD hop_result run_hop_here(exchange_state& st, hop_plan& plan, hop_sta
 
   std::exception_ptr failure;
   std::optional<hop_result> result;
-  net::co_spawn(ioc, run_hop(st, plan, std::move(start)), [&](std::exception_ptr e, hop_result r) {
-    failure = e;
-    if (!e) result.emplace(std::move(r));
-  });
+  net::co_spawn(ioc, start_hop(st, plan, std::move(start)),
+                [&](std::exception_ptr e, hop_result r) {
+                  failure = e;
+                  if (!e) result.emplace(std::move(r));
+                });
   ioc.restart();
   ioc.run();  // returns once the hop is done: its pending operations count as work
   if (failure) std::rethrow_exception(failure);
@@ -606,7 +605,9 @@ void start_http_exchange(asio_backend::impl& backend, request_data req, body_des
             "the request to " + (u ? host_port(u->host(), u->port()) : std::string("its server")) +
             " was cancelled before its response was complete; its connection was closed"));
       },
-      std::move(done));
+      [done = std::move(done)](std::exception_ptr e, std::unique_ptr<raw_response> r) mutable {
+        std::move(done)(e, r ? std::move(*r) : raw_response{});
+      });
 }
 
 COURIER_HOT raw_response run_http_exchange_here(asio_backend::impl& backend,

@@ -2,6 +2,7 @@
 
 #include <courier/error.hpp>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -62,13 +63,15 @@ std::shared_ptr<h2_stream> h2_connection::submit(const http2::request_head& head
   auto s = std::make_shared<h2_stream>();
   s->id = core_.submit_request(
       head, with_body ? http2::request_body::supplied : http2::request_body::none);
+  s->sending_body = with_body;
   streams_.emplace(s->id, s);
   kick_writer();
   return s;
 }
 
-void h2_connection::supply_body(const h2_stream& s, std::string piece, bool end) {
+void h2_connection::supply_body(h2_stream& s, std::string piece, bool end) {
   std::lock_guard lock(mutex_);
+  if (end) s.sending_body = false;
   if (failure_ || s.over) return;
   core_.supply_body(s.id, std::move(piece), end);
   kick_writer();
@@ -103,35 +106,55 @@ void h2_connection::wake(h2_stream& s) {
   }
 }
 
+// Not a coroutine: the wait is one timer operation, whose handler resumes the exchange. A
+// frame of its own would be held by every stream waiting for its answer.
 net::awaitable<bool> h2_connection::wait(const std::shared_ptr<h2_stream>& s,
                                          clock::time_point until) {
-  const auto ex = co_await net::this_coro::executor;
-  auto timer = std::make_shared<net::steady_timer>(ex);
-  {
-    std::lock_guard lock(mutex_);
-    if (!s->events.empty() || s->over || s->failure) co_return true;
-    // Posted to the waiting coroutine's own serialized executor: it runs once the coroutine
-    // is suspended in the wait below, never before.
-    // Holds no part of the timer: the read loop may drop this function after the exchange,
-    // and the executor the timer lives on, are gone.
-    std::weak_ptr<net::steady_timer> weak = timer;
-    s->wake = [ex, weak] {
-      net::post(ex, [weak] {
-        if (auto t = weak.lock()) t->cancel();
-      });
-    };
-  }
-  timer->expires_at(until);
-  boost::system::error_code ec;
-  co_await timer->async_wait(net::redirect_error(net::use_awaitable, ec));
-  {
-    std::lock_guard lock(mutex_);
-    s->wake = nullptr;
-  }
-  if ((co_await net::this_coro::cancellation_state).cancelled() != net::cancellation_type::none) {
-    throw operation_aborted("the request to " + where_ + " was cancelled");
-  }
-  co_return ec || clock::now() < until;
+  return net::async_initiate<const net::use_awaitable_t<>&, void(std::exception_ptr, bool)>(
+      [](auto resume, std::shared_ptr<h2_connection> self, std::shared_ptr<h2_stream> s,
+         clock::time_point until) {
+        const auto ex = net::get_associated_executor(resume);  // the exchange's, serialized
+        std::shared_ptr<net::steady_timer> timer;
+        {
+          std::lock_guard lock(self->mutex_);
+          if (!s->events.empty() || s->over || s->failure) {
+            net::post(ex,
+                      [resume = std::move(resume)]() mutable { std::move(resume)(nullptr, true); });
+            return;
+          }
+          timer = std::make_shared<net::steady_timer>(ex);
+          // Posted to the exchange's own executor: it runs once the exchange is suspended in
+          // the wait below, never before. Holds no part of the timer: the read loop may drop
+          // this function after the exchange, and the executor the timer lives on, are gone.
+          std::weak_ptr<net::steady_timer> weak = timer;
+          s->wake = [ex, weak] {
+            net::post(ex, [weak] {
+              if (auto t = weak.lock()) t->cancel();
+            });
+          };
+        }
+        timer->expires_at(until);
+        // The exchange's cancellation reaches the timer; a wake-up cancels it too, and takes
+        // `wake` (which tells the two apart).
+        const auto slot = net::get_associated_cancellation_slot(resume);
+        timer->async_wait(net::bind_cancellation_slot(
+            slot, [self = std::move(self), s = std::move(s), timer, until,
+                   resume = std::move(resume)](boost::system::error_code ec) mutable {
+              bool woken = false;
+              {
+                std::lock_guard lock(self->mutex_);
+                woken = !s->wake;
+                s->wake = nullptr;
+              }
+              std::exception_ptr cancelled;
+              if (ec == net::error::operation_aborted && !woken) {
+                cancelled = std::make_exception_ptr(
+                    operation_aborted("the request to " + self->where_ + " was cancelled"));
+              }
+              std::move(resume)(cancelled, woken || clock::now() < until);
+            }));
+      },
+      net::use_awaitable, shared_from_this(), s, until);
 }
 
 bool h2_connection::wait_here(const std::shared_ptr<h2_stream>& s, clock::time_point until) {
@@ -150,11 +173,7 @@ bool h2_connection::wait_here(const std::shared_ptr<h2_stream>& s, clock::time_p
 
 std::optional<http2::event> h2_connection::take_event(h2_stream& s) {
   std::lock_guard lock(mutex_);
-  if (!s.events.empty()) {
-    http2::event e = std::move(s.events.front());
-    s.events.pop_front();
-    return e;
-  }
+  if (!s.events.empty()) return s.events.take_front();
   if (s.failure) std::rethrow_exception(s.failure);
   return std::nullopt;
 }
@@ -211,9 +230,11 @@ net::awaitable<void> h2_connection::write_loop() {
                   true);
       co_return;
     }
-    // Streams uploading a body may supply more now.
-    for (auto& [id, s] : streams_)
-      wake(*s);
+    // Streams uploading a body may supply more now (only they: a stream waiting for its
+    // answer would wake for nothing).
+    for (auto& [id, s] : streams_) {
+      if (s->sending_body) wake(*s);
+    }
   }
 }
 
@@ -313,6 +334,13 @@ std::shared_ptr<h2_connection> h2_pool::usable(per_key& k) {
     if (auto c = w.lock(); c && c->accepts_streams(idle_timeout_)) return c;
   }
   return nullptr;
+}
+
+std::shared_ptr<h2_connection> h2_pool::find(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  if (closed_) throw operation_aborted("the asio_backend was destroyed");
+  auto it = keys_.find(key);
+  return it == keys_.end() ? nullptr : usable(it->second);
 }
 
 net::awaitable<std::shared_ptr<h2_connection>> h2_pool::get(const std::string& key,

@@ -7,12 +7,12 @@
 
 #include "asio/connection/transport.hpp"
 
+#include "core/lazy_fifo.hpp"
 #include "proto/http2/client_connection.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <deque>
 #include <exception>
 #include <functional>
 #include <map>
@@ -29,10 +29,12 @@ namespace http2 = courier::proto::http2;
 /// One request's stream, as its exchange sees it. Owned by the exchange and the connection.
 struct h2_stream {
   http2::stream_id id = 0;
-  std::deque<http2::event> events;  // in arrival order, taken by the exchange
-  std::exception_ptr failure;       // the connection failed (or the backend went away)
-  bool over = false;                // no more events will come
-  std::function<void()> wake;       // set while the exchange waits
+  // In arrival order, taken by the exchange; room for the usual head, piece of body and end.
+  detail::lazy_fifo<http2::event> events{3};
+  std::exception_ptr failure;  // the connection failed (or the backend went away)
+  bool over = false;           // no more events will come
+  bool sending_body = false;   // woken by each write too: there may be room for more body
+  std::function<void()> wake;  // set while the exchange waits
 };
 
 class h2_connection : public std::enable_shared_from_this<h2_connection> {
@@ -57,7 +59,7 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   /// failure.
   std::shared_ptr<h2_stream> submit(const http2::request_head& head, bool with_body);
   /// The next piece of a request body (see client_connection::supply_body).
-  void supply_body(const h2_stream& s, std::string piece, bool end);
+  void supply_body(h2_stream& s, std::string piece, bool end);
   /// Body bytes supplied and not yet sent.
   std::size_t body_buffered(const h2_stream& s) const;
   /// The exchange took `n` body bytes: the windows reopen by that much.
@@ -67,8 +69,9 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   void cancel(h2_stream& s);
 
   /// Waits until the stream has an event, is over or failed, or the connection wrote a batch
-  /// (room for more body), or `until` passes. Returns false when `until` passed. Must be
-  /// awaited on a serialized executor (a strand, or an io_context run by one thread).
+  /// (room for more body, while the stream sends one), or `until` passes. Returns false when
+  /// `until` passed. Must be awaited on a serialized executor (a strand, or an io_context run by
+  /// one thread).
   net::awaitable<bool> wait(const std::shared_ptr<h2_stream>& s, clock::time_point until);
   /// The same, blocking the calling thread (for a blocking read of a body stream).
   bool wait_here(const std::shared_ptr<h2_stream>& s, clock::time_point until);
@@ -121,6 +124,10 @@ class h2_pool {
   explicit h2_pool(std::chrono::milliseconds idle_timeout) : idle_timeout_(idle_timeout) {}
 
   using connector = std::function<net::awaitable<std::shared_ptr<h2_connection>>()>;
+
+  /// A connection for `key` that accepts streams now, or nullptr (then get() waits for one or
+  /// makes one). The usual case, without a coroutine frame: most requests find one.
+  std::shared_ptr<h2_connection> find(const std::string& key);
 
   /// A connection for `key` that accepts streams, made with `connect` when there is none.
   /// Waits (until `until`, then timeout_error) while another request of the key connects.

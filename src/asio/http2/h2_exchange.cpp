@@ -120,8 +120,8 @@ net::awaitable<void> send_body(const h2_hop& hop, h2_connection& conn,
   std::string piece;
   for (;;) {
     while (conn.body_buffered(*s) > upload_ahead) {
-      if (!co_await conn.wait(s, hop.io_deadline())) {
-        hop.throw_read_timeout();
+      if (!co_await conn.wait(s, hop.deadlines.io_deadline())) {
+        hop.deadlines.throw_read_timeout(hop.where);
       }
       if (conn.ended(*s)) co_return;  // the answer came early, or the connection failed
     }
@@ -170,17 +170,30 @@ class h2_response {
         e);
   }
 
-  hop_result result() { return std::move(result_); }
+  /// Takes the stream's queued events: true once the response is complete (or a redirect to
+  /// follow was found). Throws when the stream ended without one.
+  bool take_queued() {
+    while (auto e = conn_.take_event(stream_)) {
+      if (take(*e)) return true;
+    }
+    if (conn_.drained(stream_)) {
+      throw read_error("the HTTP/2 stream to " + hop_.where + " ended without a response");
+    }
+    return false;
+  }
 
-  /// The final head arrived for as_stream(): the rest of the body is the caller's to read.
-  bool streaming() const noexcept { return streaming_; }
-  /// The body stream of a streaming() response.
-  std::shared_ptr<detail::body_stream_source> body_stream(std::shared_ptr<h2_connection> conn,
-                                                          std::shared_ptr<h2_stream> s) {
-    return std::make_shared<h2_body_stream>(
-        net::make_strand(hop_.backend.ioc), std::move(conn), std::move(s), std::move(decoder_),
-        hop_.where, hop_.options.read_timeout, length_,
-        hop_.progress ? *hop_.progress : progress_callback{}, hop_.options.progress_interval);
+  /// The hop's result once take_queued() said so. A response read as_stream() gets the rest
+  /// of its body as a body stream, which then owns the stream (`handed_over`).
+  hop_result result(std::shared_ptr<h2_connection> conn, std::shared_ptr<h2_stream> s,
+                    bool& handed_over) {
+    if (streaming_) {
+      result_.stream = std::make_shared<h2_body_stream>(
+          net::make_strand(hop_.backend.ioc), std::move(conn), std::move(s), std::move(decoder_),
+          hop_.where, hop_.options.read_timeout, length_,
+          hop_.progress ? *hop_.progress : progress_callback{}, hop_.options.progress_interval);
+      handed_over = true;
+    }
+    return std::move(result_);
   }
 
  private:
@@ -285,28 +298,19 @@ struct stream_guard {
   }
 };
 
-net::awaitable<hop_result> run_on(const h2_hop& hop, const std::shared_ptr<h2_connection>& c,
-                                  const http2::request_head& head) {
-  h2_connection& conn = *c;
-  auto s = conn.submit(head, hop.body.source != nullptr);
-  stream_guard guard{conn, *s};
-  if (hop.body.source) co_await send_body(hop, conn, s);
-  h2_response reader(hop, conn, *s);
-  for (;;) {
-    while (auto e = conn.take_event(*s)) {
-      if (!reader.take(*e)) continue;
-      hop_result r = reader.result();
-      if (reader.streaming()) {
-        r.stream = reader.body_stream(c, s);
-        guard.handed_over = true;
-      }
-      co_return r;
-    }
-    if (conn.drained(*s)) {
-      throw read_error("the HTTP/2 stream to " + hop.where + " ended without a response");
-    }
-    if (!co_await conn.wait(s, hop.io_deadline())) hop.throw_read_timeout();
-  }
+// Starts the hop's request on `conn`. Its head is made here and dropped once nghttp2 has
+// copied it: a request in flight holds none of it (a retry makes it again).
+std::shared_ptr<h2_stream> submit(const h2_hop& hop, h2_connection& conn) {
+  return conn.submit(http2::make_request_head(hop.method, hop.uri, request_fields(hop)),
+                     hop.body.source != nullptr);
+}
+
+// The origin's connection when none accepts streams now: waited for, or opened. Its own
+// coroutine, so that run_h2_hop's frame holds nothing of it.
+net::awaitable<std::shared_ptr<h2_connection>> wait_for_connection(const h2_hop& hop) {
+  const std::string key = h2_pool_key(hop.uri, hop.backend.proxy_for(hop.uri, hop.options));
+  co_return co_await hop.backend.h2.get(key, hop.connect_deadline,
+                                        [&hop] { return open_connection(hop); });
 }
 
 }  // namespace
@@ -335,13 +339,10 @@ std::string h2_pool_key(const courier::uri& u, const std::optional<courier::prox
   return transport::make_pool_key(u.origin(), via, true) + " h2";
 }
 
-net::awaitable<hop_result> run_h2_hop(const h2_hop& hop) {
-  const http2::request_head head =
-      http2::make_request_head(hop.method, hop.uri, request_fields(hop));
-  const std::string key = h2_pool_key(hop.uri, hop.backend.proxy_for(hop.uri, hop.options));
+net::awaitable<hop_result> run_h2_hop(h2_hop hop) {
   for (int attempt = 1;; ++attempt) {
-    auto conn = co_await hop.backend.h2.get(key, hop.connect_deadline,
-                                            [&hop] { return open_connection(hop); });
+    auto c = hop.backend.h2.find(h2_pool_key(hop.uri, hop.backend.proxy_for(hop.uri, hop.options)));
+    if (!c) c = co_await wait_for_connection(hop);
     if (hop.body.source && attempt > 1) {
       if (!hop.body.source->rewindable()) {
         throw read_error("the HTTP/2 server " + hop.where +
@@ -351,7 +352,17 @@ net::awaitable<hop_result> run_h2_hop(const h2_hop& hop) {
       hop.body.source->rewind();
     }
     try {
-      co_return co_await run_on(hop, conn, head);
+      h2_connection& conn = *c;
+      const auto s = submit(hop, conn);
+      stream_guard guard{conn, *s};
+      if (hop.body.source) co_await send_body(hop, conn, s);
+      h2_response reader(hop, conn, *s);
+      while (!reader.take_queued()) {
+        if (!co_await conn.wait(s, hop.deadlines.io_deadline())) {
+          hop.deadlines.throw_read_timeout(hop.where);
+        }
+      }
+      co_return reader.result(c, s, guard.handed_over);
     } catch (const unprocessed_stream& u) {
       if (attempt >= max_h2_attempts) {
         throw read_error(u.message + " (tried " + std::to_string(attempt) + " times)");

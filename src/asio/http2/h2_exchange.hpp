@@ -10,7 +10,6 @@
 
 #include <courier/response.hpp>
 
-#include <functional>
 #include <memory>
 #include <string>
 
@@ -22,7 +21,20 @@ namespace courier::asio_detail {
 bool uses_http2(const asio_backend::impl& backend, const request_options& options,
                 const courier::uri& u);
 
-/// What one HTTP/2 hop reads and writes; every reference outlives the hop.
+/// The deadlines of a hop's waits for the server, kept by its exchange.
+class hop_deadlines {
+ public:
+  /// The deadline of one wait for the server (read_timeout within the whole-request one).
+  virtual clock::time_point io_deadline() const = 0;
+  /// Throws the timeout_error of a wait for `where` that passed io_deadline().
+  [[noreturn]] virtual void throw_read_timeout(const std::string& where) const = 0;
+
+ protected:
+  ~hop_deadlines() = default;
+};
+
+/// What one HTTP/2 hop reads and writes; every reference outlives the hop. The hop's coroutine
+/// holds it by value: its frame is the only one between the exchange and the stream's waits.
 struct h2_hop {
   asio_backend::impl& backend;
   const request_options& options;
@@ -32,13 +44,10 @@ struct h2_hop {
   const courier::method& method;
   const courier::headers& fields;
   detail::encoded_body& body;
-  raw_response& out;         // gets the head (and the body for the memory destination)
-  const std::string& where;  // host:port
-  /// The deadline of one wait for the server (read_timeout within the whole-request one).
-  std::function<clock::time_point()> io_deadline;
+  raw_response& out;  // gets the head (and the body for the memory destination)
+  std::string where;  // host:port
+  const hop_deadlines& deadlines;
   clock::time_point connect_deadline;
-  /// Throws the timeout_error of a wait that passed io_deadline().
-  std::function<void()> throw_read_timeout;
 };
 
 /// Thrown by run_h2_hop under http_version::any when a new connection to an origin known to
@@ -53,6 +62,6 @@ std::string h2_pool_key(const courier::uri& u, const std::optional<courier::prox
 /// A stream the server did not process (REFUSED_STREAM, above a GOAWAY's last-stream-id) is
 /// sent again on another connection. When the awaiting coroutine is cancelled, the stream is
 /// reset (RST_STREAM(CANCEL)) and the connection lives on.
-net::awaitable<hop_result> run_h2_hop(const h2_hop& hop);
+net::awaitable<hop_result> run_h2_hop(h2_hop hop);
 
 }  // namespace courier::asio_detail

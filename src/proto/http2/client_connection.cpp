@@ -1,5 +1,6 @@
 #include "proto/http2/client_connection.hpp"
 
+#include "core/lazy_fifo.hpp"
 #include "proto/http2/error_code.hpp"
 
 #include <courier/error.hpp>
@@ -110,8 +111,8 @@ nghttp2_nv make_nv(std::string_view name, std::string_view value, std::uint8_t f
 
 struct client_connection::impl {
   struct stream_state {
-    // Request body supplied and not yet sent.
-    std::deque<std::string> body;
+    // Request body supplied and not yet sent (most streams have none).
+    detail::lazy_fifo<std::string> body;
     std::size_t body_front_offset = 0;
     std::size_t body_buffered = 0;
     bool body_ended = true;
