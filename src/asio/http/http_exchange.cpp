@@ -376,7 +376,7 @@ COURIER_HOT std::optional<hop_result> try_hop_here(exchange_state& st, hop_plan&
 net::awaitable<hop_result> run_http2_hop(exchange_state& st, hop_plan& plan, std::string where) {
   return run_h2_hop(h2_hop{st.backend, st.options, st.progress, st.dest, plan.uri(), plan.method(),
                            plan.fields(), plan.body(), plan.response(), std::move(where), st,
-                           st.connect_deadline()});
+                           st.connect_deadline(), st.on_caller_thread});
 }
 
 // For http_version::any on https:// with no idle HTTP/1.1 connection to the origin: the hop

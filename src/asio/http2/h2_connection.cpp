@@ -38,6 +38,15 @@ h2_connection::h2_connection(std::unique_ptr<transport> t, net::any_io_executor 
 
 h2_connection::~h2_connection() = default;
 
+h2_connection::locked::~locked() {
+  if (c_.to_notify_.empty()) return;
+  auto woken = std::move(c_.to_notify_);
+  c_.to_notify_.clear();
+  lock_.unlock();
+  for (auto& w : woken)
+    w->cv.notify_one();
+}
+
 void h2_connection::start() {
   auto self = shared_from_this();
   net::co_spawn(
@@ -47,7 +56,7 @@ void h2_connection::start() {
 }
 
 bool h2_connection::accepts_streams(std::chrono::milliseconds idle_limit) {
-  std::lock_guard lock(mutex_);
+  locked lock(*this);
   if (failure_ || !core_.can_submit()) return false;
   // The clock first: counting the open streams walks them all.
   if (coarse_clock::now() - last_used_ <= idle_limit || core_.open_streams() != 0) return true;
@@ -57,7 +66,7 @@ bool h2_connection::accepts_streams(std::chrono::milliseconds idle_limit) {
 }
 
 std::shared_ptr<h2_stream> h2_connection::submit(const http2::request_head& head, bool with_body) {
-  std::lock_guard lock(mutex_);
+  locked lock(*this);
   if (failure_) std::rethrow_exception(failure_);
   last_used_ = coarse_clock::now();
   auto s = std::make_shared<h2_stream>();
@@ -70,7 +79,7 @@ std::shared_ptr<h2_stream> h2_connection::submit(const http2::request_head& head
 }
 
 void h2_connection::supply_body(h2_stream& s, std::string piece, bool end) {
-  std::lock_guard lock(mutex_);
+  locked lock(*this);
   if (end) s.sending_body = false;
   if (failure_ || s.over) return;
   core_.supply_body(s.id, std::move(piece), end);
@@ -78,19 +87,19 @@ void h2_connection::supply_body(h2_stream& s, std::string piece, bool end) {
 }
 
 std::size_t h2_connection::body_buffered(const h2_stream& s) const {
-  std::lock_guard lock(mutex_);
+  locked lock(*this);
   return s.over || failure_ ? 0 : core_.body_buffered(s.id);
 }
 
 void h2_connection::consumed(const h2_stream& s, std::size_t n) {
-  std::lock_guard lock(mutex_);
+  locked lock(*this);
   if (failure_) return;
   core_.consumed(s.id, n);
   kick_writer();
 }
 
 void h2_connection::cancel(h2_stream& s) {
-  std::lock_guard lock(mutex_);
+  locked lock(*this);
   s.wake = nullptr;
   if (s.over || failure_) return;
   s.over = true;
@@ -116,7 +125,7 @@ net::awaitable<bool> h2_connection::wait(const std::shared_ptr<h2_stream>& s,
         const auto ex = net::get_associated_executor(resume);  // the exchange's, serialized
         std::shared_ptr<net::steady_timer> timer;
         {
-          std::lock_guard lock(self->mutex_);
+          locked lock(*self);
           if (!s->events.empty() || s->over || s->failure) {
             net::post(ex,
                       [resume = std::move(resume)]() mutable { std::move(resume)(nullptr, true); });
@@ -142,7 +151,7 @@ net::awaitable<bool> h2_connection::wait(const std::shared_ptr<h2_stream>& s,
                    resume = std::move(resume)](boost::system::error_code ec) mutable {
               bool woken = false;
               {
-                std::lock_guard lock(self->mutex_);
+                locked lock(*self);
                 woken = !s->wake;
                 s->wake = nullptr;
               }
@@ -158,35 +167,45 @@ net::awaitable<bool> h2_connection::wait(const std::shared_ptr<h2_stream>& s,
 }
 
 bool h2_connection::wait_here(const std::shared_ptr<h2_stream>& s, clock::time_point until) {
-  std::unique_lock lock(mutex_);
-  if (!s->events.empty() || s->over || s->failure) return true;
-  // wake() runs with mutex_ held, so the flag and the notification cannot be missed.
-  auto woken = std::make_shared<std::pair<bool, std::condition_variable>>();
-  s->wake = [woken] {
-    woken->first = true;
-    woken->second.notify_all();
-  };
-  woken->second.wait_until(lock, until, [&] { return woken->first; });
+  auto w = std::make_shared<blocked_caller>();
+  {
+    locked lock(*this);
+    if (!s->events.empty() || s->over || s->failure) return true;
+    // Called with mutex_ held: the flag is set now, the thread is notified once mutex_ is
+    // released (see `locked`).
+    s->wake = [this, w] {
+      {
+        std::lock_guard g(w->m);
+        w->woken = true;
+      }
+      to_notify_.push_back(w);
+    };
+  }
+  std::unique_lock g(w->m);
+  if (w->cv.wait_until(g, until, [&] { return w->woken; })) return true;
+  g.unlock();
+  locked lock(*this);
+  if (!s->wake) return true;  // woken meanwhile: wake() took the function
   s->wake = nullptr;
-  return woken->first || clock::now() < until;
+  return clock::now() < until;
 }
 
 std::optional<http2::event> h2_connection::take_event(h2_stream& s) {
-  std::lock_guard lock(mutex_);
+  locked lock(*this);
   if (!s.events.empty()) return s.events.take_front();
   if (s.failure) std::rethrow_exception(s.failure);
   return std::nullopt;
 }
 
 bool h2_connection::drained(const h2_stream& s) const {
-  std::lock_guard lock(mutex_);
+  locked lock(*this);
   if (!s.events.empty()) return false;
   if (s.failure) std::rethrow_exception(s.failure);
   return s.over;
 }
 
 bool h2_connection::ended(const h2_stream& s) const {
-  std::lock_guard lock(mutex_);
+  locked lock(*this);
   return s.over || s.failure;
 }
 
@@ -201,7 +220,7 @@ net::awaitable<void> h2_connection::write_loop() {
   for (;;) {
     std::string batch;
     {
-      std::lock_guard lock(mutex_);
+      locked lock(*this);
       if (closed_) co_return;
       batch = core_.take_output();
       if (batch.empty()) {
@@ -223,7 +242,7 @@ net::awaitable<void> h2_connection::write_loop() {
     boost::system::error_code ec;
     const std::vector<net::const_buffer> buffers{net::buffer(batch)};
     co_await transport_->write(buffers, ec);
-    std::lock_guard lock(mutex_);
+    locked lock(*this);
     if (ec) {
       fail_locked(std::make_exception_ptr(
                       write_error("sending to " + where_ + " over HTTP/2 failed: " + ec.message())),
@@ -245,7 +264,7 @@ net::awaitable<void> h2_connection::read_loop() {
   for (;;) {
     boost::system::error_code ec;
     const std::size_t n = co_await transport_->read_some(net::buffer(buffer), ec);
-    std::lock_guard lock(mutex_);
+    locked lock(*this);
     if (closed_) co_return;
     if (n > 0) {
       // Frames without progress count as a flood only when they come close together.
@@ -321,7 +340,7 @@ void h2_connection::fail_locked(std::exception_ptr failure, bool close_now,
 
 std::vector<std::weak_ptr<h2_stream>> h2_connection::fail(std::exception_ptr failure) {
   std::vector<std::weak_ptr<h2_stream>> woken;
-  std::lock_guard lock(mutex_);
+  locked lock(*this);
   fail_locked(std::move(failure), true, &woken);
   return woken;
 }

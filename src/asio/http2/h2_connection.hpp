@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <condition_variable>
 #include <exception>
 #include <functional>
 #include <map>
@@ -100,7 +101,30 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
                    std::vector<std::weak_ptr<h2_stream>>* woken = nullptr);
   static void wake(h2_stream& s);
 
+  // A blocking caller in wait_here.
+  struct blocked_caller {
+    std::mutex m;
+    std::condition_variable cv;
+    bool woken = false;  // under m
+  };
+  // mutex_, held for the scope. Blocking callers woken meanwhile are notified once it is
+  // released: woken while it is still held, each would run only to wait for it again (a
+  // context switch more per read, as the connection's thread holds it while it routes a
+  // read's events).
+  class locked {
+   public:
+    explicit locked(const h2_connection& c) : c_(c), lock_(c.mutex_) {}
+    ~locked();
+    locked(const locked&) = delete;
+    locked& operator=(const locked&) = delete;
+
+   private:
+    const h2_connection& c_;
+    std::unique_lock<std::mutex> lock_;
+  };
+
   mutable std::mutex mutex_;
+  mutable std::vector<std::shared_ptr<blocked_caller>> to_notify_;  // under mutex_
   http2::client_connection core_;
   std::unique_ptr<transport> transport_;
   net::any_io_executor strand_;

@@ -120,7 +120,8 @@ net::awaitable<void> send_body(const h2_hop& hop, h2_connection& conn,
   std::string piece;
   for (;;) {
     while (conn.body_buffered(*s) > upload_ahead) {
-      if (!co_await conn.wait(s, hop.deadlines.io_deadline())) {
+      if (!(hop.on_caller_thread ? conn.wait_here(s, hop.deadlines.io_deadline())
+                                 : co_await conn.wait(s, hop.deadlines.io_deadline()))) {
         hop.deadlines.throw_read_timeout(hop.where);
       }
       if (conn.ended(*s)) co_return;  // the answer came early, or the connection failed
@@ -358,7 +359,8 @@ net::awaitable<hop_result> run_h2_hop(h2_hop hop) {
       if (hop.body.source) co_await send_body(hop, conn, s);
       h2_response reader(hop, conn, *s);
       while (!reader.take_queued()) {
-        if (!co_await conn.wait(s, hop.deadlines.io_deadline())) {
+        if (!(hop.on_caller_thread ? conn.wait_here(s, hop.deadlines.io_deadline())
+                                   : co_await conn.wait(s, hop.deadlines.io_deadline()))) {
           hop.deadlines.throw_read_timeout(hop.where);
         }
       }

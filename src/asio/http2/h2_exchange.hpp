@@ -48,6 +48,9 @@ struct h2_hop {
   std::string where;  // host:port
   const hop_deadlines& deadlines;
   clock::time_point connect_deadline;
+  /// A blocking call: the hop runs on the caller's own thread, which waits for the stream's
+  /// events itself (h2_connection::wait_here) instead of through a timer on its io_context.
+  bool on_caller_thread = false;
 };
 
 /// Thrown by run_h2_hop under http_version::any when a new connection to an origin known to
