@@ -38,11 +38,35 @@ h2_connection::h2_connection(std::unique_ptr<transport> t, net::any_io_executor 
 
 h2_connection::~h2_connection() = default;
 
+void h2_connection::cancel_later(const net::any_io_executor& ex,
+                                 std::weak_ptr<net::steady_timer> timer) const {
+  for (auto& batch : to_cancel_) {
+    if (batch.ex == ex) {
+      batch.timers.push_back(std::move(timer));
+      return;
+    }
+  }
+  // Tracked work while the batch is pending: the executor's context cannot run out of work
+  // (and its run() return) between the unlock below and the post, even if the exchange's
+  // timer expires meanwhile and it ends.
+  to_cancel_.push_back(
+      {ex, net::prefer(ex, net::execution::outstanding_work.tracked), {std::move(timer)}});
+}
+
 h2_connection::locked::~locked() {
-  if (c_.to_notify_.empty()) return;
+  if (c_.to_cancel_.empty() && c_.to_notify_.empty()) return;
+  auto to_cancel = std::move(c_.to_cancel_);
   auto woken = std::move(c_.to_notify_);
+  c_.to_cancel_.clear();
   c_.to_notify_.clear();
   lock_.unlock();
+  for (auto& batch : to_cancel) {
+    net::post(batch.tracked, [timers = std::move(batch.timers)] {
+      for (const auto& weak : timers) {
+        if (auto t = weak.lock()) t->cancel();
+      }
+    });
+  }
   for (auto& w : woken)
     w->cv.notify_one();
 }
@@ -132,15 +156,12 @@ net::awaitable<bool> h2_connection::wait(const std::shared_ptr<h2_stream>& s,
             return;
           }
           timer = std::make_shared<net::steady_timer>(ex);
-          // Posted to the exchange's own executor: it runs once the exchange is suspended in
-          // the wait below, never before. Holds no part of the timer: the read loop may drop
-          // this function after the exchange, and the executor the timer lives on, are gone.
+          // The timer is cancelled from the exchange's own executor (see `locked`), once the
+          // exchange is suspended in the wait below, never before. Holds no part of the timer:
+          // the read loop may drop this function after the exchange, and the executor the
+          // timer lives on, are gone.
           std::weak_ptr<net::steady_timer> weak = timer;
-          s->wake = [ex, weak] {
-            net::post(ex, [weak] {
-              if (auto t = weak.lock()) t->cancel();
-            });
-          };
+          s->wake = [c = self.get(), ex, weak] { c->cancel_later(ex, weak); };
         }
         timer->expires_at(until);
         // The exchange's cancellation reaches the timer; a wake-up cancels it too, and takes

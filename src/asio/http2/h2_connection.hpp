@@ -107,9 +107,10 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     std::condition_variable cv;
     bool woken = false;  // under m
   };
-  // mutex_, held for the scope. Blocking callers woken meanwhile are notified once it is
-  // released: woken while it is still held, each would run only to wait for it again (a
-  // context switch more per read, as the connection's thread holds it while it routes a
+  // mutex_, held for the scope. The exchanges woken meanwhile are resumed once it is
+  // released (the timers of those awaiting on an executor cancelled by one post there,
+  // blocking callers notified): woken while it is still held, each would run only to wait for it
+  // again (a context switch more per read, as the connection's thread holds it while it routes a
   // read's events).
   class locked {
    public:
@@ -123,7 +124,17 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     std::unique_lock<std::mutex> lock_;
   };
 
+  // The timers of waiting exchanges on one executor, cancelled by one handler posted there:
+  // a read that answers many streams posts once per executor, not once per stream.
+  struct timers_to_cancel {
+    net::any_io_executor ex;
+    net::any_io_executor tracked;  // `ex`, counting as work
+    std::vector<std::weak_ptr<net::steady_timer>> timers;
+  };
+  void cancel_later(const net::any_io_executor& ex, std::weak_ptr<net::steady_timer> timer) const;
+
   mutable std::mutex mutex_;
+  mutable std::vector<timers_to_cancel> to_cancel_;                 // under mutex_
   mutable std::vector<std::shared_ptr<blocked_caller>> to_notify_;  // under mutex_
   http2::client_connection core_;
   std::unique_ptr<transport> transport_;
