@@ -39,20 +39,7 @@ COURIER = os.path.abspath(sys.argv[1])
 harness.name_filter = sys.argv[2] if len(sys.argv) > 2 else ""
 
 
-def load_env():
-    path = os.environ.get("COURIER_TEST_ENV")
-    if not path:
-        sys.exit("COURIER_TEST_ENV is not set (run tests/servers/start.sh and point it at STATE/env)")
-    env = {}
-    with open(path) as f:
-        for line in f:
-            key, _, value = line.strip().partition("=")
-            if key:
-                env[key] = value
-    return env
-
-
-ENV = load_env()
+ENV = harness.load_env()
 CA = ENV["CA_FILE"]
 TLS = "https://localhost:%s" % ENV["H2FAULT_TLS_PORT"]
 H2C = "http://127.0.0.1:%s" % ENV["H2FAULT_H2C_PORT"]

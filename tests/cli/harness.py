@@ -3,8 +3,10 @@ expect() for their checks, and the "N passed, M failed" summary with its exit st
 
   from harness import Failure, expect, test, finish
   harness.name_filter = sys.argv[2]   # optional: run only the cases whose name contains it
+  ENV = harness.load_env()             # the test servers' ports and files (start.sh's env file)
 """
 
+import os
 import sys
 import time
 import traceback
@@ -12,6 +14,20 @@ import traceback
 name_filter = ""
 passed = 0
 failed = 0
+
+
+def load_env():
+    """The KEY=VALUE lines of the file COURIER_TEST_ENV names (tests/servers/start.sh writes it)."""
+    path = os.environ.get("COURIER_TEST_ENV")
+    if not path:
+        sys.exit("COURIER_TEST_ENV is not set (run tests/servers/start.sh and point it at STATE/env)")
+    env = {}
+    with open(path) as f:
+        for line in f:
+            key, _, value = line.strip().partition("=")
+            if key:
+                env[key] = value
+    return env
 
 
 class Failure(Exception):
