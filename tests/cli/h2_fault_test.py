@@ -145,6 +145,22 @@ def goaway_after_the_answer_keeps_it():
 
 
 @test
+def many_records_in_one_read_then_the_close_arrive_whole():
+    # Each 10-byte DATA frame in a TLS record of its own, all sent at once, then GOAWAY and the
+    # end of the connection: the records a read brings are taken together, and the close after
+    # them loses none.
+    expected = b"".join(b"%09d\n" % i for i in range(2000))
+    for close in ("0", "1"):
+        t = token()
+        code, out, err = courier("GET", TLS + "/records?pieces=2000&close=%s&t=%s" % (close, t))
+        expect(code == 0 and out == expected, "exactly the body, close=" + close,
+               (code, len(out), err))
+        code, out, err = curl(TLS + "/records?pieces=2000&close=%s&t=%s" % (close, t))
+        expect(code == 0 and out == expected, "curl too, close=" + close, (code, len(out), err))
+        expect_h2(t, count=2)
+
+
+@test
 def goaway_below_the_stream_is_retried_on_a_new_connection():
     t = token()
     code, out, err = courier("GET", TLS + "/goaway-before?t=" + t)

@@ -444,6 +444,25 @@ async def drip(s, sid, params, body):
     await s.flush()
 
 
+async def records(s, sid, params, body):
+    """The body in `pieces` DATA frames of 10 bytes, each written on its own (over TLS, a record
+    each) and sent together; with close=1, GOAWAY naming this stream and the end of the
+    connection follow at once. The client's reads hold many records at a time."""
+    pieces = min(int(params.get("pieces", 300)), 5000)
+    s.h2.send_headers(sid, [(":status", "200"), ("content-length", str(10 * pieces))])
+    s.writer.write(s.h2.data_to_send())
+    for i in range(pieces):
+        s.h2.send_data(sid, b"%09d\n" % i, end_stream=i == pieces - 1)
+        s.writer.write(s.h2.data_to_send())
+    if params.get("close") == "1":
+        s.h2.close_connection(error_code=ErrorCodes.NO_ERROR, last_stream_id=sid)
+        s.writer.write(s.h2.data_to_send())
+        await s.writer.drain()
+        await s.close()
+        return
+    await s.writer.drain()
+
+
 async def redirect(s, sid, params, body):
     await respond(s, sid, 302, b"", [("location", "/ok?" + urllib.parse.urlencode(params))])
 
@@ -503,6 +522,7 @@ BEHAVIOURS = {
     "/flow-violation": flow_violation,
     "/max-concurrent": max_concurrent,
     "/drip": drip,
+    "/records": records,
     "/redirect": redirect,
     "/redirect-to-http1": redirect_h1,
     "/never": never,

@@ -391,6 +391,21 @@ net::awaitable<std::size_t> transport::read_some(net::mutable_buffer buffer,
   co_return co_await tcp_->async_read_some(buffer, net::redirect_error(net::use_awaitable, ec));
 }
 
+std::size_t transport::read_buffered(net::mutable_buffer buffer) noexcept {
+  if (!tls_ || inner_tls_ || buffer.size() == 0) return 0;
+  // Asio's TLS stream keeps no state of its own between reads beyond the SSL object and its
+  // memory BIOs: a read here leaves it where its next async read expects it. When no whole
+  // record is buffered, SSL_read asks for input and returns without consuming it.
+  SSL* ssl = tls_->native_handle();
+  ::ERR_clear_error();
+  const int n = ::SSL_read(ssl, buffer.data(),
+                           static_cast<int>(std::min<std::size_t>(buffer.size(), INT_MAX)));
+  if (n > 0) return static_cast<std::size_t>(n);
+  // A close_notify or a failure is left for the next async read to report, as it would.
+  ::ERR_clear_error();
+  return 0;
+}
+
 namespace {
 
 // One recv(): the bytes read; or 0 with ec set (eof, a failure); or 0 with ec clear when it

@@ -125,6 +125,13 @@ class transport : public byte_stream {
   net::awaitable<std::size_t> read_some(net::mutable_buffer buffer,
                                         boost::system::error_code& ec) override;
 
+  /// Over TLS to the origin: the plaintext of records already received, without touching the
+  /// socket; 0 when no whole record is left (or the connection is not TLS). A server that
+  /// writes each response in a record of its own fills one socket read with many records;
+  /// read_some hands over one per call, each call a pass through the executor's queue, and a
+  /// reader that takes them all at once handles them together.
+  std::size_t read_buffered(net::mutable_buffer buffer) noexcept;
+
   bool supports_caller_reads() const noexcept override { return is_plain(); }
   int fd_for_caller_reads(bool detach) noexcept override;
   void attach_for_async() override { attach_to_reactor(); }
