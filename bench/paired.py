@@ -14,7 +14,7 @@ Run it with the servers of bench/run.sh up:
       beast=build-bench/e2e/bench_client:beast_sync' bash bench/run.sh
 
 Each LABEL=BINARY:CLIENT names a bench_client binary (another build of courier, say, to
-compare two versions) and one of its clients. Bounded: ROUNDS x clients runs, each limited
+compare two versions) and one of its clients; h2load is bench/h2load_client.py:h2load. Bounded: ROUNDS x clients runs, each limited
 by the client's own time limit.
 """
 import os
@@ -37,7 +37,9 @@ def main():
     results = {label: {k: [] for k in KEYS} for label, _, _ in clients}
     for _ in range(rounds):
         for label, binary, client in clients:
-            out = subprocess.run(pin + [binary, client] + workload + ports, capture_output=True,
+            # bench/h2load_client.py stands for the client h2load: it takes no client name.
+            command = ["python3", binary] if binary.endswith(".py") else [binary, client]
+            out = subprocess.run(pin + command + workload + ports, capture_output=True,
                                  text=True, timeout=300).stdout
             line = next((l for l in out.splitlines() if l.startswith("RESULT")), None)
             if line is None:
