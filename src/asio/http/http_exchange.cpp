@@ -587,11 +587,15 @@ void start_http_exchange(asio_backend::impl& backend, request_data req, body_des
   const bool on_caller_context = caller && &caller->context() != &backend.ioc;
   // The exchange's handlers (its reads and writes, a timer, a relayed cancellation) must not
   // run at once. On a context that one thread runs they cannot, and a strand would only cost:
-  // each completion would go through its queue, a second trip through the scheduler.
-  net::any_io_executor strand = !on_caller_context ? net::make_strand(backend.ioc)
-                                : runs_on_one_thread(caller->context())
-                                    ? net::any_io_executor(*caller)
-                                    : net::any_io_executor(net::make_strand(*caller));
+  // each completion would go through its queue, a second trip through the scheduler, and each
+  // exchange would hold a strand of its own.
+  // The backend's own context is run by one thread unless it was given more.
+  net::any_io_executor strand =
+      !on_caller_context
+          ? (backend.options.threads <= 1 ? net::any_io_executor(backend.ioc.get_executor())
+                                          : net::any_io_executor(net::make_strand(backend.ioc)))
+      : runs_on_one_thread(caller->context()) ? net::any_io_executor(*caller)
+                                              : net::any_io_executor(net::make_strand(*caller));
   // A cancelled exchange ends at its next wait. Its connection is closed, never pooled: the
   // response may be half-read.
   auto u = req.uri();
