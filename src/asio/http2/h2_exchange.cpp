@@ -141,11 +141,12 @@ net::awaitable<void> send_body(const h2_hop& hop, h2_connection& conn,
 class h2_response {
  public:
   h2_response(const h2_hop& hop, h2_connection& conn, h2_stream& s)
-      : hop_(hop),
-        conn_(conn),
-        stream_(s),
-        progress_(hop.progress, transfer_progress::direction::download,
-                  hop.options.progress_interval) {}
+      : hop_(hop), conn_(conn), stream_(s) {
+    if (hop.progress && *hop.progress) {
+      progress_ = std::make_unique<progress_reporter>(
+          hop.progress, transfer_progress::direction::download, hop.options.progress_interval);
+    }
+  }
 
   // True when the response is complete (or a redirect to follow was found).
   bool take(http2::event& e) {
@@ -187,14 +188,19 @@ class h2_response {
   /// of its body as a body stream, which then owns the stream (`handed_over`).
   hop_result result(std::shared_ptr<h2_connection> conn, std::shared_ptr<h2_stream> s,
                     bool& handed_over) {
+    hop_result out;
+    if (redirect_) {
+      out.redirect = true;
+      out.location = std::move(location_);
+    }
     if (streaming_) {
-      result_.stream = std::make_shared<h2_body_stream>(
+      out.stream = std::make_shared<h2_body_stream>(
           net::make_strand(hop_.backend.ioc), std::move(conn), std::move(s), std::move(decoder_),
           hop_.where, hop_.options.read_timeout, length_,
           hop_.progress ? *hop_.progress : progress_callback{}, hop_.options.progress_interval);
       handed_over = true;
     }
-    return std::move(result_);
+    return out;
   }
 
  private:
@@ -206,8 +212,8 @@ class h2_response {
     head.version = http_version::http2;
     if (hop_.options.follow_redirects && is_redirect_status(h.status)) {
       if (auto loc = head.headers.get("Location")) {
-        result_.redirect = true;
-        result_.location = encode_location(*loc);
+        redirect_ = true;
+        location_ = encode_location(*loc);
         return true;  // its body is not read: the stream is reset
       }
     }
@@ -218,7 +224,7 @@ class h2_response {
       } catch (const std::exception&) {
       }
     }
-    progress_.set_total(length);
+    if (progress_) progress_->set_total(length);
     limit_ = hop_.options.max_body_size;
     if (const auto* file = std::get_if<to_file>(&hop_.dest)) {
       sink_ = make_file_sink(file->path);
@@ -238,8 +244,13 @@ class h2_response {
 
   void on_data(const std::string& data) {
     conn_.consumed(stream_, data.size());
-    progress_.add(data.size(), progress_.reports() ? clock::now() : clock::time_point{});
-    decode_then(decoder_.get(), decoded_, data, [this](std::string_view d) { write(d); });
+    if (progress_) progress_->add(data.size(), clock::now());
+    if (!decoder_) {
+      write(data);
+      return;
+    }
+    std::string decoded;
+    decode_then(decoder_.get(), decoded, data, [this](std::string_view d) { write(d); });
   }
 
   void write(std::string_view data) {
@@ -259,12 +270,12 @@ class h2_response {
 
   void finish() {
     if (decoder_) {
-      decoded_.clear();
-      decoder_->finish(decoded_);
-      write(decoded_);
+      std::string decoded;
+      decoder_->finish(decoded);
+      write(decoded);
     }
     if (sink_) sink_->finish();
-    progress_.finish();
+    if (progress_) progress_->finish();
   }
 
   [[noreturn]] void on_reset(const http2::stream_reset_event& r) {
@@ -278,14 +289,16 @@ class h2_response {
   const h2_hop& hop_;
   h2_connection& conn_;
   h2_stream& stream_;
-  hop_result result_;
-  progress_reporter progress_;
+  // Held by every stream in flight (in run_h2_hop's frame): what most responses need is here,
+  // the rest (a progress callback's state, a sink, a decoder) only when used.
+  std::unique_ptr<progress_reporter> progress_;
   std::size_t limit_ = 0;
   std::unique_ptr<body_sink> sink_;
   std::unique_ptr<detail::content_decoder> decoder_;
-  std::string decoded_;
-  bool streaming_ = false;
   std::optional<std::uint64_t> length_;
+  std::string location_;  // of a redirect to follow
+  bool redirect_ = false;
+  bool streaming_ = false;
 };
 
 // Resets the stream unless the exchange saw it to its end (a failure, a cancellation, a
@@ -340,18 +353,37 @@ std::string h2_pool_key(const courier::uri& u, const std::optional<courier::prox
   return transport::make_pool_key(u.origin(), via, true) + " h2";
 }
 
+// run_h2_hop's frame is held by every stream in flight, and GCC keeps a coroutine's every
+// local and temporary in it: what the hop does besides waiting happens in the plain functions
+// below, whose strings and proxies live on the stack for the moment they take.
+namespace {
+
+// The origin's connection when one accepts streams now, or nullptr.
+std::shared_ptr<h2_connection> ready_connection(const h2_hop& hop) {
+  return hop.backend.h2.find(h2_pool_key(hop.uri, hop.backend.proxy_for(hop.uri, hop.options)));
+}
+
+// Before a stream the server did not process goes again: its body from the start.
+void rewind_body(const h2_hop& hop) {
+  if (!hop.body.source->rewindable()) {
+    throw read_error("the HTTP/2 server " + hop.where +
+                     " did not process the request, and its streamed body cannot be sent "
+                     "again (its stream_body has no rewind function)");
+  }
+  hop.body.source->rewind();
+}
+
+[[noreturn]] void throw_gave_up(const unprocessed_stream& u, int attempts) {
+  throw read_error(u.message + " (tried " + std::to_string(attempts) + " times)");
+}
+
+}  // namespace
+
 net::awaitable<hop_result> run_h2_hop(h2_hop hop) {
   for (int attempt = 1;; ++attempt) {
-    auto c = hop.backend.h2.find(h2_pool_key(hop.uri, hop.backend.proxy_for(hop.uri, hop.options)));
+    auto c = ready_connection(hop);
     if (!c) c = co_await wait_for_connection(hop);
-    if (hop.body.source && attempt > 1) {
-      if (!hop.body.source->rewindable()) {
-        throw read_error("the HTTP/2 server " + hop.where +
-                         " did not process the request, and its streamed body cannot be sent "
-                         "again (its stream_body has no rewind function)");
-      }
-      hop.body.source->rewind();
-    }
+    if (hop.body.source && attempt > 1) rewind_body(hop);
     try {
       h2_connection& conn = *c;
       const auto s = submit(hop, conn);
@@ -366,9 +398,7 @@ net::awaitable<hop_result> run_h2_hop(h2_hop hop) {
       }
       co_return reader.result(c, s, guard.handed_over);
     } catch (const unprocessed_stream& u) {
-      if (attempt >= max_h2_attempts) {
-        throw read_error(u.message + " (tried " + std::to_string(attempt) + " times)");
-      }
+      if (attempt >= max_h2_attempts) throw_gave_up(u, attempt);
     }
   }
 }
