@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <exception>
 #include <mutex>
 #include <string>
@@ -373,6 +374,52 @@ outcome h2_async(const workload& w) {
   return out;
 }
 
+// h2_streams_rss with completion callbacks: the streams' own memory, without a coroutine of the
+// caller's per request (its frame, co_spawn's and use_awaitable's). The callbacks run on the
+// backend's thread.
+outcome h2_callbacks(const workload& w) {
+  // Declared before the backend, which outlives none of it: destroying the backend on a
+  // failure calls the callbacks still pending.
+  std::mutex m;
+  std::condition_variable all_done;
+  double highest = 0;
+  long done = 0;
+  std::uint64_t bytes = 0;
+  std::exception_ptr failure;
+  cr::asio_backend backend(h2_backend_options(w));
+  const auto req =
+      cr::basic_request().get(cr::uri(w.url)).version(h2_version(w)).response_as(cr::as_string());
+  check_h2(backend.send(req));  // the connection, the backend's thread, the TLS context
+  const double before = current_rss_kib();
+  highest = before;
+  for (int i = 0; i < w.in_flight; ++i) {
+    backend.async_send(req, [&](std::exception_ptr e, cr::response<std::string> r) {
+      const double rss = current_rss_kib();
+      std::lock_guard lock(m);
+      try {
+        if (e) std::rethrow_exception(e);
+        check_h2(r);
+        bytes += r.body().size();
+      } catch (...) {
+        if (!failure) failure = std::current_exception();
+      }
+      highest = std::max(highest, rss);
+      if (++done == w.in_flight) all_done.notify_one();
+    });
+  }
+  {
+    std::unique_lock lock(m);
+    if (!all_done.wait_until(lock, w.deadline, [&] { return done == w.in_flight; }))
+      throw out_of_time();
+    if (failure) std::rethrow_exception(failure);
+  }
+  outcome out;
+  out.rss_growth_kib = std::max(highest, current_rss_kib()) - before;
+  out.ops = done;
+  out.bytes = bytes;
+  return out;
+}
+
 }  // namespace
 
 void register_courier(registry& r) {
@@ -392,6 +439,7 @@ void register_courier(registry& r) {
   };
   r["courier_async"]["h2_multi"] = h2_async;
   r["courier_async"]["h2_streams_rss"] = h2_async;
+  r["courier_callback"]["h2_streams_rss"] = h2_callbacks;
 }
 
 }  // namespace bench
