@@ -177,8 +177,8 @@ workloads=(
   "h2_multi|courier_sync courier_async h2load|count=$(scale 100000) in_flight=100 ${h2c}/100b"
   "h2_download|courier_sync courier_sync_http1 h2load|count=$(scale 20) size=$((32 << 20)) ${h2_tls}/32m"
   "h2_download|courier_sync h2load|count=$(scale 20) size=$((32 << 20)) ${h2c_nginx}/32m"
-  "h2_streams_rss|courier_async|count=1000 in_flight=1000 ${h2_tls}/100b"
-  "h2_streams_rss|courier_async|count=1000 in_flight=1000 ${h2c}/100b"
+  "h2_streams_rss|courier_callback courier_async|count=1000 in_flight=1000 ${h2_tls}/100b"
+  "h2_streams_rss|courier_callback courier_async|count=1000 in_flight=1000 ${h2c}/100b"
 )
 
 raw="$state/raw.txt"
