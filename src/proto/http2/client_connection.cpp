@@ -135,6 +135,7 @@ struct client_connection::impl {
   connection_options options;
   nghttp2_session* session = nullptr;
   std::map<stream_id, stream_state> streams;
+  std::vector<nghttp2_nv> request_nva;  // submit_request's scratch list
   std::deque<event> events;
   std::string out;
   std::size_t idle_frames = 0;
@@ -282,6 +283,8 @@ struct client_connection::impl {
     impl& c = self(ud);
     if (stream_state* s = c.find(frame->hd.stream_id)) {
       s->block = courier::headers();
+      // A response head has a handful of fields: room for them at once, not by doubling.
+      if (frame->headers.cat == NGHTTP2_HCAT_RESPONSE) s->block.reserve(8);
       s->block_size = 0;
       s->block_status = 0;
     }
@@ -613,17 +616,25 @@ stream_id client_connection::submit_request(const request_head& head, request_bo
   if (head.scheme.empty()) throw courier::invalid_request("empty HTTP/2 :scheme");
 
   // nghttp2 copies the names and values: they are handed over as views of `head`, and of
-  // `lowered` for the names that HTTP/2 wants in lower case.
-  std::vector<nghttp2_nv> nva;
+  // `lowered` for the names that HTTP/2 wants in lower case. The list itself is the
+  // connection's, reused: a request costs no allocation for it.
+  std::vector<nghttp2_nv>& nva = c.request_nva;
+  nva.clear();
   nva.reserve(head.fields.size() + 4);
   std::vector<std::string> lowered;
-  lowered.reserve(head.fields.size());  // never reallocated: the views into it stay valid
+  const auto has_upper = [](std::string_view name) {
+    return std::any_of(name.begin(), name.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; });
+  };
+  // Never reallocated below: the views into it stay valid. Most requests need none.
+  lowered.reserve(static_cast<std::size_t>(
+      std::count_if(head.fields.begin(), head.fields.end(),
+                    [&](const header_field& f) { return has_upper(f.name); })));
   auto add = [&](std::string_view name, std::string_view value, std::uint8_t flag) {
     nva.push_back(make_nv(name, value, flag));
   };
-  std::string authority = head.authority;
+  std::string_view authority = head.authority;
   if (authority.empty()) {
-    if (auto host = head.fields.get("host")) authority = std::string(trim(*host));
+    if (auto host = head.fields.get("host")) authority = trim(*host);
   }
   if (authority.empty()) {
     throw courier::invalid_request("an HTTP/2 request needs an authority (host[:port])");
@@ -646,9 +657,7 @@ stream_id client_connection::submit_request(const request_head& head, request_bo
   add(":path", head.path, NGHTTP2_NV_FLAG_NONE);
   for (const header_field& f : head.fields) {
     std::string_view name = f.name;
-    if (std::any_of(name.begin(), name.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; })) {
-      name = lowered.emplace_back(lowercase(name));
-    }
+    if (has_upper(name)) name = lowered.emplace_back(lowercase(name));
     if (name == "host" || is_connection_specific(name)) continue;
     if (name == "te" && !equals_ignoring_case(trim(f.value), "trailers")) continue;
     if (name.empty() || name.front() == ':' ||
