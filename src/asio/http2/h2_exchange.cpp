@@ -350,7 +350,8 @@ bool uses_http2(const asio_backend::impl& backend, const request_options& option
 }
 
 std::string h2_pool_key(const courier::uri& u, const std::optional<courier::proxy>& via) {
-  return transport::make_pool_key(u.origin(), via, true) + " h2";
+  // The h2_pool holds HTTP/2 connections only: the origin and the way there are the key.
+  return transport::make_pool_key(u.origin(), via, true);
 }
 
 // run_h2_hop's frame is held by every stream in flight, and GCC keeps a coroutine's every
