@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <utility>
 
 namespace courier::asio_detail {
 
@@ -127,7 +128,7 @@ void h2_connection::consumed(const h2_stream& s, std::size_t n) {
 
 void h2_connection::cancel(h2_stream& s) {
   locked lock(*this);
-  s.wake = nullptr;
+  s.waiter = {};
   if (s.over || failure_) return;
   s.over = true;
   core_.cancel(s.id);
@@ -136,9 +137,21 @@ void h2_connection::cancel(h2_stream& s) {
 }
 
 void h2_connection::wake(h2_stream& s) {
-  if (auto w = std::move(s.wake)) {
-    s.wake = nullptr;
-    w();
+  h2_waiter w = std::exchange(s.waiter, {});
+  switch (w.waiting) {
+    case h2_waiter::kind::none:
+      return;
+    case h2_waiter::kind::timer:
+      cancel_later(w.ex, std::move(w.timer));
+      return;
+    case h2_waiter::kind::blocked:
+      // The thread is notified once mutex_ is released (see `locked`).
+      {
+        std::lock_guard g(w.blocked->m);
+        w.blocked->woken = true;
+      }
+      to_notify_.push_back(std::move(w.blocked));
+      return;
   }
 }
 
@@ -160,15 +173,14 @@ net::awaitable<bool> h2_connection::wait(const std::shared_ptr<h2_stream>& s,
           }
           timer = std::make_shared<net::steady_timer>(ex);
           // The timer is cancelled from the exchange's own executor (see `locked`), once the
-          // exchange is suspended in the wait below, never before. Holds no part of the timer:
-          // the read loop may drop this function after the exchange, and the executor the
-          // timer lives on, are gone.
-          std::weak_ptr<net::steady_timer> weak = timer;
-          s->wake = [c = self.get(), ex, weak] { c->cancel_later(ex, weak); };
+          // exchange is suspended in the wait below, never before.
+          s->waiter.waiting = h2_waiter::kind::timer;
+          s->waiter.ex = ex;
+          s->waiter.timer = timer;
         }
         timer->expires_at(until);
         // The exchange's cancellation reaches the timer; a wake-up cancels it too, and takes
-        // `wake` (which tells the two apart).
+        // the waiter (which tells the two apart).
         const auto slot = net::get_associated_cancellation_slot(resume);
         timer->async_wait(net::bind_cancellation_slot(
             slot, [self = std::move(self), s = std::move(s), timer, until,
@@ -176,8 +188,8 @@ net::awaitable<bool> h2_connection::wait(const std::shared_ptr<h2_stream>& s,
               bool woken = false;
               {
                 locked lock(*self);
-                woken = !s->wake;
-                s->wake = nullptr;
+                woken = s->waiter.waiting == h2_waiter::kind::none;
+                s->waiter = {};
               }
               std::exception_ptr cancelled;
               if (ec == net::error::operation_aborted && !woken) {
@@ -191,26 +203,19 @@ net::awaitable<bool> h2_connection::wait(const std::shared_ptr<h2_stream>& s,
 }
 
 bool h2_connection::wait_here(const std::shared_ptr<h2_stream>& s, clock::time_point until) {
-  auto w = std::make_shared<blocked_caller>();
+  auto w = std::make_shared<h2_blocked_caller>();
   {
     locked lock(*this);
     if (!s->events.empty() || s->over || s->failure) return true;
-    // Called with mutex_ held: the flag is set now, the thread is notified once mutex_ is
-    // released (see `locked`).
-    s->wake = [this, w] {
-      {
-        std::lock_guard g(w->m);
-        w->woken = true;
-      }
-      to_notify_.push_back(w);
-    };
+    s->waiter.waiting = h2_waiter::kind::blocked;
+    s->waiter.blocked = w;
   }
   std::unique_lock g(w->m);
   if (w->cv.wait_until(g, until, [&] { return w->woken; })) return true;
   g.unlock();
   locked lock(*this);
-  if (!s->wake) return true;  // woken meanwhile: wake() took the function
-  s->wake = nullptr;
+  if (s->waiter.waiting == h2_waiter::kind::none) return true;  // woken meanwhile
+  s->waiter = {};
   return clock::now() < until;
 }
 
@@ -356,7 +361,7 @@ void h2_connection::fail_locked(std::exception_ptr failure, bool close_now,
   for (auto& [id, s] : streams_) {
     if (!s->failure) s->failure = failure_;
     s->over = true;
-    if (woken && s->wake) woken->push_back(s);
+    if (woken && s->waiter.waiting != h2_waiter::kind::none) woken->push_back(s);
     wake(*s);
   }
   streams_.clear();

@@ -27,6 +27,27 @@ namespace courier::asio_detail {
 
 namespace http2 = courier::proto::http2;
 
+/// A blocking caller waiting in h2_connection::wait_here.
+struct h2_blocked_caller {
+  std::mutex m;
+  std::condition_variable cv;
+  bool woken = false;  // under m
+};
+
+/// Who waits for a stream's next event, and how the connection wakes them. Held in the stream
+/// itself: a wait costs no allocation of its own.
+struct h2_waiter {
+  enum class kind { none, timer, blocked };
+  kind waiting = kind::none;
+  // An exchange suspended in wait(): its timer, cancelled on its own executor. The timer is
+  // not held: the connection may drop this after the exchange, and the executor the timer
+  // lives on, are gone.
+  net::any_io_executor ex;
+  std::weak_ptr<net::steady_timer> timer;
+  // A blocking caller in wait_here().
+  std::shared_ptr<h2_blocked_caller> blocked;
+};
+
 /// One request's stream, as its exchange sees it. Owned by the exchange and the connection.
 struct h2_stream {
   http2::stream_id id = 0;
@@ -35,7 +56,7 @@ struct h2_stream {
   std::exception_ptr failure;  // the connection failed (or the backend went away)
   bool over = false;           // no more events will come
   bool sending_body = false;   // woken by each write too: there may be room for more body
-  std::function<void()> wake;  // set while the exchange waits
+  h2_waiter waiter;            // set while the exchange waits
 };
 
 class h2_connection : public std::enable_shared_from_this<h2_connection> {
@@ -99,14 +120,7 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   void route_events();  // under mutex_
   void fail_locked(std::exception_ptr failure, bool close_now,
                    std::vector<std::weak_ptr<h2_stream>>* woken = nullptr);
-  static void wake(h2_stream& s);
-
-  // A blocking caller in wait_here.
-  struct blocked_caller {
-    std::mutex m;
-    std::condition_variable cv;
-    bool woken = false;  // under m
-  };
+  void wake(h2_stream& s);  // under mutex_: wakes whoever waits for `s`, if anyone
   // mutex_, held for the scope. The exchanges woken meanwhile are resumed once it is
   // released (the timers of those awaiting on an executor cancelled by one post there,
   // blocking callers notified): woken while it is still held, each would run only to wait for it
@@ -134,8 +148,8 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   void cancel_later(const net::any_io_executor& ex, std::weak_ptr<net::steady_timer> timer) const;
 
   mutable std::mutex mutex_;
-  mutable std::vector<timers_to_cancel> to_cancel_;                 // under mutex_
-  mutable std::vector<std::shared_ptr<blocked_caller>> to_notify_;  // under mutex_
+  mutable std::vector<timers_to_cancel> to_cancel_;                    // under mutex_
+  mutable std::vector<std::shared_ptr<h2_blocked_caller>> to_notify_;  // under mutex_
   http2::client_connection core_;
   std::unique_ptr<transport> transport_;
   net::any_io_executor strand_;
