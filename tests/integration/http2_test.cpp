@@ -532,6 +532,34 @@ TEST(Http2, AnyFallsBackToHttp11AndKeepsPooling) {
   EXPECT_EQ(connections.size(), 1u);
 }
 
+// An origin that spoke h2 and, on its next connection, offers only http/1.1 (the fault
+// server's flip listener): under http_version::any the request goes straight to the origin's
+// HTTP/2 pool, finds ALPN declining, and is sent over HTTP/1.1 instead, blocking or async.
+TEST(Http2, AnyFollowsAnOriginThatStopsSpeakingHttp2) {
+  const std::string origin = "https://localhost:" + ct::env("H2FAULT_FLIP_PORT");
+  const auto get = [&](cr::asio_backend& backend, const std::string& path) {
+    return cr::basic_request().get(cr::uri(origin + path)).send(backend);
+  };
+  for (const bool async : {false, true}) {
+    {
+      cr::asio_backend fresh(test_ca_options(cr::http_version::any));
+      get(fresh, "/flip?to=h2");  // whatever an earlier run left
+    }
+    cr::asio_backend backend(test_ca_options(cr::http_version::any));
+    // Over h2 (the listener offers it), which the backend remembers; the server then ends
+    // the connection, and offers only http/1.1 from now on.
+    auto flipped = get(backend, "/flip?to=h1");
+    EXPECT_EQ(flipped.status(), 200);
+    EXPECT_EQ(flipped.version(), cr::http_version::http2);
+    const auto req = cr::basic_request().get(cr::uri(origin + "/ok"));
+    auto res = async ? req.async_send(backend, net::use_future).get() : req.send(backend);
+    EXPECT_EQ(res.status(), 200);
+    EXPECT_EQ(res.version(), cr::http_version::http1_1) << (async ? "async" : "blocking");
+    EXPECT_EQ(res.body().value_or(""), "spoken: http/1.1\n");
+    get(backend, "/flip?to=h2");
+  }
+}
+
 TEST(Http2, AnyFollowsARedirectFromAnHttp2OriginToAnHttp11One) {
   cr::asio_backend backend(test_ca_options(cr::http_version::any));
   auto res = cr::basic_request().get(cr::uri(h2_url("/redirect-to-http1"))).send(backend);

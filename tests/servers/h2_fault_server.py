@@ -6,6 +6,8 @@ Listeners, all on 127.0.0.1:
   --tls-port     TLS offering h2 and http/1.1 with ALPN
   --h2c-port     cleartext HTTP/2 with prior knowledge
   --h1-tls-port  TLS offering http/1.1 only (the target of the cross-protocol redirect)
+  --flip-port    TLS offering h2 and http/1.1, or http/1.1 only after a request for
+                 /flip?to=h1 (until /flip?to=h2): an origin that stops speaking h2
 A client that ends up speaking HTTP/1.1 gets a short plain answer, and the log says so.
 
 The path picks the behaviour (see BEHAVIOURS below); the query is free for a test's own token,
@@ -463,6 +465,17 @@ async def records(s, sid, params, body):
     await s.writer.drain()
 
 
+async def flip(s, sid, params, body):
+    """On the flip listener: what its next connections offer with ALPN (to=h1: http/1.1 only;
+    to=h2: h2 and http/1.1). Over h2, the connection then ends (GOAWAY), so that the next
+    request needs a new one."""
+    s.server.flip_h1 = params.get("to") == "h1"
+    await respond(s, sid, 200, b"flipped\n")
+    s.h2.close_connection(error_code=ErrorCodes.NO_ERROR, last_stream_id=sid)
+    await s.flush()
+    await s.close()
+
+
 async def redirect(s, sid, params, body):
     await respond(s, sid, 302, b"", [("location", "/ok?" + urllib.parse.urlencode(params))])
 
@@ -523,6 +536,7 @@ BEHAVIOURS = {
     "/max-concurrent": max_concurrent,
     "/drip": drip,
     "/records": records,
+    "/flip": flip,
     "/redirect": redirect,
     "/redirect-to-http1": redirect_h1,
     "/never": never,
@@ -559,6 +573,8 @@ async def serve_http1(server, reader, writer, conn_id, listener, already_read):
         path, _, query = target.partition("?")
         server.log.add(event="request", conn=conn_id, listener=listener, proto="http/1.1",
                        method=method, path=path, query=query)
+        if path == "/flip":
+            server.flip_h1 = urllib.parse.parse_qs(query).get("to") == ["h1"]
         body = b"spoken: http/1.1\n"
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: %d\r\n\r\n%s"
                      % (len(body), body))
@@ -573,6 +589,20 @@ class Server:
         self.ids = itertools.count(1)
         self.slots = asyncio.Semaphore(MAX_CONNECTIONS)
         self.h1_tls_port = args.h1_tls_port
+        self.flip_h1 = False  # the flip listener offers http/1.1 only
+
+    def flip_context(self, args):
+        """TLS for the flip listener: h2 and http/1.1, or http/1.1 only while flip_h1 (the
+        context is swapped in the handshake's server-name callback, before ALPN)."""
+        h1_only = tls_context(args, ["http/1.1"])
+
+        def choose(ssl_object, server_name, context):
+            if self.flip_h1:
+                ssl_object.context = h1_only
+
+        both = tls_context(args, ["h2", "http/1.1"])
+        both.sni_callback = choose
+        return both
 
     def handler(self, listener):
         async def on_client(reader, writer):
@@ -642,6 +672,8 @@ async def main_async(args):
         await asyncio.start_server(server.handler("h2c"), "127.0.0.1", args.h2c_port),
         await asyncio.start_server(server.handler("h1-tls"), "127.0.0.1", args.h1_tls_port,
                                    ssl=tls_context(args, ["http/1.1"])),
+        await asyncio.start_server(server.handler("flip"), "127.0.0.1", args.flip_port,
+                                   ssl=server.flip_context(args)),
     ]
     loop = asyncio.get_running_loop()
     stop = loop.create_future()
@@ -662,6 +694,7 @@ def main():
     parser.add_argument("--tls-port", type=int, required=True)
     parser.add_argument("--h2c-port", type=int, required=True)
     parser.add_argument("--h1-tls-port", type=int, required=True)
+    parser.add_argument("--flip-port", type=int, required=True)
     parser.add_argument("--cert", required=True)
     parser.add_argument("--key", required=True)
     parser.add_argument("--log", help="JSON lines, one per connection and request")

@@ -645,15 +645,15 @@ done
 "$PY" -c 'import h2, hyperframe' 2>/dev/null || die "$PY cannot import h2 (apt-get install python3-h2)"
 start_h2fault() {
   local ports
-  ports="$(pick_ports 3)" || return 1
-  read -r _ _ H2FAULT_TLS_PORT H2FAULT_H2C_PORT H2FAULT_H1_TLS_PORT <<<"$ports"
-  [[ "$H2FAULT_H1_TLS_PORT" =~ ^[0-9]+$ ]] || return 1
+  ports="$(pick_ports 4)" || return 1
+  read -r _ _ H2FAULT_TLS_PORT H2FAULT_H2C_PORT H2FAULT_H1_TLS_PORT H2FAULT_FLIP_PORT <<<"$ports"
+  [[ "$H2FAULT_FLIP_PORT" =~ ^[0-9]+$ ]] || return 1
   launch "$STATE/h2fault.pid" "$LOGS/h2fault.out" "$PY" "$HERE/h2_fault_server.py" \
     --tls-port "$H2FAULT_TLS_PORT" --h2c-port "$H2FAULT_H2C_PORT" \
-    --h1-tls-port "$H2FAULT_H1_TLS_PORT" --cert "$TLS/server.pem" --key "$TLS/server.key" \
+    --h1-tls-port "$H2FAULT_H1_TLS_PORT" --flip-port "$H2FAULT_FLIP_PORT" --cert "$TLS/server.pem" --key "$TLS/server.key" \
     --log "$LOGS/h2fault.jsonl" --pid-file "$STATE/h2fault.pid"
   local deadline=$((SECONDS + READY_TIMEOUT_S)) p
-  for p in "$H2FAULT_TLS_PORT" "$H2FAULT_H2C_PORT" "$H2FAULT_H1_TLS_PORT"; do
+  for p in "$H2FAULT_TLS_PORT" "$H2FAULT_H2C_PORT" "$H2FAULT_H1_TLS_PORT" "$H2FAULT_FLIP_PORT"; do
     until accepts 127.0.0.1 "$p"; do
       alive "$STATE/h2fault.pid" || return 1
       ((SECONDS < deadline)) || return 1
@@ -708,6 +708,7 @@ done
   echo "H2FAULT_TLS_PORT=$H2FAULT_TLS_PORT"
   echo "H2FAULT_H2C_PORT=$H2FAULT_H2C_PORT"
   echo "H2FAULT_H1_TLS_PORT=$H2FAULT_H1_TLS_PORT"
+  echo "H2FAULT_FLIP_PORT=$H2FAULT_FLIP_PORT"
   echo "H2FAULT_LOG=$LOGS/h2fault.jsonl"
 } >>"$STATE/env.tmp"
 mv -f "$STATE/env.tmp" "$STATE/env"

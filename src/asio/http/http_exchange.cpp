@@ -379,6 +379,13 @@ net::awaitable<hop_result> run_http2_hop(exchange_state& st, hop_plan& plan, std
                            st.connect_deadline(), st.on_caller_thread});
 }
 
+// Whether `u`'s origin (through the request's proxy) chose h2 with ALPN before.
+bool known_h2_origin(exchange_state& st, const courier::uri& u) {
+  return st.backend.known_protocol(
+             transport::make_pool_key(u.origin(), st.backend.proxy_for(u, st.options), false)) ==
+         asio_backend::impl::origin_protocol::http2;
+}
+
 // For http_version::any on https:// with no idle HTTP/1.1 connection to the origin: the hop
 // over HTTP/2 when the origin is known to speak h2, or when a new connection offered h2 and
 // http/1.1 and ALPN chose h2 (that connection becomes the origin's HTTP/2 connection).
@@ -507,12 +514,17 @@ net::awaitable<hop_result> run_hop(exchange_state& st, hop_plan& plan, hop_start
 // One hop as a coroutine. A request whose version says HTTP/2 goes straight to the HTTP/2 hop,
 // without run_hop's frame, which only HTTP/1.1 needs: a frame is held as long as its request
 // is in flight, and an HTTP/2 connection carries many at once.
+// Under http_version::any, so does a request to an https origin known to speak h2 (nor does
+// it need try_alpn_hop's frame): should the origin stop speaking h2, the hop throws
+// h2_declined and the exchange runs it again, through run_hop, which finds out anew.
 net::awaitable<hop_result> start_hop(exchange_state& st, hop_plan& plan, hop_start start) {
   const courier::uri& u = plan.uri();
   if (st.options.version || st.backend.options.version != http_version::any) [[unlikely]] {
     if (uses_http2(st.backend, st.options, u)) {
       return run_http2_hop(st, plan, host_port(u.host(), u.port()));
     }
+  } else if (u.is_secure() && !start.conn && start.attempt == 0 && known_h2_origin(st, u)) {
+    return run_http2_hop(st, plan, host_port(u.host(), u.port()));
   }
   return run_hop(st, plan, std::move(start));
 }
@@ -529,7 +541,14 @@ net::awaitable<std::unique_ptr<raw_response>> run_owned_exchange(
   exchange_state st(*backend, req, dest);
   st.on_caller_context = on_caller_context;
   hop_plan plan(req, *out);
-  while (!plan.take(co_await start_hop(st, plan, hop_start{}), st)) {
+  for (;;) {
+    std::optional<hop_result> r;
+    try {
+      r.emplace(co_await start_hop(st, plan, hop_start{}));
+    } catch (const h2_declined&) {
+      continue;  // nothing was sent: the hop again, over what the origin now speaks
+    }
+    if (plan.take(std::move(*r), st)) break;
   }
   co_return out;
 }
@@ -624,7 +643,11 @@ COURIER_HOT raw_response run_http_exchange_here(asio_backend::impl& backend,
   for (;;) {
     hop_start start;
     std::optional<hop_result> r = try_hop_here(st, plan, start);
-    if (!r) r.emplace(run_hop_here(st, plan, std::move(start)));
+    try {
+      if (!r) r.emplace(run_hop_here(st, plan, std::move(start)));
+    } catch (const h2_declined&) {
+      continue;  // as in run_owned_exchange
+    }
     if (plan.take(std::move(*r), st)) return out;
   }
 }
