@@ -11,6 +11,7 @@
 #include <courier/ws/handler.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -134,6 +135,14 @@ class asio_backend {
 
   /// The settings this backend was made with.
   const asio_backend_options& options() const noexcept;
+
+  /// The executor of the backend's own I/O threads. Coroutines spawned on it run on the
+  /// threads that read and write the backend's connections: an HTTP/2 stream's answer then
+  /// reaches its coroutine without a hand-off between threads (with one I/O thread, the
+  /// default, the whole program can run on it). Blocking calls there throw invalid_request
+  /// (they would wait on themselves); work still queued on it when the backend is destroyed
+  /// is dropped, as a stopped io_context drops it.
+  boost::asio::any_io_executor get_executor() const noexcept;
 
   struct impl;
 

@@ -163,6 +163,10 @@ const asio_backend_options& asio_backend::options() const noexcept {
   return impl_->options;
 }
 
+boost::asio::any_io_executor asio_backend::get_executor() const noexcept {
+  return impl_->ioc.get_executor();
+}
+
 COURIER_HOT raw_response asio_backend::send_raw(const request_data& req,
                                                 const body_destination& dest) {
   impl_->check_blocking_allowed("asio_backend::send()");

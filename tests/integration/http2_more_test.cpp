@@ -15,6 +15,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include <zlib.h>
@@ -400,6 +402,86 @@ TEST(Http2More, DestroyingTheBackendEndsWaitingStreams) {
     }
   }
   caller.join();
+}
+
+// --- coroutines on the backend's own executor ---
+
+// 20 coroutines spawned on the backend's executor share the origin's one HTTP/2 connection,
+// byte-exact, beside an HTTP/1.1 request; a blocking call from there throws instead of
+// waiting on itself.
+TEST(Http2More, CoroutinesOnTheBackendsExecutorShareItsThreadAndConnection) {
+  cr::asio_backend backend(ct::test_ca_options(cr::http_version::http2));
+  const std::string small = docroot_file("small.txt");
+  const auto h2 = cr::basic_request().get(cr::uri(h2_url("/small.txt")));
+  const auto h1 = cr::basic_request()
+                      .get(cr::uri(ct::http_url("/small.txt")))
+                      .version(cr::http_version::http1_1);
+  std::mutex m;
+  std::set<std::string> connections;
+  std::set<std::thread::id> threads;
+  int exact = 0;
+  std::vector<std::future<void>> done;
+  for (int i = 0; i < 20; ++i) {
+    done.push_back(net::co_spawn(
+        backend.get_executor(),
+        [&, i]() -> net::awaitable<void> {
+          auto res = co_await h2.async_send(backend, net::use_awaitable);
+          {
+            std::lock_guard lock(m);
+            threads.insert(std::this_thread::get_id());
+            connections.insert(std::string(res.header("x-connection").value_or("none")));
+            if (res.version() == cr::http_version::http2 && res.body() == small) ++exact;
+          }
+          if (i == 0) {
+            auto plain = co_await h1.async_send(backend, net::use_awaitable);
+            std::lock_guard lock(m);
+            if (plain.version() == cr::http_version::http1_1 && plain.body() == small) ++exact;
+            ct::expect_error<cr::invalid_request>([&] { h2.send(backend); });
+          }
+        },
+        net::use_future));
+  }
+  for (auto& f : done) {
+    ASSERT_EQ(f.wait_for(10s), std::future_status::ready) << "a coroutine hangs";
+    f.get();
+  }
+  EXPECT_EQ(exact, 21);
+  EXPECT_EQ(connections.size(), 1u);
+  EXPECT_EQ(threads.size(), 1u) << "resumed on the backend's one thread";
+  EXPECT_EQ(threads.count(std::this_thread::get_id()), 0u);
+}
+
+// Destroying the backend while a coroutine on its executor waits for an HTTP/2 answer: the
+// coroutine is resumed with operation_aborted before the threads stop; nothing hangs.
+TEST(Http2More, DestroyingTheBackendEndsACoroutineOnItsExecutor) {
+  std::atomic<int> requests{0};
+  ct::fault_server server([&](ct::connection& c) {
+    read_preface(c);
+    read_next_request(c);
+    ++requests;
+    c.pause(10s);  // never answers
+  });
+  auto backend = std::make_unique<cr::asio_backend>();
+  const auto req = cr::basic_request()
+                       .get(cr::uri(server.url("/")))
+                       .version(cr::http_version::http2_prior_knowledge);
+  auto ended = net::co_spawn(
+      backend->get_executor(),
+      [&]() -> net::awaitable<void> { co_await req.async_send(*backend, net::use_awaitable); },
+      net::use_future);
+  for (int i = 0; i < 500 && requests < 1; ++i)
+    std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(requests.load(), 1);
+  const auto t0 = std::chrono::steady_clock::now();
+  backend.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  ASSERT_EQ(ended.wait_for(3s), std::future_status::ready) << "the coroutine hangs";
+  try {
+    ended.get();
+    ADD_FAILURE() << "no error";
+  } catch (...) {
+    EXPECT_EQ(cr::error_code_of(std::current_exception()), cr::errc::operation_aborted);
+  }
 }
 
 // A request still opening its connection (here: a TLS handshake the server never answers)
