@@ -17,6 +17,9 @@ ORDER = (["ws_latency", "ws_pipeline", "ws_binary", "ws_text", "http_seq", "http
          [f"h2_multi/{s}" for s in H2_SERVERS] +
          [f"h2_download/{s}" for s in H2_DOWNLOAD_SERVERS] +
          [f"h2_streams_rss/{s}" for s in H2_SERVERS])
+# The courier clients that ratios and "best courier client" targets consider (courier_async_io:
+# coroutines on the backend's own executor, HTTP/2 only).
+COURIER_CLIENTS = ("courier_sync", "courier_async", "courier_async_io")
 SERVER_NAMES = {"nginx_tls": "nginx over TLS (ALPN h2)", "nghttpd_h2c": "nghttpd over h2c",
                 "nginx_h2c": "nginx over h2c"}
 TITLES = {
@@ -178,11 +181,12 @@ def main():
     refs = {"courier_sync": ["beast_sync", "curl_easy", "curl_multi", "h2load",
                              "courier_sync_http1", "raw_tcp"],
             "courier_async": ["beast_async", "beast_sync", "curl_easy", "curl_multi", "h2load",
-                              "raw_tcp"]}
+                              "raw_tcp"],
+            "courier_async_io": ["curl_multi", "h2load"]}
     for w in ORDER:
         if w == "ws_idle" or w.startswith("h2_streams_rss/"):
             continue
-        for c in ("courier_sync", "courier_async"):
+        for c in COURIER_CLIENTS:
             for ref in refs[c]:
                 cr, tr = ratio(w, c, ref, "cpu"), ratio(w, c, ref, "tput")
                 if cr is None:
@@ -212,7 +216,7 @@ def main():
 
     # The performance targets courier holds itself to (bench/README.md).
     def best(w, ref, key, better):
-        vals = [r for r in (ratio(w, c, ref, key) for c in ("courier_sync", "courier_async")) if r is not None]
+        vals = [r for r in (ratio(w, c, ref, key) for c in COURIER_CLIENTS) if r is not None]
         if not vals:
             return None
         return min(vals) if better == "low" else max(vals)

@@ -171,10 +171,10 @@ workloads=(
   "http_conc|courier_sync courier_async beast_async curl_multi|count=$(scale 100000) connections=16 path=/100b"
   "http_download|courier_sync courier_async curl_easy raw_tcp|count=$(scale 20) size=$((32 << 20)) path=/32m"
   "ws_idle|courier_sync|count=$(scale 10000)"
-  "h2_multi|courier_sync courier_async curl_multi h2load|count=$(scale 100000) in_flight=100 ${h2_tls}/100b"
+  "h2_multi|courier_sync courier_async courier_async_io curl_multi h2load|count=$(scale 100000) in_flight=100 ${h2_tls}/100b"
   # Not libcurl over h2c: 7.88 (Debian 12) fails every request that reuses a prior-knowledge
   # connection with "Error in the HTTP2 framing layer" (fixed in 7.89).
-  "h2_multi|courier_sync courier_async h2load|count=$(scale 100000) in_flight=100 ${h2c}/100b"
+  "h2_multi|courier_sync courier_async courier_async_io h2load|count=$(scale 100000) in_flight=100 ${h2c}/100b"
   "h2_download|courier_sync courier_sync_http1 h2load|count=$(scale 20) size=$((32 << 20)) ${h2_tls}/32m"
   "h2_download|courier_sync h2load|count=$(scale 20) size=$((32 << 20)) ${h2c_nginx}/32m"
   "h2_streams_rss|courier_callback courier_async|count=1000 in_flight=1000 ${h2_tls}/100b"

@@ -196,6 +196,24 @@ void run_coroutines(int n, F make) {
   if (failure) std::rethrow_exception(failure);
 }
 
+// The same on an executor that other threads run (the backend's own): waits for the last one.
+template <class F>
+void run_coroutines_on(const asio::any_io_executor& ex, int n, F make) {
+  std::mutex m;
+  std::condition_variable all_done;
+  int left = n;
+  std::exception_ptr failure;
+  for (int i = 0; i < n; ++i)
+    asio::co_spawn(ex, make(i), [&](std::exception_ptr e) {
+      std::lock_guard lock(m);
+      if (e && !failure) failure = e;
+      if (--left == 0) all_done.notify_one();
+    });
+  std::unique_lock lock(m);
+  all_done.wait(lock, [&] { return left == 0; });
+  if (failure) std::rethrow_exception(failure);
+}
+
 outcome ws_async(const workload& w) {
   cr::asio_backend backend;
   outcome out;
@@ -333,11 +351,18 @@ outcome h2_sync(const workload& w) {
   return out;
 }
 
-// h2_multi: in_flight coroutines on one io_context sharing the connection. h2_streams_rss: one
-// request opens the connection, then in_flight coroutines send one request each at once; the
-// RSS growth is the highest RSS seen as the responses arrive and after, minus the RSS before.
-outcome h2_async(const workload& w) {
+// h2_multi: in_flight coroutines on one io_context sharing the connection (on_backend: on the
+// backend's own executor instead, courier_async_io). h2_streams_rss: one request opens the
+// connection, then in_flight coroutines send one request each at once; the RSS growth is the
+// highest RSS seen as the responses arrive and after, minus the RSS before.
+outcome h2_async(const workload& w, bool on_backend) {
   cr::asio_backend backend(h2_backend_options(w));
+  const auto run = [&](int n, auto make) {
+    if (on_backend)
+      run_coroutines_on(backend.get_executor(), n, make);
+    else
+      run_coroutines(n, make);
+  };
   const cr::uri target(w.url);
   const auto req =
       cr::basic_request().get(target).version(h2_version(w)).response_as(cr::as_string());
@@ -348,7 +373,7 @@ outcome h2_async(const workload& w) {
     const double before = current_rss_kib();
     double highest = before;
     long done = 0;
-    run_coroutines(w.in_flight, [&](int) -> asio::awaitable<void> {
+    run(w.in_flight, [&](int) -> asio::awaitable<void> {
       auto r = co_await backend.async_send(req, asio::use_awaitable);
       check_h2(r);
       bytes += r.body().size();
@@ -360,8 +385,8 @@ outcome h2_async(const workload& w) {
     out.bytes = bytes;
     return out;
   }
-  long next = 0;
-  run_coroutines(w.in_flight, [&](int) -> asio::awaitable<void> {
+  long next = 0;  // with on_backend, only touched on the backend's one thread
+  run(w.in_flight, [&](int) -> asio::awaitable<void> {
     while (next++ < w.count) {
       check_deadline(w);
       auto r = co_await backend.async_send(req, asio::use_awaitable);
@@ -437,8 +462,9 @@ void register_courier(registry& r) {
   r["courier_sync_http1"]["h2_download"] = [](const workload& w) {
     return h2_download(w, cr::http_version::http1_1);
   };
-  r["courier_async"]["h2_multi"] = h2_async;
-  r["courier_async"]["h2_streams_rss"] = h2_async;
+  r["courier_async"]["h2_multi"] = [](const workload& w) { return h2_async(w, false); };
+  r["courier_async"]["h2_streams_rss"] = [](const workload& w) { return h2_async(w, false); };
+  r["courier_async_io"]["h2_multi"] = [](const workload& w) { return h2_async(w, true); };
   r["courier_callback"]["h2_streams_rss"] = h2_callbacks;
 }
 
