@@ -325,6 +325,9 @@ net::awaitable<void> transport::connect(bool secure, const std::function<net::ss
         co_await tls_handshake(*tls_, host_, verify, where, ec);
       }
       if (!ec) alpn_selected_ = alpn_selected_on(ssl);
+      // HTTP/2 over TLS 1.2 must not renegotiate (RFC 9113 9.2.1): a server's request to is
+      // answered with a no_renegotiation alert.
+      if (!ec && alpn_selected_ == "h2") SSL_set_options(ssl, SSL_OP_NO_RENEGOTIATION);
       if (timer.expired()) {
         throw timeout_error("connect timeout: the TLS handshake with " + where +
                             " did not finish in time");
@@ -395,7 +398,8 @@ std::size_t transport::read_buffered(net::mutable_buffer buffer) noexcept {
   if (!tls_ || inner_tls_ || buffer.size() == 0) return 0;
   // Asio's TLS stream keeps no state of its own between reads beyond the SSL object and its
   // memory BIOs: a read here leaves it where its next async read expects it. When no whole
-  // record is buffered, SSL_read asks for input and returns without consuming it.
+  // record is buffered, SSL_read asks for input and returns without consuming it. Output a
+  // read might make (an alert) stays in the BIO, and leaves with the stream's next write.
   SSL* ssl = tls_->native_handle();
   ::ERR_clear_error();
   const int n = ::SSL_read(ssl, buffer.data(),
