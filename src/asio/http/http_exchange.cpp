@@ -523,7 +523,9 @@ net::awaitable<hop_result> start_hop(exchange_state& st, hop_plan& plan, hop_sta
     if (uses_http2(st.backend, st.options, u)) {
       return run_http2_hop(st, plan, host_port(u.host(), u.port()));
     }
-  } else if (u.is_secure() && !start.conn && start.attempt == 0 && known_h2_origin(st, u)) {
+  }
+  const bool any = st.options.version.value_or(st.backend.options.version) == http_version::any;
+  if (any && u.is_secure() && !start.conn && start.attempt == 0 && known_h2_origin(st, u)) {
     return run_http2_hop(st, plan, host_port(u.host(), u.port()));
   }
   return run_hop(st, plan, std::move(start));
