@@ -78,6 +78,26 @@ std::string ok_response(std::uint32_t stream) {
   return ct::http2_ok_response(stream);
 }
 
+// A fault-server script that takes the preface and `n` requests over h2c, counting them in
+// `requests`, and answers none.
+auto counts_and_never_answers(std::atomic<int>& requests, int n) {
+  return [&requests, n](ct::connection& c) {
+    read_preface(c);
+    for (int i = 0; i < n; ++i) {
+      read_next_request(c);
+      ++requests;
+    }
+    c.pause(10s);  // never answers
+  };
+}
+
+// A GET of `server`'s root over h2c (prior knowledge).
+auto h2c_get(const ct::fault_server& server) {
+  return cr::basic_request()
+      .get(cr::uri(server.url("/")))
+      .version(cr::http_version::http2_prior_knowledge);
+}
+
 std::string gzip(const std::string& plain) {
   z_stream z{};
   EXPECT_EQ(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY), Z_OK);
@@ -358,18 +378,9 @@ TEST(Http2More, DecompressionBombIsBodyTooLargeAndTheConnectionLives) {
 
 TEST(Http2More, DestroyingTheBackendEndsWaitingStreams) {
   std::atomic<int> requests{0};
-  ct::fault_server server([&](ct::connection& c) {
-    read_preface(c);
-    for (int i = 0; i < 3; ++i) {
-      read_next_request(c);
-      ++requests;
-    }
-    c.pause(10s);  // never answers
-  });
+  ct::fault_server server(counts_and_never_answers(requests, 3));
   auto backend = std::make_unique<cr::asio_backend>();
-  const auto req = cr::basic_request()
-                       .get(cr::uri(server.url("/")))
-                       .version(cr::http_version::http2_prior_knowledge);
+  const auto req = h2c_get(server);
   std::promise<boost::system::error_code> blocking;
   std::thread caller([&] {
     try {
@@ -455,16 +466,9 @@ TEST(Http2More, CoroutinesOnTheBackendsExecutorShareItsThreadAndConnection) {
 // coroutine is resumed with operation_aborted before the threads stop; nothing hangs.
 TEST(Http2More, DestroyingTheBackendEndsACoroutineOnItsExecutor) {
   std::atomic<int> requests{0};
-  ct::fault_server server([&](ct::connection& c) {
-    read_preface(c);
-    read_next_request(c);
-    ++requests;
-    c.pause(10s);  // never answers
-  });
+  ct::fault_server server(counts_and_never_answers(requests, 1));
   auto backend = std::make_unique<cr::asio_backend>();
-  const auto req = cr::basic_request()
-                       .get(cr::uri(server.url("/")))
-                       .version(cr::http_version::http2_prior_knowledge);
+  const auto req = h2c_get(server);
   auto ended = net::co_spawn(
       backend->get_executor(),
       [&]() -> net::awaitable<void> { co_await req.async_send(*backend, net::use_awaitable); },
