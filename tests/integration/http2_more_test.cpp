@@ -342,6 +342,107 @@ TEST(Http2More, GoawayInTheMiddleOfABurst) {
   EXPECT_EQ(server.connections_accepted(), 2);
 }
 
+// --- async requests on an open connection ---
+
+// An async request that finds its origin's connection open runs without a coroutine of
+// courier's (h2_callback_hop). Each way such a hop can end, on one connection: answered, a
+// stream the server refused (sent again), a redirect followed, a read timeout (the stream is
+// reset), a cancellation (likewise), a body read as_stream().
+TEST(Http2More, AsyncRequestsOnAnOpenConnectionEndEveryWayAndKeepIt) {
+  std::atomic<int> requests{0};
+  ct::fault_server server([&](ct::connection& c) {
+    c.set_timeout(10s);
+    read_preface(c);
+    const auto answer = [&](const std::string& frames) {
+      ++requests;
+      c.write(frames);
+    };
+    auto id = read_next_request(c);  // the blocking request that opens the connection
+    answer(ok_response(id));
+    id = read_next_request(c);  // refused, then sent again
+    answer(http2_frame(ct::http2_rst_stream, 0, id, http2_u32(0x7)));
+    id = read_next_request(c);
+    answer(ok_response(id));
+    // ":status: 302" (name of static index 8), "location: /next" (name of static index 46).
+    id = read_next_request(c);
+    answer(http2_frame(headers_type, end_headers | end_stream, id,
+                       std::string("\x08\x03"
+                                   "302"
+                                   "\x0f\x1f\x05"
+                                   "/next",
+                                   13)));
+    id = read_next_request(c);  // the redirect's target
+    answer(ok_response(id));
+    read_next_request(c);  // left to time out
+    ++requests;
+    read_next_request(c);  // left to be cancelled
+    ++requests;
+    id = read_next_request(c);  // read as_stream()
+    answer(http2_frame(headers_type, end_headers, id, "\x88") +
+           http2_frame(data_type, end_stream, id, "streamed"));
+    id = read_next_request(c);  // the last, blocking
+    answer(ok_response(id));
+    c.pause(1s);
+  });
+  cr::asio_backend backend;
+  const auto req = h2c_get(server);
+  EXPECT_EQ(req.send(backend).status(), 200);
+
+  auto refused = req.async_send(backend, net::use_future);
+  ASSERT_EQ(refused.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(refused.get().status(), 200);
+
+  auto redirected = req.async_send(backend, net::use_future);
+  ASSERT_EQ(redirected.wait_for(5s), std::future_status::ready);
+  const auto r = redirected.get();
+  EXPECT_EQ(r.status(), 200);
+  ASSERT_EQ(r.history().size(), 1u);
+  EXPECT_EQ(r.history()[0].head.status, 302);
+  EXPECT_EQ(r.uri().path(), "/next");
+
+  const auto t0 = std::chrono::steady_clock::now();
+  auto timed_out = req.read_timeout(300ms).async_send(backend, net::use_future);
+  ASSERT_EQ(timed_out.wait_for(5s), std::future_status::ready);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  try {
+    timed_out.get();
+    ADD_FAILURE() << "no timeout";
+  } catch (const cr::timeout_error& e) {
+    EXPECT_NE(std::string(e.what()).find("read timeout"), std::string::npos) << e.what();
+  }
+
+  net::cancellation_signal signal;
+  std::promise<std::exception_ptr> cancelled;
+  req.async_send(backend,
+                 net::bind_cancellation_slot(
+                     signal.slot(), [&](std::exception_ptr e, auto) { cancelled.set_value(e); }));
+  for (int i = 0; i < 500 && requests < 7; ++i)
+    std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(requests.load(), 7);
+  signal.emit(net::cancellation_type::terminal);
+  auto c = cancelled.get_future();
+  ASSERT_EQ(c.wait_for(5s), std::future_status::ready) << "the cancelled request hangs";
+  const auto e = c.get();
+  EXPECT_EQ(cr::error_code_of(e), cr::errc::operation_aborted);
+  EXPECT_NE(cr::message_of(e).find("was cancelled"), std::string::npos) << cr::message_of(e);
+
+  auto streamed = req.response_as(cr::as_stream()).async_send(backend, net::use_future);
+  ASSERT_EQ(streamed.wait_for(5s), std::future_status::ready);
+  auto s = streamed.get();
+  std::string got;
+  std::vector<char> buf(64);
+  for (int i = 0; i < 10; ++i) {
+    const std::size_t n = s.body().read_some(std::span<char>(buf));
+    if (n == 0) break;
+    got.append(buf.data(), n);
+  }
+  EXPECT_EQ(got, "streamed");
+
+  EXPECT_EQ(req.send(backend).status(), 200);
+  EXPECT_EQ(requests.load(), 9);
+  EXPECT_EQ(server.connections_accepted(), 1);
+}
+
 // --- a decompression bomb ---
 
 TEST(Http2More, DecompressionBombIsBodyTooLargeAndTheConnectionLives) {

@@ -9,7 +9,6 @@
 #include "asio/http1/response_reader.hpp"
 #include "asio/http1/stream_response.hpp"
 #include "asio/http2/h2_exchange.hpp"
-#include "asio/spawned_cancellation.hpp"
 #include "core/hot_path.hpp"
 
 #include "core/body_encoder.hpp"
@@ -18,6 +17,8 @@
 #include <courier/body_source.hpp>
 #include <courier/error.hpp>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -371,12 +372,26 @@ COURIER_HOT std::optional<hop_result> try_hop_here(exchange_state& st, hop_plan&
   }
 }
 
-// The hop over HTTP/2 (h2_exchange.cpp), with this exchange's deadlines. Not a coroutine: the
-// hop's own frame holds what it needs.
+// The HTTP/2 hop (h2_exchange.cpp) of the plan's current uri, with this exchange's deadlines.
+h2_hop make_h2_hop(exchange_state& st, hop_plan& plan, std::string where) {
+  return h2_hop{st.backend,
+                st.options,
+                st.progress,
+                st.dest,
+                plan.uri(),
+                plan.method(),
+                plan.fields(),
+                plan.body(),
+                plan.response(),
+                std::move(where),
+                st,
+                st.connect_deadline(),
+                st.on_caller_thread};
+}
+
+// The hop over HTTP/2. Not a coroutine: the hop's own frame holds what it needs.
 net::awaitable<hop_result> run_http2_hop(exchange_state& st, hop_plan& plan, std::string where) {
-  return run_h2_hop(h2_hop{st.backend, st.options, st.progress, st.dest, plan.uri(), plan.method(),
-                           plan.fields(), plan.body(), plan.response(), std::move(where), st,
-                           st.connect_deadline(), st.on_caller_thread});
+  return run_h2_hop(make_h2_hop(st, plan, std::move(where)));
 }
 
 // Whether `u`'s origin (through the request's proxy) chose h2 with ALPN before.
@@ -511,49 +526,197 @@ net::awaitable<hop_result> run_hop(exchange_state& st, hop_plan& plan, hop_start
   }
 }
 
-// One hop as a coroutine. A request whose version says HTTP/2 goes straight to the HTTP/2 hop,
-// without run_hop's frame, which only HTTP/1.1 needs: a frame is held as long as its request
-// is in flight, and an HTTP/2 connection carries many at once.
-// Under http_version::any, so does a request to an https origin known to speak h2 (nor does
-// it need try_alpn_hop's frame): should the origin stop speaking h2, the hop throws
-// h2_declined and the exchange runs it again, through run_hop, which finds out anew.
-net::awaitable<hop_result> start_hop(exchange_state& st, hop_plan& plan, hop_start start) {
-  const courier::uri& u = plan.uri();
+// Whether a hop goes straight to the HTTP/2 hop, without run_hop's frame, which only HTTP/1.1
+// needs: a frame is held as long as its request is in flight, and an HTTP/2 connection carries
+// many at once. So does a request whose version says HTTP/2 and, under http_version::any, one
+// to an https origin known to speak h2 (nor does it need try_alpn_hop's frame): should the
+// origin stop speaking h2, the hop throws h2_declined and the exchange runs it again, through
+// run_hop, which finds out anew.
+bool goes_straight_to_http2(exchange_state& st, const courier::uri& u, const hop_start& start) {
   if (st.options.version || st.backend.options.version != http_version::any) [[unlikely]] {
-    if (uses_http2(st.backend, st.options, u)) {
-      return run_http2_hop(st, plan, host_port(u.host(), u.port()));
-    }
+    if (uses_http2(st.backend, st.options, u)) return true;
   }
   const bool any = st.options.version.value_or(st.backend.options.version) == http_version::any;
-  if (any && u.is_secure() && !start.conn && start.attempt == 0 && known_h2_origin(st, u)) {
+  return any && u.is_secure() && !start.conn && start.attempt == 0 && known_h2_origin(st, u);
+}
+
+// One hop as a coroutine.
+net::awaitable<hop_result> start_hop(exchange_state& st, hop_plan& plan, hop_start start) {
+  const courier::uri& u = plan.uri();
+  if (goes_straight_to_http2(st, u, start)) {
     return run_http2_hop(st, plan, host_port(u.host(), u.port()));
   }
   return run_hop(st, plan, std::move(start));
 }
 
-// The async exchange, redirects included. `backend` is held: an exchange on the caller's own
-// io_context may outlive the asio_backend object (it then ends normally, and its connection
-// is closed rather than pooled). The response is built where it is handed over: a response
-// held by value would be in this frame, its result and co_spawn's, once each, for as long as
-// the request is in flight.
-net::awaitable<std::unique_ptr<raw_response>> run_owned_exchange(
-    std::shared_ptr<asio_backend::impl> backend, request_data req, body_destination dest,
-    bool on_caller_context) {
-  auto out = std::make_unique<raw_response>();
-  exchange_state st(*backend, req, dest);
-  st.on_caller_context = on_caller_context;
-  hop_plan plan(req, *out);
-  for (;;) {
-    std::optional<hop_result> r;
-    try {
-      r.emplace(co_await start_hop(st, plan, hop_start{}));
-    } catch (const h2_declined&) {
-      continue;  // nothing was sent: the hop again, over what the origin now speaks
-    }
-    if (plan.take(std::move(*r), st)) break;
+// The async exchange, redirects included. Its hops run as callbacks while they can (an HTTP/2
+// stream on a connection that is ready, no body to send: h2_callback_hop), which costs no
+// coroutine frame; the first that cannot, and every hop after it, runs in one coroutine
+// (run_rest). `backend` is held: an exchange on the caller's own io_context may outlive the
+// asio_backend object (it then ends normally, and its connection is closed rather than pooled).
+class async_exchange final : public h2_callback_hop::owner,
+                             public std::enable_shared_from_this<async_exchange> {
+ public:
+  async_exchange(std::shared_ptr<asio_backend::impl> backend, request_data req,
+                 body_destination dest, exchange_callback done, net::any_io_executor ex,
+                 bool on_caller_context)
+      : backend_(std::move(backend)),
+        req_(std::move(req)),
+        dest_(std::move(dest)),
+        done_(std::move(done)),
+        ex_(std::move(ex)),
+        st_(*backend_, req_, dest_) {
+    st_.on_caller_context = on_caller_context;
   }
-  co_return out;
-}
+
+  /// Starts the exchange on its executor. An emission on `cancel` (terminal or partial) ends
+  /// it with operation_aborted: a callback hop resets its stream, a coroutine's connection is
+  /// closed.
+  void start(net::cancellation_slot cancel) {
+    if (cancel.is_connected()) {
+      cancel.emplace<relay>(relay{weak_from_this()});
+      relayed_ = true;
+    }
+    // A hop that may run as callbacks starts on the executor, as it may end at once (a
+    // handler is never called from inside the call that starts it); any other goes straight
+    // to the coroutine, which co_spawn starts there.
+    bool callbacks = false;
+    try {
+      plan_.emplace(req_, out_);
+      callbacks = may_run_as_callbacks();
+    } catch (...) {
+      net::post(ex_,
+                [self = shared_from_this(), e = std::current_exception()] { self->finish(e); });
+      return;
+    }
+    if (!callbacks) return run_rest();
+    net::post(ex_, [self = shared_from_this()] { self->next_hop(); });
+  }
+
+  void hop_finished(std::exception_ptr e, hop_result r, bool unprocessed) override {
+    in_callback_hop_ = false;
+    if (e) return finish(e);
+    if (unprocessed) return run_rest();  // the hop again, through run_h2_hop's retries
+    try {
+      if (plan_->take(std::move(r), st_)) return finish(nullptr);
+    } catch (...) {
+      return finish(std::current_exception());
+    }
+    next_hop();
+  }
+
+ private:
+  // Relays the caller's cancellation to the exchange's executor; a late one does nothing.
+  struct relay {
+    std::weak_ptr<async_exchange> target;
+    void operator()(net::cancellation_type type) const {
+      if ((type & (net::cancellation_type::terminal | net::cancellation_type::partial)) ==
+          net::cancellation_type::none) {
+        return;
+      }
+      if (auto self = target.lock()) net::post(self->ex_, [self] { self->on_cancel(); });
+    }
+  };
+
+  void next_hop() {
+    if (cancel_requested_) return finish(cancelled());
+    try {
+      if (auto conn = callback_connection()) {
+        in_callback_hop_ = true;
+        if (!callback_hop_) callback_hop_.emplace(ex_);
+        callback_hop_->start(*h2_hop_, std::move(conn), shared_from_this());
+        return;
+      }
+    } catch (...) {
+      return finish(std::current_exception());
+    }
+    run_rest();
+  }
+
+  // The origin's HTTP/2 connection when the next hop can run as callbacks, with the hop made.
+  std::shared_ptr<h2_connection> callback_connection() {
+    if (!may_run_as_callbacks()) return nullptr;
+    const courier::uri& u = plan_->uri();
+    h2_hop_.emplace(make_h2_hop(st_, *plan_, host_port(u.host(), u.port())));
+    return h2_callback_hop::ready_for(*h2_hop_);
+  }
+
+  // The next hop goes over HTTP/2 and sends no body: it runs as callbacks if its connection
+  // is ready.
+  bool may_run_as_callbacks() {
+    return !plan_->body().source && goes_straight_to_http2(st_, plan_->uri(), hop_start{});
+  }
+
+  // The hops from here on, in one coroutine.
+  void run_rest() {
+    if (cancel_requested_) return finish(cancelled());
+    in_coroutine_ = true;
+    auto self = shared_from_this();
+    auto done = [self](std::exception_ptr e, bool) {
+      if (e && self->cancel_requested_) e = self->cancelled();
+      self->finish(e);
+    };
+    if (!relayed_) {
+      net::co_spawn(ex_, rest(self), std::move(done));
+      return;
+    }
+    net::co_spawn(ex_, rest(self), net::bind_cancellation_slot(signal_.slot(), std::move(done)));
+  }
+
+  static net::awaitable<bool> rest(std::shared_ptr<async_exchange> self) {
+    for (;;) {
+      std::optional<hop_result> r;
+      try {
+        r.emplace(co_await start_hop(self->st_, *self->plan_, hop_start{}));
+      } catch (const h2_declined&) {
+        continue;  // nothing was sent: the hop again, over what the origin now speaks
+      }
+      if (self->plan_->take(std::move(*r), self->st_)) co_return true;
+    }
+  }
+
+  void on_cancel() {
+    if (finished_ || cancel_requested_) return;
+    cancel_requested_ = true;
+    if (in_callback_hop_) {
+      callback_hop_->cancel();
+    } else if (in_coroutine_) {
+      // Every operation the coroutine awaits ends with operation_aborted, and so does every
+      // later co_await (co_spawn's default filter accepts terminal cancellation).
+      signal_.emit(net::cancellation_type::terminal);
+    }
+  }
+
+  std::exception_ptr cancelled() const {
+    const auto u = req_.uri();
+    return std::make_exception_ptr(operation_aborted(
+        "the request to " + (u ? host_port(u->host(), u->port()) : std::string("its server")) +
+        " was cancelled before its response was complete; its connection was closed"));
+  }
+
+  void finish(std::exception_ptr e) {
+    finished_ = true;
+    auto done = std::move(done_);
+    std::move(done)(e, e ? raw_response{} : std::move(out_));
+  }
+
+  std::shared_ptr<asio_backend::impl> backend_;
+  request_data req_;
+  body_destination dest_;
+  exchange_callback done_;
+  net::any_io_executor ex_;
+  raw_response out_;
+  exchange_state st_;
+  std::optional<hop_plan> plan_;
+  std::optional<h2_hop> h2_hop_;                 // the callback hop's
+  std::optional<h2_callback_hop> callback_hop_;  // made by the first (a timer costs a lookup)
+  net::cancellation_signal signal_;              // to the coroutine, once the hops run in one
+  bool relayed_ = false;                         // the caller's slot is connected to relay
+  bool in_callback_hop_ = false;
+  bool in_coroutine_ = false;
+  bool cancel_requested_ = false;
+  bool finished_ = false;
+};
 
 // Runs a coroutine hop to its end on the calling thread. Each thread keeps an io_context for
 // this; a call made from inside another (from a progress callback, say) gets a fresh one, as
@@ -617,22 +780,10 @@ void start_http_exchange(asio_backend::impl& backend, request_data req, body_des
                                           : net::any_io_executor(net::make_strand(backend.ioc)))
       : runs_on_one_thread(caller->context()) ? net::any_io_executor(*caller)
                                               : net::any_io_executor(net::make_strand(*caller));
-  // A cancelled exchange ends at its next wait. Its connection is closed, never pooled: the
-  // response may be half-read.
-  auto u = req.uri();
-  co_spawn_cancellable(
-      strand,
-      run_owned_exchange(backend.shared_from_this(), std::move(req), std::move(dest),
-                         on_caller_context),
-      cancel, net::cancellation_type::terminal | net::cancellation_type::partial,
-      [u = std::move(u)] {
-        return std::make_exception_ptr(operation_aborted(
-            "the request to " + (u ? host_port(u->host(), u->port()) : std::string("its server")) +
-            " was cancelled before its response was complete; its connection was closed"));
-      },
-      [done = std::move(done)](std::exception_ptr e, std::unique_ptr<raw_response> r) mutable {
-        std::move(done)(e, r ? std::move(*r) : raw_response{});
-      });
+  auto exchange =
+      std::make_shared<async_exchange>(backend.shared_from_this(), std::move(req), std::move(dest),
+                                       std::move(done), std::move(strand), on_caller_context);
+  exchange->start(cancel);
 }
 
 COURIER_HOT raw_response run_http_exchange_here(asio_backend::impl& backend,

@@ -155,6 +155,25 @@ void h2_connection::wake(h2_stream& s) {
   }
 }
 
+bool h2_connection::expect_wake(h2_stream& s, const net::any_io_executor& ex,
+                                std::weak_ptr<net::steady_timer> timer) {
+  locked lock(*this);
+  if (!s.events.empty() || s.over || s.failure) return false;
+  // The timer is cancelled from the exchange's own executor (see `locked`), once the exchange
+  // is suspended in its wait, never before.
+  s.waiter.waiting = h2_waiter::kind::timer;
+  s.waiter.ex = ex;
+  s.waiter.timer = std::move(timer);
+  return true;
+}
+
+bool h2_connection::took_wake(h2_stream& s) {
+  locked lock(*this);
+  const bool woken = s.waiter.waiting == h2_waiter::kind::none;
+  s.waiter = {};
+  return woken;
+}
+
 // Not a coroutine: the wait is one timer operation, whose handler resumes the exchange. A
 // frame of its own would be held by every stream waiting for its answer.
 net::awaitable<bool> h2_connection::wait(const std::shared_ptr<h2_stream>& s,
@@ -163,20 +182,11 @@ net::awaitable<bool> h2_connection::wait(const std::shared_ptr<h2_stream>& s,
       [](auto resume, std::shared_ptr<h2_connection> self, std::shared_ptr<h2_stream> s,
          clock::time_point until) {
         const auto ex = net::get_associated_executor(resume);  // the exchange's, serialized
-        std::shared_ptr<net::steady_timer> timer;
-        {
-          locked lock(*self);
-          if (!s->events.empty() || s->over || s->failure) {
-            net::post(ex,
-                      [resume = std::move(resume)]() mutable { std::move(resume)(nullptr, true); });
-            return;
-          }
-          timer = std::make_shared<net::steady_timer>(ex);
-          // The timer is cancelled from the exchange's own executor (see `locked`), once the
-          // exchange is suspended in the wait below, never before.
-          s->waiter.waiting = h2_waiter::kind::timer;
-          s->waiter.ex = ex;
-          s->waiter.timer = timer;
+        auto timer = std::make_shared<net::steady_timer>(ex);
+        if (!self->expect_wake(*s, ex, timer)) {
+          net::post(ex,
+                    [resume = std::move(resume)]() mutable { std::move(resume)(nullptr, true); });
+          return;
         }
         timer->expires_at(until);
         // The exchange's cancellation reaches the timer; a wake-up cancels it too, and takes
@@ -185,12 +195,7 @@ net::awaitable<bool> h2_connection::wait(const std::shared_ptr<h2_stream>& s,
         timer->async_wait(net::bind_cancellation_slot(
             slot, [self = std::move(self), s = std::move(s), timer, until,
                    resume = std::move(resume)](boost::system::error_code ec) mutable {
-              bool woken = false;
-              {
-                locked lock(*self);
-                woken = s->waiter.waiting == h2_waiter::kind::none;
-                s->waiter = {};
-              }
+              const bool woken = self->took_wake(*s);
               std::exception_ptr cancelled;
               if (ec == net::error::operation_aborted && !woken) {
                 cancelled = std::make_exception_ptr(

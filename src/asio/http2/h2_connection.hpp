@@ -95,6 +95,14 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   /// `until` passed. Must be awaited on a serialized executor (a strand, or an io_context run by
   /// one thread).
   net::awaitable<bool> wait(const std::shared_ptr<h2_stream>& s, clock::time_point until);
+  /// wait() in parts, for an exchange that is not a coroutine. Before it waits on `timer` (of
+  /// its serialized executor `ex`): false when there is no need (an event is queued, or the
+  /// stream ended); else the connection cancels the timer, on `ex`, to wake it.
+  bool expect_wake(h2_stream& s, const net::any_io_executor& ex,
+                   std::weak_ptr<net::steady_timer> timer);
+  /// Once the timer's wait ended: whether the connection woke it (else it expired, or it was
+  /// cancelled by another). The stream has no waiter any more.
+  bool took_wake(h2_stream& s);
   /// The same, blocking the calling thread (for a blocking read of a body stream).
   bool wait_here(const std::shared_ptr<h2_stream>& s, clock::time_point until);
   /// The stream's next event when one is queued; throws the connection's failure.

@@ -33,11 +33,6 @@ http_version chosen_version(const asio_backend::impl& backend, const request_opt
   return options.version.value_or(backend.options.version);
 }
 
-// The server did not process the stream: it may go again on another connection.
-struct unprocessed_stream {
-  std::string message;
-};
-
 // The request's fields for HTTP/2, with the defaults an HTTP/1.1 request gets (User-Agent,
 // Accept) and the body's type and length, named in lower case as HTTP/2 sends them. Host
 // becomes :authority (make_request_head).
@@ -137,170 +132,6 @@ net::awaitable<void> send_body(const h2_hop& hop, h2_connection& conn,
   progress.finish();
 }
 
-// Reads the response of one stream into the hop's destination.
-class h2_response {
- public:
-  h2_response(const h2_hop& hop, h2_connection& conn, h2_stream& s)
-      : hop_(hop), conn_(conn), stream_(s) {
-    if (hop.progress && *hop.progress) {
-      progress_ = std::make_unique<progress_reporter>(
-          hop.progress, transfer_progress::direction::download, hop.options.progress_interval);
-    }
-  }
-
-  // True when the response is complete (or a redirect to follow was found).
-  bool take(http2::event& e) {
-    return std::visit(
-        [&](auto& ev) -> bool {
-          using E = std::decay_t<decltype(ev)>;
-          if constexpr (std::is_same_v<E, http2::response_head_event>) {
-            return on_head(ev);
-          } else if constexpr (std::is_same_v<E, http2::data_event>) {
-            on_data(ev.data);
-            return false;
-          } else if constexpr (std::is_same_v<E, http2::trailers_event>) {
-            hop_.out.head.trailers = std::move(ev.trailers);
-            return false;
-          } else if constexpr (std::is_same_v<E, http2::end_of_stream_event>) {
-            finish();
-            return true;
-          } else if constexpr (std::is_same_v<E, http2::stream_reset_event>) {
-            on_reset(ev);
-          }
-          return false;  // informational answers, and connection events (not routed here)
-        },
-        e);
-  }
-
-  /// Takes the stream's queued events: true once the response is complete (or a redirect to
-  /// follow was found). Throws when the stream ended without one.
-  bool take_queued() {
-    while (auto e = conn_.take_event(stream_)) {
-      if (take(*e)) return true;
-    }
-    if (conn_.drained(stream_)) {
-      throw read_error("the HTTP/2 stream to " + hop_.where + " ended without a response");
-    }
-    return false;
-  }
-
-  /// The hop's result once take_queued() said so. A response read as_stream() gets the rest
-  /// of its body as a body stream, which then owns the stream (`handed_over`).
-  hop_result result(std::shared_ptr<h2_connection> conn, std::shared_ptr<h2_stream> s,
-                    bool& handed_over) {
-    hop_result out;
-    if (redirect_) {
-      out.redirect = true;
-      out.location = std::move(location_);
-    }
-    if (streaming_) {
-      out.stream = std::make_shared<h2_body_stream>(
-          net::make_strand(hop_.backend.ioc), std::move(conn), std::move(s), std::move(decoder_),
-          hop_.where, hop_.options.read_timeout, length_,
-          hop_.progress ? *hop_.progress : progress_callback{}, hop_.options.progress_interval);
-      handed_over = true;
-    }
-    return out;
-  }
-
- private:
-  bool on_head(http2::response_head_event& h) {
-    response_head& head = hop_.out.head;
-    head.status = h.status;
-    head.reason.clear();  // HTTP/2 has no reason phrase
-    head.headers = std::move(h.headers);
-    head.version = http_version::http2;
-    if (hop_.options.follow_redirects && is_redirect_status(h.status)) {
-      if (auto loc = head.headers.get("Location")) {
-        redirect_ = true;
-        location_ = encode_location(*loc);
-        return true;  // its body is not read: the stream is reset
-      }
-    }
-    std::optional<std::uint64_t> length;
-    if (auto cl = head.headers.get("Content-Length")) {
-      try {
-        length = std::stoull(std::string(*cl));
-      } catch (const std::exception&) {
-      }
-    }
-    if (progress_) progress_->set_total(length);
-    limit_ = hop_.options.max_body_size;
-    if (const auto* file = std::get_if<to_file>(&hop_.dest)) {
-      sink_ = make_file_sink(file->path);
-      limit_ = std::numeric_limits<std::size_t>::max();
-    } else if (std::holds_alternative<to_discard>(hop_.dest)) {
-      sink_ = make_discard_sink();
-      limit_ = std::numeric_limits<std::size_t>::max();
-    }
-    if (hop_.options.decompress) decoder_ = decoder_for(head.headers, limit_, hop_.where);
-    if (std::holds_alternative<to_stream>(hop_.dest)) {
-      length_ = length;
-      streaming_ = true;  // the caller reads the rest
-      return true;
-    }
-    return false;
-  }
-
-  void on_data(const std::string& data) {
-    conn_.consumed(stream_, data.size());
-    if (progress_) progress_->add(data.size(), clock::now());
-    if (!decoder_) {
-      write(data);
-      return;
-    }
-    std::string decoded;
-    decode_then(decoder_.get(), decoded, data, [this](std::string_view d) { write(d); });
-  }
-
-  void write(std::string_view data) {
-    if (sink_) {
-      sink_->write(data);
-      return;
-    }
-    std::string& out = hop_.out.body.bytes;
-    if (out.size() + data.size() > limit_) {
-      throw body_too_large("the response body from " + hop_.where +
-                           " is larger than max_body_size (" +
-                           std::to_string(hop_.options.max_body_size) +
-                           " bytes); raise it with max_body_size() or read it as_file()");
-    }
-    out.append(data);
-  }
-
-  void finish() {
-    if (decoder_) {
-      std::string decoded;
-      decoder_->finish(decoded);
-      write(decoded);
-    }
-    if (sink_) sink_->finish();
-    if (progress_) progress_->finish();
-  }
-
-  [[noreturn]] void on_reset(const http2::stream_reset_event& r) {
-    const std::string message =
-        "the request to " + hop_.where + " over HTTP/2 failed: " + r.message;
-    if (r.safe_to_retry) throw unprocessed_stream{message};
-    if (r.protocol_violation) throw protocol_error(message);
-    throw read_error(message);
-  }
-
-  const h2_hop& hop_;
-  h2_connection& conn_;
-  h2_stream& stream_;
-  // Held by every stream in flight (in run_h2_hop's frame): what most responses need is here,
-  // the rest (a progress callback's state, a sink, a decoder) only when used.
-  std::unique_ptr<progress_reporter> progress_;
-  std::size_t limit_ = 0;
-  std::unique_ptr<body_sink> sink_;
-  std::unique_ptr<detail::content_decoder> decoder_;
-  std::optional<std::uint64_t> length_;
-  std::string location_;  // of a redirect to follow
-  bool redirect_ = false;
-  bool streaming_ = false;
-};
-
 // Resets the stream unless the exchange saw it to its end (a failure, a cancellation, a
 // redirect whose body is not wanted) or handed it to a body stream.
 struct stream_guard {
@@ -328,6 +159,152 @@ net::awaitable<std::shared_ptr<h2_connection>> wait_for_connection(const h2_hop&
 }
 
 }  // namespace
+
+h2_response::h2_response(const h2_hop& hop, h2_connection& conn, h2_stream& s)
+    : hop_(hop), conn_(conn), stream_(s) {
+  if (hop.progress && *hop.progress) {
+    progress_ = std::make_unique<progress_reporter>(
+        hop.progress, transfer_progress::direction::download, hop.options.progress_interval);
+  }
+}
+
+h2_response::~h2_response() = default;
+
+bool h2_response::take(http2::event& e) {
+  return std::visit(
+      [&](auto& ev) -> bool {
+        using E = std::decay_t<decltype(ev)>;
+        if constexpr (std::is_same_v<E, http2::response_head_event>) {
+          return on_head(ev);
+        } else if constexpr (std::is_same_v<E, http2::data_event>) {
+          on_data(ev.data);
+          return false;
+        } else if constexpr (std::is_same_v<E, http2::trailers_event>) {
+          hop_.out.head.trailers = std::move(ev.trailers);
+          return false;
+        } else if constexpr (std::is_same_v<E, http2::end_of_stream_event>) {
+          finish();
+          return true;
+        } else if constexpr (std::is_same_v<E, http2::stream_reset_event>) {
+          on_reset(ev);
+        }
+        return false;  // informational answers, and connection events (not routed here)
+      },
+      e);
+}
+
+bool h2_response::take_queued() {
+  while (auto e = conn_.take_event(stream_)) {
+    if (take(*e)) return true;
+  }
+  if (conn_.drained(stream_)) {
+    throw read_error("the HTTP/2 stream to " + hop_.where + " ended without a response");
+  }
+  return false;
+}
+
+hop_result h2_response::result(std::shared_ptr<h2_connection> conn, std::shared_ptr<h2_stream> s,
+                               bool& handed_over) {
+  hop_result out;
+  if (redirect_) {
+    out.redirect = true;
+    out.location = std::move(location_);
+  }
+  if (streaming_) {
+    out.stream = std::make_shared<h2_body_stream>(
+        net::make_strand(hop_.backend.ioc), std::move(conn), std::move(s), std::move(decoder_),
+        hop_.where, hop_.options.read_timeout, length_,
+        hop_.progress ? *hop_.progress : progress_callback{}, hop_.options.progress_interval);
+    handed_over = true;
+  }
+  return out;
+}
+
+bool h2_response::on_head(http2::response_head_event& h) {
+  response_head& head = hop_.out.head;
+  head.status = h.status;
+  head.reason.clear();  // HTTP/2 has no reason phrase
+  head.headers = std::move(h.headers);
+  head.version = http_version::http2;
+  if (hop_.options.follow_redirects && is_redirect_status(h.status)) {
+    if (auto loc = head.headers.get("Location")) {
+      redirect_ = true;
+      location_ = encode_location(*loc);
+      return true;  // its body is not read: the stream is reset
+    }
+  }
+  std::optional<std::uint64_t> length;
+  if (auto cl = head.headers.get("Content-Length")) {
+    try {
+      length = std::stoull(std::string(*cl));
+    } catch (const std::exception&) {
+    }
+  }
+  if (progress_) progress_->set_total(length);
+  limit_ = hop_.options.max_body_size;
+  if (const auto* file = std::get_if<to_file>(&hop_.dest)) {
+    sink_ = make_file_sink(file->path);
+    limit_ = std::numeric_limits<std::size_t>::max();
+  } else if (std::holds_alternative<to_discard>(hop_.dest)) {
+    sink_ = make_discard_sink();
+    limit_ = std::numeric_limits<std::size_t>::max();
+  }
+  if (hop_.options.decompress) decoder_ = decoder_for(head.headers, limit_, hop_.where);
+  if (std::holds_alternative<to_stream>(hop_.dest)) {
+    length_ = length;
+    streaming_ = true;  // the caller reads the rest
+    return true;
+  }
+  return false;
+}
+
+void h2_response::on_data(std::string& data) {
+  conn_.consumed(stream_, data.size());
+  if (progress_) progress_->add(data.size(), clock::now());
+  if (!decoder_) {
+    std::string& out = hop_.out.body.bytes;
+    if (!sink_ && out.empty() && data.size() <= limit_) {
+      out = std::move(data);  // the usual body of one DATA frame: taken, not copied
+      return;
+    }
+    write(data);
+    return;
+  }
+  std::string decoded;
+  decode_then(decoder_.get(), decoded, data, [this](std::string_view d) { write(d); });
+}
+
+void h2_response::write(std::string_view data) {
+  if (sink_) {
+    sink_->write(data);
+    return;
+  }
+  std::string& out = hop_.out.body.bytes;
+  if (out.size() + data.size() > limit_) {
+    throw body_too_large("the response body from " + hop_.where +
+                         " is larger than max_body_size (" +
+                         std::to_string(hop_.options.max_body_size) +
+                         " bytes); raise it with max_body_size() or read it as_file()");
+  }
+  out.append(data);
+}
+
+void h2_response::finish() {
+  if (decoder_) {
+    std::string decoded;
+    decoder_->finish(decoded);
+    write(decoded);
+  }
+  if (sink_) sink_->finish();
+  if (progress_) progress_->finish();
+}
+
+void h2_response::on_reset(const http2::stream_reset_event& r) {
+  const std::string message = "the request to " + hop_.where + " over HTTP/2 failed: " + r.message;
+  if (r.safe_to_retry) throw h2_unprocessed{message};
+  if (r.protocol_violation) throw protocol_error(message);
+  throw read_error(message);
+}
 
 bool uses_http2(const asio_backend::impl& backend, const request_options& options,
                 const courier::uri& u) {
@@ -374,7 +351,7 @@ void rewind_body(const h2_hop& hop) {
   hop.body.source->rewind();
 }
 
-[[noreturn]] void throw_gave_up(const unprocessed_stream& u, int attempts) {
+[[noreturn]] void throw_gave_up(const h2_unprocessed& u, int attempts) {
   throw read_error(u.message + " (tried " + std::to_string(attempts) + " times)");
 }
 
@@ -398,10 +375,104 @@ net::awaitable<hop_result> run_h2_hop(h2_hop hop) {
         }
       }
       co_return reader.result(c, s, guard.handed_over);
-    } catch (const unprocessed_stream& u) {
+    } catch (const h2_unprocessed& u) {
       if (attempt >= max_h2_attempts) throw_gave_up(u, attempt);
     }
   }
+}
+
+// --- the hop run by callbacks ----------------------------------------------------------------
+
+std::shared_ptr<h2_connection> h2_callback_hop::ready_for(const h2_hop& hop) {
+  if (hop.body.source || hop.on_caller_thread) return nullptr;
+  return ready_connection(hop);
+}
+
+void h2_callback_hop::start(const h2_hop& hop, std::shared_ptr<h2_connection> conn,
+                            std::shared_ptr<owner> self) {
+  hop_ = &hop;
+  conn_ = std::move(conn);
+  cancelled_ = false;
+  try {
+    stream_ = submit(hop, *conn_);
+    reader_.emplace(hop, *conn_, *stream_);
+  } catch (...) {
+    end(std::move(self), std::current_exception(), {}, false);
+    return;
+  }
+  step(std::move(self));
+}
+
+void h2_callback_hop::step(std::shared_ptr<owner> self) {
+  try {
+    for (;;) {
+      if (reader_->take_queued()) {
+        bool handed_over = false;
+        hop_result r = reader_->result(conn_, stream_, handed_over);
+        if (handed_over) stream_.reset();  // the body stream owns it now
+        end(std::move(self), nullptr, std::move(r), false);
+        return;
+      }
+      deadline_ = hop_->deadlines.io_deadline();
+      // The timer is the owner's: the connection holds it weakly, through the owner.
+      if (conn_->expect_wake(*stream_, timer_.get_executor(),
+                             std::shared_ptr<net::steady_timer>(self, &timer_))) {
+        break;
+      }
+    }
+  } catch (const h2_unprocessed&) {
+    end(std::move(self), nullptr, {}, true);
+    return;
+  } catch (...) {
+    end(std::move(self), std::current_exception(), {}, false);
+    return;
+  }
+  waiting_ = true;
+  timer_.expires_at(deadline_);
+  timer_.async_wait([this, self = std::move(self)](const boost::system::error_code& ec) mutable {
+    on_wait(ec, std::move(self));
+  });
+}
+
+void h2_callback_hop::on_wait(const boost::system::error_code& ec, std::shared_ptr<owner> self) {
+  waiting_ = false;
+  const bool woken = conn_->took_wake(*stream_);
+  if (cancelled_) {
+    end(std::move(self),
+        std::make_exception_ptr(operation_aborted(
+            "the request to " + hop_->where +
+            " was cancelled before its response was complete; its HTTP/2 stream was reset")),
+        {}, false);
+    return;
+  }
+  if (!woken && ec != net::error::operation_aborted && clock::now() >= deadline_) {
+    try {
+      hop_->deadlines.throw_read_timeout(hop_->where);
+    } catch (...) {
+      end(std::move(self), std::current_exception(), {}, false);
+    }
+    return;
+  }
+  step(std::move(self));
+}
+
+bool h2_callback_hop::cancel() {
+  if (!waiting_) return false;
+  cancelled_ = true;
+  timer_.cancel();
+  return true;
+}
+
+void h2_callback_hop::end(std::shared_ptr<owner> self, std::exception_ptr e, hop_result r,
+                          bool unprocessed) {
+  // The stream is reset unless it was seen to its end (a failure, a cancellation, a redirect
+  // whose body is not wanted) or handed to a body stream. The connection lives on.
+  if (stream_) conn_->cancel(*stream_);
+  reader_.reset();
+  stream_.reset();
+  conn_.reset();
+  // The owner may start its next hop on this object from here.
+  self->hop_finished(e, std::move(r), unprocessed);
 }
 
 }  // namespace courier::asio_detail

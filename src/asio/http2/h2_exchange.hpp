@@ -5,12 +5,17 @@
 
 #include "asio/backend_impl.hpp"
 #include "asio/http1/response_reader.hpp"
+#include "asio/http2/h2_connection.hpp"
 
 #include "core/body_encoder.hpp"
 
 #include <courier/response.hpp>
 
+#include <boost/asio/steady_timer.hpp>
+
+#include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace courier::asio_detail {
@@ -57,6 +62,101 @@ struct h2_hop {
 /// speak h2 got http/1.1 (or nothing) from ALPN: the origin is forgotten, and the hop goes
 /// on over HTTP/1.1. Nothing was sent.
 struct h2_declined {};
+
+/// Thrown by h2_response when the server did not process the stream (REFUSED_STREAM, above a
+/// GOAWAY's last-stream-id): it may go again on another connection.
+struct h2_unprocessed {
+  std::string message;
+};
+
+class progress_reporter;
+class body_sink;
+
+/// Reads one stream's response into its hop's destination, event by event.
+class h2_response {
+ public:
+  h2_response(const h2_hop& hop, h2_connection& conn, h2_stream& s);
+  ~h2_response();
+  h2_response(const h2_response&) = delete;
+  h2_response& operator=(const h2_response&) = delete;
+
+  /// Takes the stream's queued events: true once the response is complete (or a redirect to
+  /// follow was found). Throws when the stream ended without one (h2_unprocessed when the
+  /// server did not process it).
+  bool take_queued();
+  /// The hop's result once take_queued() said so. A response read as_stream() gets the rest
+  /// of its body as a body stream, which then owns the stream (`handed_over`).
+  hop_result result(std::shared_ptr<h2_connection> conn, std::shared_ptr<h2_stream> s,
+                    bool& handed_over);
+
+ private:
+  bool take(http2::event& e);
+  bool on_head(http2::response_head_event& h);
+  void on_data(std::string& data);
+  void write(std::string_view data);
+  void finish();
+  [[noreturn]] void on_reset(const http2::stream_reset_event& r);
+
+  const h2_hop& hop_;
+  h2_connection& conn_;
+  h2_stream& stream_;
+  // Held by every stream in flight: what most responses need is here, the rest (a progress
+  // callback's state, a sink, a decoder) only when used.
+  std::unique_ptr<progress_reporter> progress_;
+  std::size_t limit_ = 0;
+  std::unique_ptr<body_sink> sink_;
+  std::unique_ptr<detail::content_decoder> decoder_;
+  std::optional<std::uint64_t> length_;
+  std::string location_;  // of a redirect to follow
+  bool redirect_ = false;
+  bool streaming_ = false;
+};
+
+/// One HTTP/2 hop run by callbacks on its exchange's executor instead of a coroutine: for an
+/// async exchange whose hop sends no body and finds its origin's connection ready, which is
+/// the usual request on a busy connection. It saves the frames of run_h2_hop and of its waits,
+/// and the memory they hold for every stream in flight.
+class h2_callback_hop {
+ public:
+  /// Whom the hop tells how it ended: once, on the exchange's executor.
+  class owner {
+   public:
+    /// The hop's result, or its failure `e`. `unprocessed`: the server did not process the
+    /// stream, which may go again (run_h2_hop, which retries).
+    virtual void hop_finished(std::exception_ptr e, hop_result r, bool unprocessed) = 0;
+
+   protected:
+    ~owner() = default;
+  };
+
+  /// `ex`: the exchange's executor, serialized (a strand, or an io_context one thread runs).
+  explicit h2_callback_hop(const net::any_io_executor& ex) : timer_(ex) {}
+
+  /// The origin's connection when `hop` can run here: it sends no body, and a connection
+  /// accepts streams now. Otherwise nullptr, and run_h2_hop takes the hop.
+  static std::shared_ptr<h2_connection> ready_for(const h2_hop& hop);
+
+  /// Starts `hop` (which outlives it) on `conn`, on the exchange's executor. `self` is kept
+  /// alive while the hop waits.
+  void start(const h2_hop& hop, std::shared_ptr<h2_connection> conn, std::shared_ptr<owner> self);
+  /// The caller gave up (on the exchange's executor): a waiting hop resets its stream (the
+  /// connection lives on) and ends with operation_aborted. False when no hop waits.
+  bool cancel();
+
+ private:
+  void step(std::shared_ptr<owner> self);
+  void on_wait(const boost::system::error_code& ec, std::shared_ptr<owner> self);
+  void end(std::shared_ptr<owner> self, std::exception_ptr e, hop_result r, bool unprocessed);
+
+  const h2_hop* hop_ = nullptr;
+  std::shared_ptr<h2_connection> conn_;
+  std::shared_ptr<h2_stream> stream_;
+  std::optional<h2_response> reader_;
+  net::steady_timer timer_;
+  clock::time_point deadline_;
+  bool waiting_ = false;
+  bool cancelled_ = false;
+};
 
 /// The key of an origin's HTTP/2 connections in the backend's h2_pool.
 std::string h2_pool_key(const courier::uri& u, const std::optional<courier::proxy>& via);
