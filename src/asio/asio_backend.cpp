@@ -176,6 +176,11 @@ COURIER_HOT raw_response asio_backend::send_raw(const request_data& req,
   return asio_detail::run_http_exchange_here(*keep, req, dest);
 }
 
+bool detail::runs_in_this_thread(const boost::asio::any_io_executor& ex) noexcept {
+  const auto* io = ex.target<asio_detail::net::io_context::executor_type>();
+  return io && io->running_in_this_thread();
+}
+
 namespace {
 // The io_context a handler will run on, when it names one (a coroutine's executor does).
 std::optional<asio_detail::net::io_context::executor_type> handler_context(

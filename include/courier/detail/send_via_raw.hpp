@@ -9,6 +9,7 @@
 #include <courier/ws/handler.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -18,11 +19,30 @@
 #include <boost/asio/executor_work_guard.hpp>
 
 #include <exception>
+#include <type_traits>
 #include <utility>
 
 namespace courier::detail {
 
 using raw_handler = boost::asio::any_completion_handler<void(std::exception_ptr, raw_response)>;
+
+/// Whether `ex` is an io_context's executor and this thread runs that io_context (defined in
+/// src/, which includes io_context).
+bool runs_in_this_thread(const boost::asio::any_io_executor& ex) noexcept;
+
+/// Calls `f` as boost::asio::dispatch(ex, f) would. On the thread that runs `ex`'s io_context
+/// (a coroutine's executor) it calls `f` at once: dispatch would too, after wrapping it for
+/// the type-erased executor, an allocation per call.
+template <class Executor, class F>
+void dispatch_to(const Executor& ex, F&& f) {
+  if constexpr (std::is_same_v<Executor, boost::asio::any_io_executor>) {
+    if (runs_in_this_thread(ex)) {
+      std::forward<F>(f)();
+      return;
+    }
+  }
+  boost::asio::dispatch(ex, std::forward<F>(f));
+}
 
 /// Starts `backend.async_send_raw`, turns what it read into response<T> (the request's
 /// response_as applied) and completes `token` on the handler's associated executor.
@@ -50,11 +70,10 @@ auto async_send_via_raw(Backend& backend, const request<T>& req, CompletionToken
               e = std::current_exception();
             }
           }
-          auto handler_ex = work.get_executor();
-          boost::asio::dispatch(handler_ex,
-                                [handler = std::move(handler), e, res = std::move(res)]() mutable {
-                                  std::move(handler)(e, std::move(res));
-                                });
+          dispatch_to(work.get_executor(),
+                      [handler = std::move(handler), e, res = std::move(res)]() mutable {
+                        std::move(handler)(e, std::move(res));
+                      });
           work.reset();
         };
         backend.async_send_raw(req.data(), req.response_as().destination(),
