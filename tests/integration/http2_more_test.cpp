@@ -443,6 +443,58 @@ TEST(Http2More, AsyncRequestsOnAnOpenConnectionEndEveryWayAndKeepIt) {
   EXPECT_EQ(server.connections_accepted(), 1);
 }
 
+// A redirect's body is not read, yet its bytes count against the connection's receive window
+// (16 MiB) until they are credited back: 600 redirects of 16 KiB each (9.4 MiB) must reopen it
+// with a WINDOW_UPDATE on stream 0, or the connection would stall in time. Each answer arrives
+// whole, so the stream is over before the client takes its head.
+TEST(Http2More, RedirectBodiesLeftUnreadReopenTheConnectionWindow) {
+  constexpr int redirects = 600;
+  std::atomic<int> window_updates{0};
+  ct::fault_server server([&](ct::connection& c) {
+    c.set_timeout(10s);
+    read_preface(c);
+    const std::string body(16384, 'r');
+    for (int i = 0; i < 2 * redirects; ++i) {
+      std::uint32_t id = 0;
+      for (int frames = 0; frames < 100 && id == 0; ++frames) {
+        const auto f = ct::read_http2_frame(c);
+        // Not the one that opens the window, before the first request.
+        if (f.type == ct::http2_window_update && f.stream == 0 && i > 0) ++window_updates;
+        if (f.type == headers_type) id = f.stream;
+      }
+      if (id == 0) return;
+      if (i % 2 == 1) {
+        c.write(ok_response(id));
+        continue;
+      }
+      // ":status: 302", "location: /next" (as above), then the body, ending the stream.
+      c.write(http2_frame(headers_type, end_headers, id,
+                          std::string("\x08\x03"
+                                      "302"
+                                      "\x0f\x1f\x05"
+                                      "/next",
+                                      13)) +
+              http2_frame(data_type, end_stream, id, body));
+    }
+    for (int frames = 0; frames < 100 && window_updates == 0; ++frames) {
+      const auto f = ct::read_http2_frame(c);
+      if (f.type == ct::http2_window_update && f.stream == 0) ++window_updates;
+    }
+    c.pause(1s);
+  });
+  cr::asio_backend backend;
+  const auto req = h2c_get(server);
+  for (int i = 0; i < redirects; ++i) {
+    const auto r = req.send(backend);
+    ASSERT_EQ(r.status(), 200);
+    ASSERT_EQ(r.history().size(), 1u);
+  }
+  for (int i = 0; i < 200 && window_updates == 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_GT(window_updates.load(), 0) << "the redirects' bodies were never credited back";
+  EXPECT_EQ(server.connections_accepted(), 1);
+}
+
 // --- a decompression bomb ---
 
 TEST(Http2More, DecompressionBombIsBodyTooLargeAndTheConnectionLives) {

@@ -37,7 +37,7 @@ inline std::string http2_u32(std::uint32_t v) {
 
 /// Frame types and flags the scripts use.
 inline constexpr std::uint8_t http2_data = 0, http2_headers = 1, http2_rst_stream = 3,
-                              http2_settings = 4, http2_goaway = 7;
+                              http2_settings = 4, http2_goaway = 7, http2_window_update = 8;
 inline constexpr std::uint8_t http2_end_stream = 0x1, http2_end_headers = 0x4;
 
 /// The 9-byte header of a frame the client sent.

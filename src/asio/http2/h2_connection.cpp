@@ -129,10 +129,14 @@ void h2_connection::consumed(const h2_stream& s, std::size_t n) {
 void h2_connection::cancel(h2_stream& s) {
   locked lock(*this);
   s.waiter = {};
-  if (s.over || failure_) return;
-  s.over = true;
+  if (failure_) return;
+  if (!s.over) {
+    s.over = true;
+    streams_.erase(s.id);
+  }
+  // Reset unless over. An answer that is over may have left body bytes untaken (a redirect's
+  // body, not read): the core credits them to the connection's window, and forgets the stream.
   core_.cancel(s.id);
-  streams_.erase(s.id);
   kick_writer();
 }
 
@@ -222,6 +226,17 @@ bool h2_connection::wait_here(const std::shared_ptr<h2_stream>& s, clock::time_p
   if (s->waiter.waiting == h2_waiter::kind::none) return true;  // woken meanwhile
   s->waiter = {};
   return clock::now() < until;
+}
+
+bool h2_connection::take_events(h2_stream& s, std::vector<http2::event>& out, std::size_t most) {
+  locked lock(*this);
+  if (s.events.empty()) {
+    if (s.failure) std::rethrow_exception(s.failure);
+    return s.over;
+  }
+  for (std::size_t i = 0; i < most && !s.events.empty(); ++i)
+    out.push_back(s.events.take_front());
+  return s.over && s.events.empty();
 }
 
 std::optional<http2::event> h2_connection::take_event(h2_stream& s) {

@@ -105,6 +105,11 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   bool took_wake(h2_stream& s);
   /// The same, blocking the calling thread (for a blocking read of a body stream).
   bool wait_here(const std::shared_ptr<h2_stream>& s, clock::time_point until);
+  /// Moves the stream's queued events (`most` at most) to `out`, under one lock; when none is
+  /// queued, throws the connection's failure. Returns whether the stream is over and nothing is
+  /// left queued.
+  bool take_events(h2_stream& s, std::vector<http2::event>& out,
+                   std::size_t most = std::size_t(-1));
   /// The stream's next event when one is queued; throws the connection's failure.
   std::optional<http2::event> take_event(h2_stream& s);
   /// No event will come any more and none is queued; throws the connection's failure. Checked
