@@ -50,6 +50,8 @@ class headers {
   void add_unchecked(std::string_view name, std::string_view value);
   /// Room for `n` fields without reallocating.
   void reserve(std::size_t n) { fields_.reserve(n); }
+  /// Removes every field; the room stays.
+  void clear() noexcept { fields_.clear(); }
 
   /// The first value of `name`, if any.
   std::optional<std::string_view> get(std::string_view name) const;

@@ -36,8 +36,8 @@ http_version chosen_version(const asio_backend::impl& backend, const request_opt
 // The request's fields for HTTP/2, with the defaults an HTTP/1.1 request gets (User-Agent,
 // Accept) and the body's type and length, named in lower case as HTTP/2 sends them. Host
 // becomes :authority (make_request_head).
-courier::headers request_fields(const h2_hop& hop) {
-  courier::headers out;
+void request_fields(const h2_hop& hop, courier::headers& out) {
+  out.clear();
   out.reserve(hop.fields.size() + 4);
   bool has_agent = false, has_accept = false, has_type = false, has_length = false;
   const bool proxied = hop.backend.proxy_for(hop.uri, hop.options).has_value();
@@ -71,7 +71,6 @@ courier::headers request_fields(const h2_hop& hop) {
              !has_length) {
     out.add_unchecked("content-length", "0");
   }
-  return out;
 }
 
 // Opens the origin's HTTP/2 connection: TLS with ALPN, or prior knowledge on cleartext TCP.
@@ -146,8 +145,15 @@ struct stream_guard {
 // Starts the hop's request on `conn`. Its head is made here and dropped once nghttp2 has
 // copied it: a request in flight holds none of it (a retry makes it again).
 std::shared_ptr<h2_stream> submit(const h2_hop& hop, h2_connection& conn) {
-  return conn.submit(http2::make_request_head(hop.method, hop.uri, request_fields(hop)),
-                     hop.body.source != nullptr);
+  // The fields' room is kept for the thread's next request (taken, so that a request made
+  // meanwhile, from a callback, makes its own).
+  thread_local courier::headers spare;
+  courier::headers fields = std::move(spare);
+  request_fields(hop, fields);
+  auto head = http2::make_request_head(hop.method, hop.uri, std::move(fields));
+  auto s = conn.submit(head, hop.body.source != nullptr);
+  spare = std::move(head.fields);
+  return s;
 }
 
 // The origin's connection when none accepts streams now: waited for, or opened. Its own
@@ -161,7 +167,7 @@ net::awaitable<std::shared_ptr<h2_connection>> wait_for_connection(const h2_hop&
 }  // namespace
 
 h2_response::h2_response(const h2_hop& hop, h2_connection& conn, h2_stream& s)
-    : hop_(hop), conn_(conn), stream_(s) {
+    : hop_(hop), conn_(conn), stream_(s), streamed_(std::holds_alternative<to_stream>(hop.dest)) {
   if (hop.progress && *hop.progress) {
     progress_ = std::make_unique<progress_reporter>(
         hop.progress, transfer_progress::direction::download, hop.options.progress_interval);
@@ -194,13 +200,38 @@ bool h2_response::take(http2::event& e) {
 }
 
 bool h2_response::take_queued() {
-  while (auto e = conn_.take_event(stream_)) {
-    if (take(*e)) return true;
+  // The events are taken in batches, one lock each, into the thread's spare room (taken, so
+  // that a request made meanwhile, from a progress callback, uses its own).
+  thread_local std::vector<http2::event> spare;
+  std::vector<http2::event> batch = std::move(spare);
+  // The body bytes taken reopen the windows once per batch, however it ends: a stream that
+  // is over gets no reset, whose accounting would credit them.
+  struct reopen {
+    h2_response& r;
+    ~reopen() {
+      if (r.unconsumed_ > 0) r.conn_.consumed(r.stream_, std::exchange(r.unconsumed_, 0));
+    }
+  } reopen_windows{*this};
+  bool complete = false;
+  for (;;) {
+    batch.clear();
+    // A body read as_stream() is handed over once its head is taken: the events after it
+    // stay queued for the body stream.
+    const bool over = conn_.take_events(stream_, batch, streamed_ ? 1 : std::size_t(-1));
+    for (auto& e : batch) {
+      if ((complete = take(e))) break;
+    }
+    if (complete) break;
+    if (batch.empty()) {
+      if (over) {
+        throw read_error("the HTTP/2 stream to " + hop_.where + " ended without a response");
+      }
+      break;
+    }
   }
-  if (conn_.drained(stream_)) {
-    throw read_error("the HTTP/2 stream to " + hop_.where + " ended without a response");
-  }
-  return false;
+  batch.clear();
+  spare = std::move(batch);
+  return complete;
 }
 
 hop_result h2_response::result(std::shared_ptr<h2_connection> conn, std::shared_ptr<h2_stream> s,
@@ -259,7 +290,7 @@ bool h2_response::on_head(http2::response_head_event& h) {
 }
 
 void h2_response::on_data(std::string& data) {
-  conn_.consumed(stream_, data.size());
+  unconsumed_ += data.size();
   if (progress_) progress_->add(data.size(), clock::now());
   if (!decoder_) {
     std::string& out = hop_.out.body.bytes;
@@ -297,6 +328,7 @@ void h2_response::finish() {
   }
   if (sink_) sink_->finish();
   if (progress_) progress_->finish();
+  ended_ = true;
 }
 
 void h2_response::on_reset(const http2::stream_reset_event& r) {
@@ -467,7 +499,7 @@ void h2_callback_hop::end(std::shared_ptr<owner> self, std::exception_ptr e, hop
                           bool unprocessed) {
   // The stream is reset unless it was seen to its end (a failure, a cancellation, a redirect
   // whose body is not wanted) or handed to a body stream. The connection lives on.
-  if (stream_) conn_->cancel(*stream_);
+  if (stream_ && !(reader_ && reader_->ended())) conn_->cancel(*stream_);
   reader_.reset();
   stream_.reset();
   conn_.reset();

@@ -88,6 +88,8 @@ class h2_response {
   /// of its body as a body stream, which then owns the stream (`handed_over`).
   hop_result result(std::shared_ptr<h2_connection> conn, std::shared_ptr<h2_stream> s,
                     bool& handed_over);
+  /// The stream's end was taken: the stream is over, and resetting it would do nothing.
+  bool ended() const noexcept { return ended_; }
 
  private:
   bool take(http2::event& e);
@@ -107,9 +109,12 @@ class h2_response {
   std::unique_ptr<body_sink> sink_;
   std::unique_ptr<detail::content_decoder> decoder_;
   std::optional<std::uint64_t> length_;
-  std::string location_;  // of a redirect to follow
+  std::string location_;        // of a redirect to follow
+  std::size_t unconsumed_ = 0;  // body bytes taken since the windows last reopened
+  bool streamed_;               // the destination is as_stream()
   bool redirect_ = false;
   bool streaming_ = false;
+  bool ended_ = false;
 };
 
 /// One HTTP/2 hop run by callbacks on its exchange's executor instead of a coroutine: for an
