@@ -38,23 +38,20 @@ h2_connection::h2_connection(std::unique_ptr<transport> t, net::any_io_executor 
       transport_(std::move(t)),
       strand_(std::move(strand)),
       where_(std::move(where)),
-      write_signal_(strand_) {}
+      write_signal_(strand_),
+      deadline_timer_(strand_) {}
 
 h2_connection::~h2_connection() = default;
 
-void h2_connection::cancel_later(const net::any_io_executor& ex,
-                                 std::weak_ptr<net::steady_timer> timer) const {
+h2_connection::timers_to_cancel& h2_connection::wake_batch(const net::any_io_executor& ex) const {
   for (auto& batch : to_cancel_) {
-    if (batch.ex == ex) {
-      batch.timers.push_back(std::move(timer));
-      return;
-    }
+    if (batch.ex == ex) return batch;
   }
   // Tracked work while the batch is pending: the executor's context cannot run out of work
   // (and its run() return) between the unlock below and the post, even if the exchange's
   // timer expires meanwhile and it ends.
-  to_cancel_.push_back(
-      {ex, net::prefer(ex, net::execution::outstanding_work.tracked), {std::move(timer)}});
+  return to_cancel_.emplace_back(
+      timers_to_cancel{ex, net::prefer(ex, net::execution::outstanding_work.tracked), {}, {}});
 }
 
 h2_connection::locked::~locked() {
@@ -65,10 +62,12 @@ h2_connection::locked::~locked() {
   c_.to_notify_.clear();
   lock_.unlock();
   for (auto& batch : to_cancel) {
-    net::post(batch.tracked, [timers = std::move(batch.timers)] {
+    net::post(batch.tracked, [timers = std::move(batch.timers), calls = std::move(batch.calls)] {
       for (const auto& weak : timers) {
         if (auto t = weak.lock()) t->cancel();
       }
+      for (const auto& w : calls)
+        w->wake(w);
     });
   }
   for (auto& w : woken)
@@ -146,7 +145,10 @@ void h2_connection::wake(h2_stream& s) {
     case h2_waiter::kind::none:
       return;
     case h2_waiter::kind::timer:
-      cancel_later(w.ex, std::move(w.timer));
+      wake_batch(w.ex).timers.push_back(std::move(w.timer));
+      return;
+    case h2_waiter::kind::callback:
+      wake_batch(w.ex).calls.push_back(std::move(w.callback));
       return;
     case h2_waiter::kind::blocked:
       // The thread is notified once mutex_ is released (see `locked`).
@@ -169,6 +171,61 @@ bool h2_connection::expect_wake(h2_stream& s, const net::any_io_executor& ex,
   s.waiter.ex = ex;
   s.waiter.timer = std::move(timer);
   return true;
+}
+
+bool h2_connection::expect_call(h2_stream& s, const net::any_io_executor& ex,
+                                std::shared_ptr<h2_wakeable> w, clock::time_point deadline) {
+  locked lock(*this);
+  if (!s.events.empty() || s.over || s.failure) return false;
+  s.waiter.waiting = h2_waiter::kind::callback;
+  s.waiter.ex = ex;
+  s.waiter.callback = std::move(w);
+  s.waiter.deadline = deadline;
+  // Waits of one read_timeout end in the order they began: the timer is re-armed only when
+  // it is idle, or for a shorter timeout.
+  if (deadline < deadline_armed_ && !closed_) {
+    deadline_armed_ = deadline;
+    net::post(strand_, [self = shared_from_this()] { self->arm_deadline(); });
+  }
+  return true;
+}
+
+std::shared_ptr<h2_wakeable> h2_connection::forget_call(h2_stream& s) {
+  locked lock(*this);
+  if (s.waiter.waiting != h2_waiter::kind::callback) return nullptr;
+  auto w = std::move(s.waiter.callback);
+  s.waiter = {};
+  return w;
+}
+
+void h2_connection::arm_deadline() {
+  locked lock(*this);
+  if (closed_ || deadline_armed_ == clock::time_point::max()) return;
+  deadline_timer_.expires_at(deadline_armed_);  // replaces a later wait, which ends aborted
+  deadline_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec) self->on_deadline();
+  });
+}
+
+void h2_connection::on_deadline() {
+  locked lock(*this);
+  if (closed_) return;
+  const auto now = clock::now();
+  auto next = clock::time_point::max();
+  for (auto& [id, s] : streams_) {
+    if (s->waiter.waiting != h2_waiter::kind::callback) continue;
+    if (s->waiter.deadline <= now) {
+      wake(*s);
+    } else {
+      next = std::min(next, s->waiter.deadline);
+    }
+  }
+  deadline_armed_ = next;
+  if (next == clock::time_point::max()) return;
+  deadline_timer_.expires_at(next);
+  deadline_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec) self->on_deadline();
+  });
 }
 
 bool h2_connection::took_wake(h2_stream& s) {
@@ -390,6 +447,7 @@ void h2_connection::fail_locked(std::exception_ptr failure, bool close_now,
     net::post(strand_, [self = shared_from_this()] {
       self->transport_->close();
       self->write_signal_.cancel();
+      self->deadline_timer_.cancel();
     });
   }
 }

@@ -34,10 +34,22 @@ struct h2_blocked_caller {
   bool woken = false;  // under m
 };
 
+/// An exchange that waits for its stream without a coroutine (h2_callback_hop): woken by a call
+/// on its own executor.
+class h2_wakeable {
+ public:
+  /// On the exchange's executor, once per wait: the stream has an event, is over or failed, or
+  /// the wait's deadline passed. `self` is the pointer the wait was registered with.
+  virtual void wake(std::shared_ptr<h2_wakeable> self) = 0;
+
+ protected:
+  ~h2_wakeable() = default;
+};
+
 /// Who waits for a stream's next event, and how the connection wakes them. Held in the stream
 /// itself: a wait costs no allocation of its own.
 struct h2_waiter {
-  enum class kind { none, timer, blocked };
+  enum class kind { none, timer, blocked, callback };
   kind waiting = kind::none;
   // An exchange suspended in wait(): its timer, cancelled on its own executor. The timer is
   // not held: the connection may drop this after the exchange, and the executor the timer
@@ -46,6 +58,10 @@ struct h2_waiter {
   std::weak_ptr<net::steady_timer> timer;
   // A blocking caller in wait_here().
   std::shared_ptr<h2_blocked_caller> blocked;
+  // An exchange in expect_call(), held until it is called (on `ex`), and its deadline, which
+  // the connection's one timer keeps.
+  std::shared_ptr<h2_wakeable> callback;
+  clock::time_point deadline;
 };
 
 /// One request's stream, as its exchange sees it. Owned by the exchange and the connection.
@@ -103,6 +119,15 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   /// Once the timer's wait ended: whether the connection woke it (else it expired, or it was
   /// cancelled by another). The stream has no waiter any more.
   bool took_wake(h2_stream& s);
+  /// A wait without a timer of its own, for an exchange on the serialized executor `ex`: false
+  /// when there is no need (an event is queued, or the stream ended). Else `w` is called on
+  /// `ex` once the stream has an event, is over or failed, or `deadline` passed (the
+  /// connection's one deadline timer checks every such wait).
+  bool expect_call(h2_stream& s, const net::any_io_executor& ex, std::shared_ptr<h2_wakeable> w,
+                   clock::time_point deadline);
+  /// Takes back a wait of expect_call() that was not woken yet, and returns its `w`; nullptr
+  /// when its call is already on its way.
+  std::shared_ptr<h2_wakeable> forget_call(h2_stream& s);
   /// The same, blocking the calling thread (for a blocking read of a body stream).
   bool wait_here(const std::shared_ptr<h2_stream>& s, clock::time_point until);
   /// Moves the stream's queued events (`most` at most) to `out`, under one lock; when none is
@@ -151,14 +176,19 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     std::unique_lock<std::mutex> lock_;
   };
 
-  // The timers of waiting exchanges on one executor, cancelled by one handler posted there:
-  // a read that answers many streams posts once per executor, not once per stream.
+  // The waiting exchanges on one executor, woken by one handler posted there (their timers
+  // cancelled, or they are called): a read that answers many streams posts once per executor,
+  // not once per stream.
   struct timers_to_cancel {
     net::any_io_executor ex;
     net::any_io_executor tracked;  // `ex`, counting as work
     std::vector<std::weak_ptr<net::steady_timer>> timers;
+    std::vector<std::shared_ptr<h2_wakeable>> calls;
   };
-  void cancel_later(const net::any_io_executor& ex, std::weak_ptr<net::steady_timer> timer) const;
+  timers_to_cancel& wake_batch(const net::any_io_executor& ex) const;
+  // The deadline timer (on the strand): armed at the earliest deadline of the calls expected.
+  void arm_deadline();
+  void on_deadline();
 
   mutable std::mutex mutex_;
   mutable std::vector<timers_to_cancel> to_cancel_;                    // under mutex_
@@ -170,6 +200,8 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   std::map<http2::stream_id, std::shared_ptr<h2_stream>> streams_;
   std::exception_ptr failure_;
   net::steady_timer write_signal_;
+  net::steady_timer deadline_timer_;
+  clock::time_point deadline_armed_ = clock::time_point::max();  // under mutex_
   bool writer_waiting_ = false;
   bool closed_ = false;
   coarse_clock::time_point last_used_ = coarse_clock::now();  // the last submit

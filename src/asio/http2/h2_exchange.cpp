@@ -219,6 +219,7 @@ bool h2_response::take_queued() {
     // stay queued for the body stream.
     const bool over = conn_.take_events(stream_, batch, streamed_ ? 1 : std::size_t(-1));
     for (auto& e : batch) {
+      ++taken_;
       if ((complete = take(e))) break;
     }
     if (complete) break;
@@ -422,22 +423,26 @@ std::shared_ptr<h2_connection> h2_callback_hop::ready_for(const h2_hop& hop) {
 
 void h2_callback_hop::start(const h2_hop& hop, std::shared_ptr<h2_connection> conn,
                             std::shared_ptr<owner> self) {
+  owner_ = self.get();
   hop_ = &hop;
   conn_ = std::move(conn);
   cancelled_ = false;
+  // The waits hold the owner through this pointer to the hop (an alias: no allocation).
+  std::shared_ptr<h2_wakeable> me(std::move(self), this);
   try {
     stream_ = submit(hop, *conn_);
     reader_.emplace(hop, *conn_, *stream_);
   } catch (...) {
-    end(std::move(self), std::current_exception(), {}, false);
+    end(std::move(me), std::current_exception(), {}, false);
     return;
   }
-  step(std::move(self));
+  step(std::move(me), false);
 }
 
-void h2_callback_hop::step(std::shared_ptr<owner> self) {
+void h2_callback_hop::step(std::shared_ptr<h2_wakeable> self, bool woken) {
   try {
     for (;;) {
+      const std::size_t before = reader_->events_taken();
       if (reader_->take_queued()) {
         bool handed_over = false;
         hop_result r = reader_->result(conn_, stream_, handed_over);
@@ -445,30 +450,26 @@ void h2_callback_hop::step(std::shared_ptr<owner> self) {
         end(std::move(self), nullptr, std::move(r), false);
         return;
       }
-      deadline_ = hop_->deadlines.io_deadline();
-      // The timer is the owner's: the connection holds it weakly, through the owner.
-      if (conn_->expect_wake(*stream_, timer_.get_executor(),
-                             std::shared_ptr<net::steady_timer>(self, &timer_))) {
-        break;
+      // Woken with nothing queued once the deadline passed: by the connection's deadline
+      // timer.
+      if (woken && reader_->events_taken() == before && clock::now() >= deadline_) {
+        hop_->deadlines.throw_read_timeout(hop_->where);
       }
+      woken = false;
+      deadline_ = hop_->deadlines.io_deadline();
+      waiting_ = true;
+      if (conn_->expect_call(*stream_, ex_, self, deadline_)) return;
+      waiting_ = false;
     }
   } catch (const h2_unprocessed&) {
     end(std::move(self), nullptr, {}, true);
-    return;
   } catch (...) {
     end(std::move(self), std::current_exception(), {}, false);
-    return;
   }
-  waiting_ = true;
-  timer_.expires_at(deadline_);
-  timer_.async_wait([this, self = std::move(self)](const boost::system::error_code& ec) mutable {
-    on_wait(ec, std::move(self));
-  });
 }
 
-void h2_callback_hop::on_wait(const boost::system::error_code& ec, std::shared_ptr<owner> self) {
+void h2_callback_hop::wake(std::shared_ptr<h2_wakeable> self) {
   waiting_ = false;
-  const bool woken = conn_->took_wake(*stream_);
   if (cancelled_) {
     end(std::move(self),
         std::make_exception_ptr(operation_aborted(
@@ -477,25 +478,22 @@ void h2_callback_hop::on_wait(const boost::system::error_code& ec, std::shared_p
         {}, false);
     return;
   }
-  if (!woken && ec != net::error::operation_aborted && clock::now() >= deadline_) {
-    try {
-      hop_->deadlines.throw_read_timeout(hop_->where);
-    } catch (...) {
-      end(std::move(self), std::current_exception(), {}, false);
-    }
-    return;
-  }
-  step(std::move(self));
+  step(std::move(self), true);
 }
 
 bool h2_callback_hop::cancel() {
   if (!waiting_) return false;
-  cancelled_ = true;
-  timer_.cancel();
+  if (auto self = conn_->forget_call(*stream_)) {
+    // Still registered: no call will come, this ends the hop.
+    cancelled_ = true;
+    wake(std::move(self));
+  } else {
+    cancelled_ = true;  // its call is on its way, and ends it
+  }
   return true;
 }
 
-void h2_callback_hop::end(std::shared_ptr<owner> self, std::exception_ptr e, hop_result r,
+void h2_callback_hop::end(std::shared_ptr<h2_wakeable> self, std::exception_ptr e, hop_result r,
                           bool unprocessed) {
   // The stream is reset unless it was seen to its end (a failure, a cancellation, a redirect
   // whose body is not wanted) or handed to a body stream. The connection lives on.
@@ -503,8 +501,8 @@ void h2_callback_hop::end(std::shared_ptr<owner> self, std::exception_ptr e, hop
   reader_.reset();
   stream_.reset();
   conn_.reset();
-  // The owner may start its next hop on this object from here.
-  self->hop_finished(e, std::move(r), unprocessed);
+  // The owner may start its next hop on this object from here; `self` keeps it alive.
+  owner_->hop_finished(e, std::move(r), unprocessed);
 }
 
 }  // namespace courier::asio_detail

@@ -11,8 +11,6 @@
 
 #include <courier/response.hpp>
 
-#include <boost/asio/steady_timer.hpp>
-
 #include <exception>
 #include <memory>
 #include <optional>
@@ -90,6 +88,8 @@ class h2_response {
                     bool& handed_over);
   /// The stream's end was taken: the stream is over, and resetting it would do nothing.
   bool ended() const noexcept { return ended_; }
+  /// How many events were taken so far.
+  std::size_t events_taken() const noexcept { return taken_; }
 
  private:
   bool take(http2::event& e);
@@ -111,7 +111,8 @@ class h2_response {
   std::optional<std::uint64_t> length_;
   std::string location_;        // of a redirect to follow
   std::size_t unconsumed_ = 0;  // body bytes taken since the windows last reopened
-  bool streamed_;               // the destination is as_stream()
+  std::size_t taken_ = 0;
+  bool streamed_;  // the destination is as_stream()
   bool redirect_ = false;
   bool streaming_ = false;
   bool ended_ = false;
@@ -121,7 +122,7 @@ class h2_response {
 /// async exchange whose hop sends no body and finds its origin's connection ready, which is
 /// the usual request on a busy connection. It saves the frames of run_h2_hop and of its waits,
 /// and the memory they hold for every stream in flight.
-class h2_callback_hop {
+class h2_callback_hop final : public h2_wakeable {
  public:
   /// Whom the hop tells how it ended: once, on the exchange's executor.
   class owner {
@@ -135,29 +136,33 @@ class h2_callback_hop {
   };
 
   /// `ex`: the exchange's executor, serialized (a strand, or an io_context one thread runs).
-  explicit h2_callback_hop(const net::any_io_executor& ex) : timer_(ex) {}
+  explicit h2_callback_hop(net::any_io_executor ex) : ex_(std::move(ex)) {}
 
   /// The origin's connection when `hop` can run here: it sends no body, and a connection
   /// accepts streams now. Otherwise nullptr, and run_h2_hop takes the hop.
   static std::shared_ptr<h2_connection> ready_for(const h2_hop& hop);
 
   /// Starts `hop` (which outlives it) on `conn`, on the exchange's executor. `self` is kept
-  /// alive while the hop waits.
+  /// alive while the hop waits (by the connection, which holds the wait).
   void start(const h2_hop& hop, std::shared_ptr<h2_connection> conn, std::shared_ptr<owner> self);
   /// The caller gave up (on the exchange's executor): a waiting hop resets its stream (the
   /// connection lives on) and ends with operation_aborted. False when no hop waits.
   bool cancel();
 
- private:
-  void step(std::shared_ptr<owner> self);
-  void on_wait(const boost::system::error_code& ec, std::shared_ptr<owner> self);
-  void end(std::shared_ptr<owner> self, std::exception_ptr e, hop_result r, bool unprocessed);
+  void wake(std::shared_ptr<h2_wakeable> self) override;
 
+ private:
+  // Takes the stream's events, and waits for more unless the response is complete. `woken`:
+  // the wait before ended.
+  void step(std::shared_ptr<h2_wakeable> self, bool woken);
+  void end(std::shared_ptr<h2_wakeable> self, std::exception_ptr e, hop_result r, bool unprocessed);
+
+  net::any_io_executor ex_;
+  owner* owner_ = nullptr;  // kept alive by the `self` each step holds
   const h2_hop* hop_ = nullptr;
   std::shared_ptr<h2_connection> conn_;
   std::shared_ptr<h2_stream> stream_;
   std::optional<h2_response> reader_;
-  net::steady_timer timer_;
   clock::time_point deadline_;
   bool waiting_ = false;
   bool cancelled_ = false;
