@@ -135,8 +135,9 @@ class h2_callback_hop final : public h2_wakeable {
     ~owner() = default;
   };
 
-  /// `ex`: the exchange's executor, serialized (a strand, or an io_context one thread runs).
-  explicit h2_callback_hop(net::any_io_executor ex) : ex_(std::move(ex)) {}
+  /// `ex`: the exchange's executor (which outlives the hop), serialized (a strand, or an
+  /// io_context one thread runs).
+  explicit h2_callback_hop(const net::any_io_executor& ex) : ex_(ex) {}
 
   /// The origin's connection when `hop` can run here: it sends no body, and a connection
   /// accepts streams now. Otherwise nullptr, and run_h2_hop takes the hop.
@@ -157,7 +158,7 @@ class h2_callback_hop final : public h2_wakeable {
   void step(std::shared_ptr<h2_wakeable> self, bool woken);
   void end(std::shared_ptr<h2_wakeable> self, std::exception_ptr e, hop_result r, bool unprocessed);
 
-  net::any_io_executor ex_;
+  const net::any_io_executor& ex_;
   owner* owner_ = nullptr;  // kept alive by the `self` each step holds
   const h2_hop* hop_ = nullptr;
   std::shared_ptr<h2_connection> conn_;
