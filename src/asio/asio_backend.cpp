@@ -140,16 +140,17 @@ asio_backend::~asio_backend() {
   }
   // Connections being opened wait on the I/O threads: cancel them (again until each has seen
   // it: one may be between two steps) and let their requests fail before the threads stop.
+  // On a loaded machine an I/O thread may not run for a while: the cancellation is waited for
+  // (within a bound) rather than given up on, which would stop the threads under a request
+  // that then never ends.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   for (int round = 0; round < 20; ++round) {
     auto counted = std::make_shared<std::promise<std::size_t>>();
     auto left = counted->get_future();
     asio_detail::net::post(impl_->ioc, [impl = impl_.get(), counted] {
       counted->set_value(impl->cancel_connecting());
     });
-    if (left.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready ||
-        left.get() == 0) {
-      break;
-    }
+    if (left.wait_until(give_up) != std::future_status::ready || left.get() == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   impl_->ioc.stop();
