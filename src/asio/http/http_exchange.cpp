@@ -687,11 +687,17 @@ class async_exchange final : public h2_callback_hop::owner,
     }
   }
 
-  std::exception_ptr cancelled() const {
+  std::exception_ptr cancelled() {
     const auto u = req_.uri();
+    bool over_http2 = false;  // then only the stream was reset
+    try {
+      over_http2 = plan_ && goes_straight_to_http2(st_, plan_->uri(), hop_start{});
+    } catch (...) {
+    }
     return std::make_exception_ptr(operation_aborted(
         "the request to " + (u ? host_port(u->host(), u->port()) : std::string("its server")) +
-        " was cancelled before its response was complete; its connection was closed"));
+        " was cancelled before its response was complete; " +
+        (over_http2 ? "its HTTP/2 stream was reset" : "its connection was closed")));
   }
 
   void finish(std::exception_ptr e) {
