@@ -25,7 +25,8 @@
 #   BENCH_NOTE=TEXT   a line added to the report (for example what else ran on the machine)
 #   BENCH_CMD=COMMAND run COMMAND once the servers are up, instead of the workloads (their
 #                     ports in BENCH_WS_PORT, BENCH_TCP_PORT, BENCH_HTTP_PORT, BENCH_H2_PORT
-#                     (TLS, its certificate in BENCH_CA_FILE), BENCH_H2C_PORT), for example
+#                     (TLS, its certificate in BENCH_CA_FILE), BENCH_H2C_PORT (nghttpd),
+#                     BENCH_H2C_NGINX_PORT (nginx over h2c)), for example
 #                     bench/paired.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -149,7 +150,8 @@ curl -sf -o /dev/null --http2-prior-knowledge "http://127.0.0.1:$h2c_port/100b" 
 
 if [ -n "${BENCH_CMD:-}" ]; then
   BENCH_WS_PORT=$ws_port BENCH_TCP_PORT=$tcp_port BENCH_HTTP_PORT=$http_port \
-    BENCH_H2_PORT=$h2_port BENCH_H2C_PORT=$h2c_port BENCH_CA_FILE=$state/server.pem bash -c "$BENCH_CMD"
+    BENCH_H2_PORT=$h2_port BENCH_H2C_PORT=$h2c_port BENCH_H2C_NGINX_PORT=$h2c_nginx_port \
+    BENCH_CA_FILE=$state/server.pem bash -c "$BENCH_CMD"
   exit
 fi
 

@@ -28,6 +28,8 @@ namespace {
 constexpr std::size_t upload_ahead = std::size_t{1} << 20;
 // A stream the server did not process is sent again this many times at most.
 constexpr int max_h2_attempts = 4;
+// Body bytes taken before the windows reopen, within a batch of events.
+constexpr std::size_t reopen_at = 64 * 1024;
 
 http_version chosen_version(const asio_backend::impl& backend, const request_options& options) {
   return options.version.value_or(backend.options.version);
@@ -291,7 +293,10 @@ bool h2_response::on_head(http2::response_head_event& h) {
 }
 
 void h2_response::on_data(std::string& data) {
+  // Small bodies reopen the windows once per batch of events; a large one as it is taken, so
+  // that the server keeps sending while the batch is written out.
   unconsumed_ += data.size();
+  if (unconsumed_ >= reopen_at) conn_.consumed(stream_, std::exchange(unconsumed_, 0));
   if (progress_) progress_->add(data.size(), clock::now());
   if (!decoder_) {
     std::string& out = hop_.out.body.bytes;
