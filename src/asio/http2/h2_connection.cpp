@@ -43,25 +43,25 @@ h2_connection::h2_connection(std::unique_ptr<transport> t, net::any_io_executor 
 
 h2_connection::~h2_connection() = default;
 
-h2_connection::timers_to_cancel& h2_connection::wake_batch(const net::any_io_executor& ex) const {
-  for (auto& batch : to_cancel_) {
+h2_connection::pending_wakes& h2_connection::wake_batch(const net::any_io_executor& ex) const {
+  for (auto& batch : to_wake_) {
     if (batch.ex == ex) return batch;
   }
   // Tracked work while the batch is pending: the executor's context cannot run out of work
   // (and its run() return) between the unlock below and the post, even if the exchange's
   // timer expires meanwhile and it ends.
-  return to_cancel_.emplace_back(
-      timers_to_cancel{ex, net::prefer(ex, net::execution::outstanding_work.tracked), {}, {}});
+  return to_wake_.emplace_back(
+      pending_wakes{ex, net::prefer(ex, net::execution::outstanding_work.tracked), {}, {}});
 }
 
 h2_connection::locked::~locked() {
-  if (c_.to_cancel_.empty() && c_.to_notify_.empty()) return;
-  auto to_cancel = std::move(c_.to_cancel_);
+  if (c_.to_wake_.empty() && c_.to_notify_.empty()) return;
+  auto to_wake = std::move(c_.to_wake_);
   auto woken = std::move(c_.to_notify_);
-  c_.to_cancel_.clear();
+  c_.to_wake_.clear();
   c_.to_notify_.clear();
   lock_.unlock();
-  for (auto& batch : to_cancel) {
+  for (auto& batch : to_wake) {
     net::post(batch.tracked, [timers = std::move(batch.timers), calls = std::move(batch.calls)] {
       for (const auto& weak : timers) {
         if (auto t = weak.lock()) t->cancel();

@@ -1,8 +1,9 @@
 // One HTTP/2 connection on the Asio backend: the transport and the sans-I/O core
 // (proto/http2/client_connection), a read loop and a write loop on a strand of the backend's
 // io_context, and the streams of every exchange that shares it. Exchanges may run on any
-// executor (the backend's, a coroutine's, a blocking caller's own io_context): each waits for
-// its stream's events on a timer of its own executor, which the connection wakes.
+// executor (the backend's, a coroutine's, a blocking caller's own io_context): the connection
+// wakes each on its own executor (a call posted there, or a timer of its own cancelled there),
+// or, for a blocking caller, on its thread.
 #pragma once
 
 #include "asio/connection/transport.hpp"
@@ -111,14 +112,6 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   /// `until` passed. Must be awaited on a serialized executor (a strand, or an io_context run by
   /// one thread).
   net::awaitable<bool> wait(const std::shared_ptr<h2_stream>& s, clock::time_point until);
-  /// wait() in parts, for an exchange that is not a coroutine. Before it waits on `timer` (of
-  /// its serialized executor `ex`): false when there is no need (an event is queued, or the
-  /// stream ended); else the connection cancels the timer, on `ex`, to wake it.
-  bool expect_wake(h2_stream& s, const net::any_io_executor& ex,
-                   std::weak_ptr<net::steady_timer> timer);
-  /// Once the timer's wait ended: whether the connection woke it (else it expired, or it was
-  /// cancelled by another). The stream has no waiter any more.
-  bool took_wake(h2_stream& s);
   /// A wait without a timer of its own, for an exchange on the serialized executor `ex`: false
   /// when there is no need (an event is queued, or the stream ended). Else `w` is called on
   /// `ex` once the stream has an event, is over or failed, or `deadline` passed (the
@@ -152,6 +145,14 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   const std::string& where() const noexcept { return where_; }
 
  private:
+  // wait() in parts. Before it waits on `timer` (of its serialized executor `ex`): false when
+  // there is no need (an event is queued, or the stream ended); else the connection cancels
+  // the timer, on `ex`, to wake it.
+  bool expect_wake(h2_stream& s, const net::any_io_executor& ex,
+                   std::weak_ptr<net::steady_timer> timer);
+  // Once the timer's wait ended: whether the connection woke it (else it expired, or it was
+  // cancelled by another). The stream has no waiter any more.
+  bool took_wake(h2_stream& s);
   net::awaitable<void> read_loop();
   net::awaitable<void> write_loop();
   void kick_writer();   // under mutex_
@@ -160,7 +161,7 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
                    std::vector<std::weak_ptr<h2_stream>>* woken = nullptr);
   void wake(h2_stream& s);  // under mutex_: wakes whoever waits for `s`, if anyone
   // mutex_, held for the scope. The exchanges woken meanwhile are resumed once it is
-  // released (the timers of those awaiting on an executor cancelled by one post there,
+  // released (those on an executor called, or their timers cancelled, by one post there;
   // blocking callers notified): woken while it is still held, each would run only to wait for it
   // again (a context switch more per read, as the connection's thread holds it while it routes a
   // read's events).
@@ -179,19 +180,19 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   // The waiting exchanges on one executor, woken by one handler posted there (their timers
   // cancelled, or they are called): a read that answers many streams posts once per executor,
   // not once per stream.
-  struct timers_to_cancel {
+  struct pending_wakes {
     net::any_io_executor ex;
     net::any_io_executor tracked;  // `ex`, counting as work
     std::vector<std::weak_ptr<net::steady_timer>> timers;
     std::vector<std::shared_ptr<h2_wakeable>> calls;
   };
-  timers_to_cancel& wake_batch(const net::any_io_executor& ex) const;
+  pending_wakes& wake_batch(const net::any_io_executor& ex) const;
   // The deadline timer (on the strand): armed at the earliest deadline of the calls expected.
   void arm_deadline();
   void on_deadline();
 
   mutable std::mutex mutex_;
-  mutable std::vector<timers_to_cancel> to_cancel_;                    // under mutex_
+  mutable std::vector<pending_wakes> to_wake_;                         // under mutex_
   mutable std::vector<std::shared_ptr<h2_blocked_caller>> to_notify_;  // under mutex_
   http2::client_connection core_;
   std::unique_ptr<transport> transport_;
