@@ -462,9 +462,11 @@ void h2_callback_hop::step(std::shared_ptr<h2_wakeable> self, bool woken) {
       }
       woken = false;
       deadline_ = hop_->deadlines.io_deadline();
-      waiting_ = true;
-      if (conn_->expect_call(*stream_, ex_, self, deadline_)) return;
-      waiting_ = false;
+      // The call comes on this executor, so after this returns.
+      if (conn_->expect_call(*stream_, ex_, self, deadline_)) {
+        waiting_ = true;
+        return;
+      }
     }
   } catch (const h2_unprocessed&) {
     end(std::move(self), nullptr, {}, true);
@@ -488,13 +490,9 @@ void h2_callback_hop::wake(std::shared_ptr<h2_wakeable> self) {
 
 bool h2_callback_hop::cancel() {
   if (!waiting_) return false;
-  if (auto self = conn_->forget_call(*stream_)) {
-    // Still registered: no call will come, this ends the hop.
-    cancelled_ = true;
-    wake(std::move(self));
-  } else {
-    cancelled_ = true;  // its call is on its way, and ends it
-  }
+  // The hop ends at its wake-up: now, unless its call is already on its way.
+  cancelled_ = true;
+  if (auto self = conn_->forget_call(*stream_)) wake(std::move(self));
   return true;
 }
 
