@@ -78,6 +78,17 @@ std::string ok_response(std::uint32_t stream) {
   return ct::http2_ok_response(stream);
 }
 
+// HEADERS with ":status: 302" (name of static index 8) and "location: /next" (name of static
+// index 46); `flags` say whether the stream ends with them.
+std::string redirect_to_next(std::uint32_t stream, std::uint8_t flags) {
+  return http2_frame(headers_type, flags, stream,
+                     std::string("\x08\x03"
+                                 "302"
+                                 "\x0f\x1f\x05"
+                                 "/next",
+                                 13));
+}
+
 // A fault-server script that takes the preface and `n` requests over h2c, counting them in
 // `requests`, and answers none.
 auto counts_and_never_answers(std::atomic<int>& requests, int n) {
@@ -363,14 +374,8 @@ TEST(Http2More, AsyncRequestsOnAnOpenConnectionEndEveryWayAndKeepIt) {
     answer(http2_frame(ct::http2_rst_stream, 0, id, http2_u32(0x7)));
     id = read_next_request(c);
     answer(ok_response(id));
-    // ":status: 302" (name of static index 8), "location: /next" (name of static index 46).
     id = read_next_request(c);
-    answer(http2_frame(headers_type, end_headers | end_stream, id,
-                       std::string("\x08\x03"
-                                   "302"
-                                   "\x0f\x1f\x05"
-                                   "/next",
-                                   13)));
+    answer(redirect_to_next(id, end_headers | end_stream));
     id = read_next_request(c);  // the redirect's target
     answer(ok_response(id));
     read_next_request(c);  // left to time out
@@ -467,14 +472,8 @@ TEST(Http2More, RedirectBodiesLeftUnreadReopenTheConnectionWindow) {
         c.write(ok_response(id));
         continue;
       }
-      // ":status: 302", "location: /next" (as above), then the body, ending the stream.
-      c.write(http2_frame(headers_type, end_headers, id,
-                          std::string("\x08\x03"
-                                      "302"
-                                      "\x0f\x1f\x05"
-                                      "/next",
-                                      13)) +
-              http2_frame(data_type, end_stream, id, body));
+      // The redirect, then its body, ending the stream.
+      c.write(redirect_to_next(id, end_headers) + http2_frame(data_type, end_stream, id, body));
     }
     for (int frames = 0; frames < 100 && window_updates == 0; ++frames) {
       const auto f = ct::read_http2_frame(c);
