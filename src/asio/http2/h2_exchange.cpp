@@ -422,7 +422,6 @@ net::awaitable<hop_result> run_h2_hop(h2_hop hop) {
 // --- the hop run by callbacks ----------------------------------------------------------------
 
 std::shared_ptr<h2_connection> h2_callback_hop::ready_for(const h2_hop& hop) {
-  if (hop.body.source || hop.on_caller_thread) return nullptr;
   return ready_connection(hop);
 }
 

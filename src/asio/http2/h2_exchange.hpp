@@ -139,8 +139,8 @@ class h2_callback_hop final : public h2_wakeable {
   /// io_context one thread runs).
   explicit h2_callback_hop(const net::any_io_executor& ex) : ex_(ex) {}
 
-  /// The origin's connection when `hop` can run here: it sends no body, and a connection
-  /// accepts streams now. Otherwise nullptr, and run_h2_hop takes the hop.
+  /// The origin's connection when one accepts streams now, for a `hop` that sends no body from
+  /// an async exchange. Otherwise nullptr, and run_h2_hop takes the hop.
   static std::shared_ptr<h2_connection> ready_for(const h2_hop& hop);
 
   /// Starts `hop` (which outlives it) on `conn`, on the exchange's executor. `self` is kept
