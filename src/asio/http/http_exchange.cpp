@@ -590,7 +590,7 @@ class async_exchange final : public h2_callback_hop::owner,
       return;
     }
     if (!callbacks) return run_rest();
-    net::post(ex_, [self = shared_from_this()] { self->next_hop(); });
+    net::post(ex_, [self = shared_from_this()] { self->next_hop(true); });
   }
 
   void hop_finished(std::exception_ptr e, hop_result r, bool unprocessed) override {
@@ -602,7 +602,7 @@ class async_exchange final : public h2_callback_hop::owner,
     } catch (...) {
       return finish(std::current_exception());
     }
-    next_hop();
+    next_hop(false);
   }
 
  private:
@@ -618,10 +618,12 @@ class async_exchange final : public h2_callback_hop::owner,
     }
   };
 
-  void next_hop() {
+  // `over_http2`: start() found that the hop goes over HTTP/2 and sends no body (once per hop:
+  // it looks the origin up).
+  void next_hop(bool over_http2) {
     if (cancel_requested_) return finish(cancelled());
     try {
-      if (auto conn = callback_connection()) {
+      if (auto conn = callback_connection(over_http2)) {
         in_callback_hop_ = true;
         if (!callback_hop_) callback_hop_.emplace(ex_);
         callback_hop_->start(*h2_hop_, std::move(conn), shared_from_this());
@@ -634,8 +636,8 @@ class async_exchange final : public h2_callback_hop::owner,
   }
 
   // The origin's HTTP/2 connection when the next hop can run as callbacks, with the hop made.
-  std::shared_ptr<h2_connection> callback_connection() {
-    if (!may_run_as_callbacks()) return nullptr;
+  std::shared_ptr<h2_connection> callback_connection(bool over_http2) {
+    if (!over_http2 && !may_run_as_callbacks()) return nullptr;
     const courier::uri& u = plan_->uri();
     h2_hop_.emplace(make_h2_hop(st_, *plan_, host_port(u.host(), u.port())));
     return h2_callback_hop::ready_for(*h2_hop_);
