@@ -24,8 +24,12 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <set>
+#include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 namespace cr = courier;
 namespace ct = courier::test;
@@ -314,6 +318,44 @@ TEST(Http2, GoawayBeforeTheStreamSendsAPostAgainOnANewConnection) {
   EXPECT_EQ(res.status(), 200);
   EXPECT_EQ(answered.load(), 1);
   EXPECT_EQ(server.connections_accepted(), 2);
+}
+
+// Every answer of /goaway-after ends its connection (GOAWAY naming its stream, then the close),
+// while other threads are choosing that connection for their next request. A request that
+// finds it ended between the choice and its start was never sent: it goes on a new connection.
+// Streams the server did not process go again up to four times; one that loses every race
+// may give up (saying so), but no request fails for a connection that closed under it.
+TEST(Http2, RequestsRacingAConnectionsGoawayGoOnANewOne) {
+  const std::string url =
+      "https://localhost:" + ct::env("H2FAULT_TLS_PORT") + "/goaway-after?t=race";
+  cr::asio_backend backend(test_ca_options(cr::http_version::http2));
+  constexpr int threads = 4, each = 30;
+  std::atomic<int> answered{0}, gave_up{0};
+  std::mutex m;
+  std::vector<std::string> failures;
+  run_at_once(threads, [&] {
+    for (int i = 0; i < each; ++i) {
+      try {
+        const auto req = cr::basic_request().get(cr::uri(url));
+        auto res = i % 2 == 0 ? req.send(backend) : req.async_send(backend, net::use_future).get();
+        if (res.status() == 200 && res.body().value_or("") == "hello from the h2 fault server\n")
+          ++answered;
+      } catch (const cr::read_error& e) {
+        if (std::string_view(e.what()).find(" (tried ") != std::string_view::npos) {
+          ++gave_up;
+          continue;
+        }
+        std::lock_guard g(m);
+        failures.emplace_back(e.what());
+      } catch (const std::exception& e) {
+        std::lock_guard g(m);
+        failures.emplace_back(e.what());
+      }
+    }
+  });
+  EXPECT_TRUE(failures.empty()) << failures.size() << " failed, the first: " << failures.front();
+  EXPECT_EQ(answered.load() + gave_up.load(), threads * each);
+  EXPECT_GT(answered.load(), threads * each / 2);
 }
 
 TEST(Http2, ConnectionLossFailsEveryStreamInFlight) {

@@ -94,7 +94,7 @@ bool h2_connection::accepts_streams(std::chrono::milliseconds idle_limit) {
 
 std::shared_ptr<h2_stream> h2_connection::submit(const http2::request_head& head, bool with_body) {
   locked lock(*this);
-  if (failure_) std::rethrow_exception(failure_);
+  if (failure_ || !core_.can_submit()) return nullptr;
   last_used_ = coarse_clock::now();
   auto s = std::make_shared<h2_stream>();
   s->id = core_.submit_request(

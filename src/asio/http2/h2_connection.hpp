@@ -94,8 +94,9 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   /// GOAWAY(NO_ERROR), and it closes at once, as its server may be about to.
   bool accepts_streams(std::chrono::milliseconds idle_limit);
 
-  /// Starts a request. Throws as client_connection::submit_request, or the connection's
-  /// failure.
+  /// Starts a request. Null when the connection stopped taking streams since it was chosen
+  /// (it failed, or the server sent GOAWAY): nothing was sent, and the request may go on
+  /// another connection. Throws as client_connection::submit_request.
   std::shared_ptr<h2_stream> submit(const http2::request_head& head, bool with_body);
   /// The next piece of a request body (see client_connection::supply_body).
   void supply_body(h2_stream& s, std::string piece, bool end);

@@ -155,6 +155,11 @@ std::shared_ptr<h2_stream> submit(const h2_hop& hop, h2_connection& conn) {
   auto head = http2::make_request_head(hop.method, hop.uri, std::move(fields));
   auto s = conn.submit(head, hop.body.source != nullptr);
   spare = std::move(head.fields);
+  if (!s) {
+    // The connection ended, or its server sent GOAWAY, between being chosen and now.
+    throw h2_unprocessed{"the HTTP/2 connection to " + hop.where +
+                         " stopped taking requests before this one was sent"};
+  }
   return s;
 }
 
@@ -436,6 +441,9 @@ void h2_callback_hop::start(const h2_hop& hop, std::shared_ptr<h2_connection> co
   try {
     stream_ = submit(hop, *conn_);
     reader_.emplace(hop, *conn_, *stream_);
+  } catch (const h2_unprocessed&) {
+    end(std::move(me), nullptr, {}, true);
+    return;
   } catch (...) {
     end(std::move(me), std::current_exception(), {}, false);
     return;
