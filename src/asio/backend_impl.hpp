@@ -57,6 +57,10 @@ struct asio_backend::impl : std::enable_shared_from_this<asio_backend::impl> {
                                                       asio_detail::clock::time_point until);
   /// Cancels every connection being opened (on an I/O thread); returns how many there are.
   std::size_t cancel_connecting();
+  /// The pool key of `u`'s origin when no proxy settings apply (then it is the origin, for
+  /// HTTP/1.1 and HTTP/2 alike), else nullptr. It is the thread's last one, kept for the next
+  /// request to the same origin: valid until this thread's next call.
+  const std::string* direct_pool_key(const courier::uri& u, const request_options& ro) const;
   /// The proxy for `u`: the request's settings when it has its own, else the backend's.
   std::optional<proxy> proxy_for(const courier::uri& u, const request_options& ro) const;
   /// Throws proxy_error when a forwarded plain-http request got the proxy's 407.

@@ -70,13 +70,19 @@ COURIER_COLD std::unique_ptr<asio_detail::transport> asio_backend::impl::take_id
                         can_resend);
 }
 
-COURIER_HOT std::unique_ptr<asio_detail::transport> asio_backend::impl::take_idle(
-    const courier::uri& u, const request_options& ro, bool can_resend) {
+COURIER_HOT const std::string* asio_backend::impl::direct_pool_key(
+    const courier::uri& u, const request_options& ro) const {
   const proxy_settings& s = ro.proxy ? *ro.proxy : options.proxy;
-  if (!s.empty()) return take_idle_via(u, s, can_resend);
+  if (!s.empty()) return nullptr;
   thread_local last_origin last;
   if (!last.is(u)) last.remember(u);
-  return pool.take_idle(last.key, can_resend);
+  return &last.key;
+}
+
+COURIER_HOT std::unique_ptr<asio_detail::transport> asio_backend::impl::take_idle(
+    const courier::uri& u, const request_options& ro, bool can_resend) {
+  if (const std::string* key = direct_pool_key(u, ro)) return pool.take_idle(*key, can_resend);
+  return take_idle_via(u, ro.proxy ? *ro.proxy : options.proxy, can_resend);
 }
 
 asio_detail::net::awaitable<std::unique_ptr<asio_detail::transport>>

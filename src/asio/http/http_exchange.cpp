@@ -396,9 +396,11 @@ net::awaitable<hop_result> run_http2_hop(exchange_state& st, hop_plan& plan, std
 
 // Whether `u`'s origin (through the request's proxy) chose h2 with ALPN before.
 bool known_h2_origin(exchange_state& st, const courier::uri& u) {
-  return st.backend.known_protocol(
-             transport::make_pool_key(u.origin(), st.backend.proxy_for(u, st.options), false)) ==
-         asio_backend::impl::origin_protocol::http2;
+  using protocol = asio_backend::impl::origin_protocol;
+  if (const std::string* key = st.backend.direct_pool_key(u, st.options))
+    return st.backend.known_protocol(*key) == protocol::http2;
+  return st.backend.known_protocol(transport::make_pool_key(
+             u.origin(), st.backend.proxy_for(u, st.options), false)) == protocol::http2;
 }
 
 // For http_version::any on https:// with no idle HTTP/1.1 connection to the origin: the hop

@@ -381,6 +381,8 @@ namespace {
 
 // The origin's connection when one accepts streams now, or nullptr.
 std::shared_ptr<h2_connection> ready_connection(const h2_hop& hop) {
+  if (const std::string* key = hop.backend.direct_pool_key(hop.uri, hop.options))
+    return hop.backend.h2.find(*key);
   return hop.backend.h2.find(h2_pool_key(hop.uri, hop.backend.proxy_for(hop.uri, hop.options)));
 }
 
