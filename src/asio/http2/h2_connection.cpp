@@ -201,6 +201,10 @@ std::shared_ptr<h2_wakeable> h2_connection::forget_call(h2_stream& s) {
 void h2_connection::arm_deadline() {
   locked lock(*this);
   if (closed_ || deadline_armed_ == clock::time_point::max()) return;
+  wait_for_deadline();
+}
+
+void h2_connection::wait_for_deadline() {
   deadline_timer_.expires_at(deadline_armed_);  // replaces a later wait, which ends aborted
   deadline_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (!ec) self->on_deadline();
@@ -221,11 +225,7 @@ void h2_connection::on_deadline() {
     }
   }
   deadline_armed_ = next;
-  if (next == clock::time_point::max()) return;
-  deadline_timer_.expires_at(next);
-  deadline_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-    if (!ec) self->on_deadline();
-  });
+  if (next != clock::time_point::max()) wait_for_deadline();
 }
 
 bool h2_connection::took_wake(h2_stream& s) {

@@ -191,6 +191,7 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
   // The deadline timer (on the strand): armed at the earliest deadline of the calls expected.
   void arm_deadline();
   void on_deadline();
+  void wait_for_deadline();  // under mutex_, on the strand: until deadline_armed_
 
   mutable std::mutex mutex_;
   mutable std::vector<pending_wakes> to_wake_;                         // under mutex_
